@@ -1,0 +1,58 @@
+//! Component health, as reported by the engine, FsOps, the store and the API.
+
+use serde::{Deserialize, Serialize};
+
+/// How well a component works.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Working as intended.
+    #[default]
+    Ok,
+    /// Working, but something needs attention (see the reason).
+    Degraded,
+    /// Not working.
+    Failing,
+}
+
+/// The health of one component with the reason when it is not `ok`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentHealth {
+    /// Overall status.
+    pub status: HealthStatus,
+    /// Why the status is not `ok`.
+    pub reason: Option<String>,
+}
+
+impl ComponentHealth {
+    /// A healthy component.
+    pub const fn ok() -> Self {
+        Self { status: HealthStatus::Ok, reason: None }
+    }
+
+    /// A degraded component and why.
+    pub fn degraded(reason: impl Into<String>) -> Self {
+        Self { status: HealthStatus::Degraded, reason: Some(reason.into()) }
+    }
+
+    /// A failing component and why.
+    pub fn failing(reason: impl Into<String>) -> Self {
+        Self { status: HealthStatus::Failing, reason: Some(reason.into()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_order_by_severity() {
+        assert!(HealthStatus::Ok < HealthStatus::Degraded);
+        assert!(HealthStatus::Degraded < HealthStatus::Failing);
+        assert_eq!(ComponentHealth::default(), ComponentHealth::ok());
+        assert_eq!(ComponentHealth::failing("x").reason.as_deref(), Some("x"));
+        assert_eq!(ComponentHealth::degraded("y").status, HealthStatus::Degraded);
+    }
+}

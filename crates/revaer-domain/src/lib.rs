@@ -1,0 +1,53 @@
+//! Pure types shared by every Revaer crate.
+//!
+//! `revaer-domain` is the bottom of the dependency graph: the engine, the
+//! store, FsOps and the API DTOs all speak in these types. It does no IO and
+//! needs no async runtime, so every rule here is checked by plain unit tests.
+//!
+//! # Layout
+//! - [`info_hash`]: the torrent identity ([`InfoHash`]), hex on the wire.
+//! - [`magnet`]: validated magnet URIs ([`MagnetUri`]).
+//! - [`torrent`]: lifecycle state, summaries and detail views, rate limits.
+//! - [`file`]: files inside a torrent and their priorities.
+//! - [`selection`]: include/exclude globs, the skip-fluff preset and per-file
+//!   priorities, compiled once and evaluated against a file list.
+//! - [`event`]: what the engine reports as it runs ([`EngineEvent`]).
+//! - [`health`]: component health ([`HealthStatus`], [`ComponentHealth`]).
+//!
+//! # Quick start
+//! ```
+//! use revaer_domain::{InfoHash, MagnetUri, SelectionRules};
+//!
+//! let magnet = MagnetUri::parse(
+//!     "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=demo",
+//! )?;
+//! let id: InfoHash = magnet.info_hash();
+//! assert_eq!(id.to_string(), "c12fe1c06bba254a9dc9f519b335aa7c1367a88a");
+//!
+//! let rules = SelectionRules { skip_fluff: true, ..SelectionRules::default() };
+//! let selection = rules.compile()?;
+//! let wanted = selection.evaluate(&["Movie/movie.mkv", "Movie/Sample/sample.mkv"])?;
+//! assert!(wanted[0].is_wanted() && !wanted[1].is_wanted());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod event;
+pub mod file;
+pub mod health;
+pub mod info_hash;
+pub mod magnet;
+pub mod selection;
+pub mod torrent;
+
+pub use event::EngineEvent;
+pub use file::{FileEntry, FilePriority};
+pub use health::{ComponentHealth, HealthStatus};
+pub use info_hash::{InfoHash, InfoHashError};
+pub use magnet::{MagnetError, MagnetUri};
+pub use selection::{CompiledSelection, PriorityOverride, SelectionError, SelectionRules};
+pub use torrent::{
+    RateLimit, TorrentDetail, TorrentLabels, TorrentState, TorrentSummary, TrackerEntry,
+    TrackerStatus,
+};

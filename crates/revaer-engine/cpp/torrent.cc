@@ -1,0 +1,253 @@
+// Torrent bridge: add, command and query torrents; read and create metainfo.
+#include "revaer-engine/include/revaer-engine/torrent.h"
+
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/announce_entry.hpp>
+#include <libtorrent/bencode.hpp>
+#include <libtorrent/create_torrent.hpp>
+#include <libtorrent/magnet_uri.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/write_resume_data.hpp>
+
+#include <algorithm>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "revaer-engine/cpp/session_impl.h"
+#include "revaer-engine/src/ffi/torrent.rs.h"
+
+namespace revaer {
+namespace {
+
+lt::span<char const> as_span(std::uint8_t const* data, std::size_t size) {
+  return {reinterpret_cast<char const*>(data), static_cast<std::ptrdiff_t>(size)};
+}
+
+std::shared_ptr<lt::torrent_info> load_info(lt::span<char const> bytes) {
+  lt::error_code ec;
+  auto info = std::make_shared<lt::torrent_info>(bytes, ec, lt::from_span);
+  if (ec) throw std::invalid_argument("invalid metainfo: " + ec.message());
+  return info;
+}
+
+rust::Vec<std::uint8_t> to_vec(std::vector<char> const& bytes) {
+  rust::Vec<std::uint8_t> out;
+  out.reserve(bytes.size());
+  for (char byte : bytes) out.push_back(static_cast<std::uint8_t>(byte));
+  return out;
+}
+
+lt::add_torrent_params base_params(AddParams const& p) {
+  lt::add_torrent_params atp;
+  if (!p.resume.empty()) {
+    lt::error_code ec;
+    atp = lt::read_resume_data(as_span(p.resume.data(), p.resume.size()), ec);
+    if (ec) throw std::runtime_error("invalid resume data: " + ec.message());
+  }
+  if (!p.metainfo.empty()) {
+    atp.ti = load_info(as_span(p.metainfo.data(), p.metainfo.size()));
+  } else if (!atp.ti && !atp.info_hashes.has_v1() && !atp.info_hashes.has_v2()) {
+    if (p.magnet.empty()) throw std::invalid_argument("neither metainfo nor magnet given");
+    lt::error_code ec;
+    lt::parse_magnet_uri(std::string(p.magnet), atp, ec);
+    if (ec) throw std::invalid_argument("invalid magnet: " + ec.message());
+  }
+  return atp;
+}
+
+void apply_options(lt::add_torrent_params& atp, AddParams const& p) {
+  namespace tf = lt::torrent_flags;
+  // An empty save path keeps the one from the resume data.
+  if (!p.save_path.empty()) atp.save_path = std::string(p.save_path);
+  atp.flags &= ~(tf::paused | tf::auto_managed | tf::sequential_download | tf::upload_mode |
+                 tf::disable_pex | tf::seed_mode | tf::duplicate_is_error);
+  atp.flags |= tf::update_subscribe;
+  atp.flags |= p.paused ? tf::paused : tf::auto_managed;
+  if (p.sequential) atp.flags |= tf::sequential_download;
+  if (p.upload_mode) atp.flags |= tf::upload_mode;
+  if (p.disable_pex) atp.flags |= tf::disable_pex;
+  if (!p.file_priorities.empty()) {
+    atp.file_priorities.clear();
+    for (auto prio : p.file_priorities) atp.file_priorities.emplace_back(prio);
+  }
+  atp.download_limit = p.download_limit > 0 ? p.download_limit : -1;
+  atp.upload_limit = p.upload_limit > 0 ? p.upload_limit : -1;
+  for (auto const& tracker : p.trackers) {
+    std::string url(tracker);
+    if (std::find(atp.trackers.begin(), atp.trackers.end(), url) == atp.trackers.end()) {
+      atp.trackers.push_back(url);
+    }
+  }
+}
+
+}  // namespace
+
+AddedTorrent add_torrent(Session& session, AddParams const& params) {
+  auto& impl = session.impl();
+  auto atp = base_params(params);
+  auto const hashes = atp.ti ? atp.ti->info_hashes() : atp.info_hashes;
+  std::string name = atp.ti ? atp.ti->name() : atp.name;
+  auto const key = hashes.get_best();
+  if (impl.handles.count(key) != 0) return AddedTorrent{to_hash(key), lossy(name), true};
+  apply_options(atp, params);
+  auto handle = impl.session.add_torrent(std::move(atp));
+  impl.handles.emplace(key, handle);
+  return AddedTorrent{to_hash(key), lossy(name), false};
+}
+
+void remove_torrent(Session& session, Hash const& hash, bool delete_files) {
+  auto& impl = session.impl();
+  auto handle = impl.handle(hash);
+  impl.session.remove_torrent(handle, delete_files ? lt::session::delete_files
+                                                   : lt::remove_flags_t{});
+  impl.handles.erase(to_sha1(hash));
+}
+
+void pause_torrent(Session& session, Hash const& hash) {
+  auto const& handle = session.impl().handle(hash);
+  handle.unset_flags(lt::torrent_flags::auto_managed);
+  handle.pause();
+}
+
+void resume_torrent(Session& session, Hash const& hash) {
+  auto const& handle = session.impl().handle(hash);
+  handle.set_flags(lt::torrent_flags::auto_managed);
+  handle.resume();
+}
+
+void reannounce_torrent(Session& session, Hash const& hash) {
+  session.impl().handle(hash).force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
+}
+
+void recheck_torrent(Session& session, Hash const& hash) {
+  session.impl().handle(hash).force_recheck();
+}
+
+void set_torrent_flag(Session& session, Hash const& hash, TorrentFlag flag, bool enabled) {
+  lt::torrent_flags_t bits{};
+  switch (flag) {
+    case TorrentFlag::Sequential: bits = lt::torrent_flags::sequential_download; break;
+    case TorrentFlag::UploadMode: bits = lt::torrent_flags::upload_mode; break;
+    case TorrentFlag::DisablePex: bits = lt::torrent_flags::disable_pex; break;
+    default: throw std::invalid_argument("unknown torrent flag");
+  }
+  auto const& handle = session.impl().handle(hash);
+  if (enabled) {
+    handle.set_flags(bits);
+  } else {
+    handle.unset_flags(bits);
+  }
+}
+
+void set_torrent_limits(Session& session, Hash const& hash, std::int32_t download,
+                        std::int32_t upload) {
+  auto const& handle = session.impl().handle(hash);
+  handle.set_download_limit(download > 0 ? download : -1);
+  handle.set_upload_limit(upload > 0 ? upload : -1);
+}
+
+void set_file_priorities(Session& session, Hash const& hash,
+                         rust::Vec<std::uint8_t> const& priorities) {
+  std::vector<lt::download_priority_t> levels;
+  levels.reserve(priorities.size());
+  for (auto prio : priorities) levels.emplace_back(prio);
+  session.impl().handle(hash).prioritize_files(levels);
+}
+
+void move_torrent_storage(Session& session, Hash const& hash, rust::Str path) {
+  session.impl().handle(hash).move_storage(std::string(path), lt::move_flags_t::dont_replace);
+}
+
+void connect_torrent_peer(Session& session, Hash const& hash, rust::Str ip, std::uint16_t port) {
+  lt::error_code ec;
+  auto address = lt::make_address(std::string(ip), ec);
+  if (ec) throw std::invalid_argument("invalid peer address: " + ec.message());
+  session.impl().handle(hash).connect_peer(lt::tcp::endpoint(address, port));
+}
+
+void request_resume_data(Session& session, Hash const& hash) {
+  session.impl().handle(hash).save_resume_data(lt::torrent_handle::flush_disk_cache);
+}
+
+rust::Vec<FileRecord> torrent_files(Session& session, Hash const& hash) {
+  auto const& handle = session.impl().handle(hash);
+  rust::Vec<FileRecord> out;
+  auto info = handle.torrent_file();
+  if (!info) return out;
+  auto const& files = info->files();
+  auto const progress = handle.file_progress(lt::torrent_handle::piece_granularity);
+  auto const priorities = handle.get_file_priorities();
+  for (lt::file_index_t i : files.file_range()) {
+    auto const index = static_cast<std::size_t>(static_cast<int>(i));
+    auto const prio = index < priorities.size() ? static_cast<std::uint8_t>(priorities[index])
+                                                : std::uint8_t{4};
+    out.push_back(FileRecord{lossy(files.file_path(i)), files.file_size(i),
+                             index < progress.size() ? progress[index] : 0, prio,
+                             files.pad_file_at(i)});
+  }
+  return out;
+}
+
+rust::Vec<TrackerRecord> torrent_trackers(Session& session, Hash const& hash) {
+  rust::Vec<TrackerRecord> out;
+  for (auto const& entry : session.impl().handle(hash).trackers()) {
+    TrackerRecord record{lossy(entry.url), entry.tier, 0, rust::String(), -1, -1};
+    for (auto const& endpoint : entry.endpoints) {
+      for (auto const& ih : endpoint.info_hashes) {
+        record.seeds = std::max(record.seeds, ih.scrape_complete);
+        record.leechers = std::max(record.leechers, ih.scrape_incomplete);
+        if (ih.updating) {
+          record.status = std::max<std::uint8_t>(record.status, 1);
+        } else if (ih.last_error) {
+          record.status = 3;
+          record.message = lossy(ih.message.empty() ? ih.last_error.message() : ih.message);
+        } else if (ih.start_sent && record.status < 2) {
+          record.status = 2;
+          if (!ih.message.empty()) record.message = lossy(ih.message);
+        }
+      }
+    }
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
+rust::Vec<std::uint8_t> torrent_metainfo(Session& session, Hash const& hash) {
+  auto info = session.impl().handle(hash).torrent_file_with_hashes();
+  if (!info) throw std::invalid_argument("metadata not yet known");
+  lt::add_torrent_params atp;
+  atp.ti = std::move(info);
+  return to_vec(lt::write_torrent_file_buf(atp, lt::write_flags::allow_missing_piece_layer));
+}
+
+MetainfoRecord parse_metainfo(rust::Slice<std::uint8_t const> bytes) {
+  auto info = load_info(as_span(bytes.data(), bytes.size()));
+  MetainfoRecord record{best_hash(info->info_hashes()), lossy(info->name()), info->total_size(),
+                        rust::Vec<FileRecord>()};
+  auto const& files = info->files();
+  for (lt::file_index_t i : files.file_range()) {
+    record.files.push_back(
+        FileRecord{lossy(files.file_path(i)), files.file_size(i), 0, 4, files.pad_file_at(i)});
+  }
+  return record;
+}
+
+rust::Vec<std::uint8_t> create_metainfo(rust::Str path, rust::Str parent, std::int32_t piece_size,
+                                        bool v1_only, rust::Vec<rust::String> const& trackers) {
+  lt::file_storage storage;
+  lt::add_files(storage, std::string(path));
+  if (storage.num_files() == 0) throw std::invalid_argument("no files to put in a torrent");
+  lt::create_torrent creator(storage, piece_size,
+                             v1_only ? lt::create_torrent::v1_only : lt::create_flags_t{});
+  int tier = 0;
+  for (auto const& tracker : trackers) creator.add_tracker(std::string(tracker), tier++);
+  lt::set_piece_hashes(creator, std::string(parent));
+  std::vector<char> out;
+  lt::bencode(std::back_inserter(out), creator.generate());
+  return to_vec(out);
+}
+
+}  // namespace revaer

@@ -1,0 +1,136 @@
+//! Torrent bridge: add, command and query torrents; read and create metainfo.
+
+#[cxx::bridge(namespace = "revaer")]
+pub(crate) mod ffi {
+    /// A flag on a torrent that can be switched on and off.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum TorrentFlag {
+        /// Download pieces in order.
+        Sequential,
+        /// Do not request pieces (metadata still flows).
+        UploadMode,
+        /// Do not exchange peers with PEX.
+        DisablePex,
+    }
+
+    /// How to add a torrent. Exactly one of `magnet` and `metainfo` is
+    /// expected; `resume` (libtorrent fast-resume data) is optional.
+    #[derive(Debug)]
+    struct AddParams {
+        magnet: String,
+        metainfo: Vec<u8>,
+        resume: Vec<u8>,
+        save_path: String,
+        paused: bool,
+        sequential: bool,
+        upload_mode: bool,
+        disable_pex: bool,
+        file_priorities: Vec<u8>,
+        download_limit: i32,
+        upload_limit: i32,
+        trackers: Vec<String>,
+    }
+
+    /// What `add_torrent` did.
+    #[derive(Debug)]
+    struct AddedTorrent {
+        info_hash: [u8; 20],
+        name: String,
+        duplicate: bool,
+    }
+
+    /// One file, as libtorrent lists it.
+    #[derive(Debug)]
+    struct FileRecord {
+        path: String,
+        size: i64,
+        bytes_done: i64,
+        priority: u8,
+        /// Alignment padding (hybrid and v2 torrents); never shown.
+        pad: bool,
+    }
+
+    /// A parsed `.torrent`.
+    #[derive(Debug)]
+    struct MetainfoRecord {
+        info_hash: [u8; 20],
+        name: String,
+        total_size: i64,
+        files: Vec<FileRecord>,
+    }
+
+    /// One tracker and its last announce.
+    #[derive(Debug)]
+    struct TrackerRecord {
+        url: String,
+        tier: u8,
+        /// 0 not contacted, 1 updating, 2 working, 3 error.
+        status: u8,
+        message: String,
+        seeds: i32,
+        leechers: i32,
+    }
+
+    unsafe extern "C++" {
+        include!("revaer-engine/include/revaer-engine/torrent.h");
+
+        type Session = crate::ffi::session::ffi::Session;
+
+        fn add_torrent(session: Pin<&mut Session>, params: &AddParams) -> Result<AddedTorrent>;
+        fn remove_torrent(
+            session: Pin<&mut Session>,
+            hash: &[u8; 20],
+            delete_files: bool,
+        ) -> Result<()>;
+        fn pause_torrent(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<()>;
+        fn resume_torrent(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<()>;
+        fn reannounce_torrent(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<()>;
+        fn recheck_torrent(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<()>;
+        fn set_torrent_flag(
+            session: Pin<&mut Session>,
+            hash: &[u8; 20],
+            flag: TorrentFlag,
+            enabled: bool,
+        ) -> Result<()>;
+        fn set_torrent_limits(
+            session: Pin<&mut Session>,
+            hash: &[u8; 20],
+            download: i32,
+            upload: i32,
+        ) -> Result<()>;
+        fn set_file_priorities(
+            session: Pin<&mut Session>,
+            hash: &[u8; 20],
+            priorities: &Vec<u8>,
+        ) -> Result<()>;
+        fn move_torrent_storage(
+            session: Pin<&mut Session>,
+            hash: &[u8; 20],
+            path: &str,
+        ) -> Result<()>;
+        fn connect_torrent_peer(
+            session: Pin<&mut Session>,
+            hash: &[u8; 20],
+            ip: &str,
+            port: u16,
+        ) -> Result<()>;
+        fn request_resume_data(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<()>;
+        fn torrent_files(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<Vec<FileRecord>>;
+        fn torrent_trackers(
+            session: Pin<&mut Session>,
+            hash: &[u8; 20],
+        ) -> Result<Vec<TrackerRecord>>;
+        fn torrent_metainfo(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<Vec<u8>>;
+
+        fn parse_metainfo(bytes: &[u8]) -> Result<MetainfoRecord>;
+        fn create_metainfo(
+            path: &str,
+            parent: &str,
+            piece_size: i32,
+            v1_only: bool,
+            trackers: &Vec<String>,
+        ) -> Result<Vec<u8>>;
+    }
+}
+
+pub(crate) use ffi::{AddParams, FileRecord, TorrentFlag, TrackerRecord};

@@ -1,0 +1,263 @@
+//! The resume directory: everything needed to bring every torrent back
+//! after a restart or a crash.
+//!
+//! Per torrent (named by its hex id) there are up to three files, each
+//! written atomically (temp file, fsync, rename, fsync of the directory):
+//! - `<id>.meta.json`: Revaer's own record ([`TorrentMeta`]): where the
+//!   torrent came from (the magnet, if any), save path, labels, user intent
+//!   (paused, sequential, caps, selection). Written on add and whenever the
+//!   user changes one of these, so it is always current.
+//! - `<id>.torrent`: the metainfo, once known (immutable).
+//! - `<id>.fastresume`: libtorrent's resume data (which pieces are present),
+//!   rewritten as the download progresses.
+//!
+//! A crash can only lose fast-resume freshness (re-downloaded or rechecked
+//! pieces), never a torrent: the meta file is written before the torrent is
+//! reported as added, and a missing or corrupt fast-resume file means a
+//! recheck from the metainfo or magnet.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use revaer_domain::{InfoHash, RateLimit, SelectionRules, TorrentLabels};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+
+const META_EXT: &str = "meta.json";
+const METAINFO_EXT: &str = "torrent";
+const RESUME_EXT: &str = "fastresume";
+/// Version of the meta file format.
+const META_VERSION: u32 = 1;
+
+/// Revaer's per-torrent record, persisted as `<id>.meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TorrentMeta {
+    pub version: u32,
+    pub id: InfoHash,
+    pub name: String,
+    /// The magnet the torrent was added from, to re-add it if everything
+    /// else is lost.
+    pub magnet: Option<String>,
+    pub save_path: PathBuf,
+    pub labels: TorrentLabels,
+    pub paused: bool,
+    pub sequential: bool,
+    pub download_limit: RateLimit,
+    pub upload_limit: RateLimit,
+    pub selection: SelectionRules,
+    /// libtorrent priorities per file once computed (empty before metadata).
+    pub file_priorities: Vec<u8>,
+    pub trackers: Vec<String>,
+    pub added_at: DateTime<Utc>,
+    /// Set when the torrent completes; cleared when it goes back to
+    /// downloading, so that each completion is reported once.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl TorrentMeta {
+    pub(crate) fn new(id: InfoHash, name: String, save_path: PathBuf) -> Self {
+        Self {
+            version: META_VERSION,
+            id,
+            name,
+            magnet: None,
+            save_path,
+            labels: TorrentLabels::default(),
+            paused: false,
+            sequential: false,
+            download_limit: RateLimit::UNLIMITED,
+            upload_limit: RateLimit::UNLIMITED,
+            selection: SelectionRules::default(),
+            file_priorities: Vec::new(),
+            trackers: Vec::new(),
+            added_at: Utc::now(),
+            completed_at: None,
+        }
+    }
+}
+
+/// What the resume directory holds for one torrent.
+#[derive(Debug)]
+pub(crate) struct StoredTorrent {
+    pub id: InfoHash,
+    /// The meta record, or why it could not be read.
+    pub meta: std::result::Result<TorrentMeta, String>,
+    pub metainfo: Option<Vec<u8>>,
+    pub resume: Option<Vec<u8>>,
+}
+
+/// The resume directory.
+#[derive(Debug, Clone)]
+pub(crate) struct ResumeStore {
+    dir: PathBuf,
+}
+
+impl ResumeStore {
+    /// Opens (creating if needed) the directory and removes temp files left
+    /// by a crash mid-write.
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
+        fs::create_dir_all(dir).map_err(EngineError::io("create resume directory", dir))?;
+        let entries = fs::read_dir(dir).map_err(EngineError::io("read resume directory", dir))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|ext| ext == "tmp") {
+                fs::remove_file(&path).map_err(EngineError::io("remove stale temp file", &path))?;
+            }
+        }
+        Ok(Self { dir: dir.to_path_buf() })
+    }
+
+    fn path(&self, id: InfoHash, ext: &str) -> PathBuf {
+        self.dir.join(format!("{id}.{ext}"))
+    }
+
+    pub(crate) fn write_meta(&self, meta: &TorrentMeta) -> Result<()> {
+        let path = self.path(meta.id, META_EXT);
+        let bytes = serde_json::to_vec_pretty(meta).map_err(|err| EngineError::Io {
+            op: "encode torrent record",
+            path: path.clone(),
+            source: err.into(),
+        })?;
+        write_atomic(&path, &bytes)
+    }
+
+    pub(crate) fn write_metainfo(&self, id: InfoHash, bytes: &[u8]) -> Result<()> {
+        let path = self.path(id, METAINFO_EXT);
+        if path.exists() { Ok(()) } else { write_atomic(&path, bytes) }
+    }
+
+    pub(crate) fn write_resume(&self, id: InfoHash, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.path(id, RESUME_EXT), bytes)
+    }
+
+    /// Deletes every file of a torrent. The meta file goes last, so a crash
+    /// half-way leaves a record that restores (and can be removed again).
+    pub(crate) fn remove(&self, id: InfoHash) -> Result<()> {
+        for ext in [RESUME_EXT, METAINFO_EXT, META_EXT] {
+            let path = self.path(id, ext);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(EngineError::io("remove resume file", path)(err)),
+            }
+        }
+        sync_dir(&self.dir)
+    }
+
+    /// Everything stored, one entry per torrent id (from any of its files),
+    /// in id order.
+    pub(crate) fn load_all(&self) -> Result<Vec<StoredTorrent>> {
+        let entries =
+            fs::read_dir(&self.dir).map_err(EngineError::io("read resume directory", &self.dir))?;
+        let mut ids = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let (stem, _) = name.to_str()?.split_once('.')?;
+                InfoHash::parse(stem).ok().filter(|_| stem.len() == 40)
+            })
+            .collect::<Vec<_>>();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids.into_iter().map(|id| self.load(id)).collect())
+    }
+
+    fn load(&self, id: InfoHash) -> StoredTorrent {
+        let read = |ext| fs::read(self.path(id, ext)).ok().filter(|bytes| !bytes.is_empty());
+        let meta = match fs::read(self.path(id, META_EXT)) {
+            Ok(bytes) => serde_json::from_slice::<TorrentMeta>(&bytes)
+                .map_err(|err| format!("unreadable torrent record: {err}"))
+                .and_then(|meta| {
+                    if meta.id == id {
+                        Ok(meta)
+                    } else {
+                        Err("record names another torrent".into())
+                    }
+                }),
+            Err(err) => Err(format!("missing torrent record: {err}")),
+        };
+        StoredTorrent { id, meta, metainfo: read(METAINFO_EXT), resume: read(RESUME_EXT) }
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees either the old content or
+/// the new, never a mix: temp file, fsync, rename, fsync of the directory.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    };
+    write().map_err(EngineError::io("write", &tmp))?;
+    fs::rename(&tmp, path).map_err(EngineError::io("rename into place", path))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|dir| dir.sync_all()).map_err(EngineError::io("sync directory", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(byte: u8) -> InfoHash {
+        InfoHash::from_bytes([byte; 20])
+    }
+
+    #[test]
+    fn round_trips_all_three_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ResumeStore::open(dir.path()).expect("open");
+        let mut meta = TorrentMeta::new(id(1), "one".into(), "/data".into());
+        meta.labels.tags = vec!["a".into()];
+        store.write_meta(&meta).expect("meta");
+        store.write_metainfo(id(1), b"d4:infod4:name1:xee").expect("metainfo");
+        store.write_metainfo(id(1), b"ignored: metainfo is immutable").expect("metainfo again");
+        store.write_resume(id(1), b"resume").expect("resume");
+        store.write_resume(id(2), b"orphan").expect("orphan resume");
+
+        let all = store.load_all().expect("load");
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].meta.as_ref().expect("meta"), &meta);
+        assert_eq!(all[0].metainfo.as_deref(), Some(&b"d4:infod4:name1:xee"[..]));
+        assert_eq!(all[0].resume.as_deref(), Some(&b"resume"[..]));
+        assert!(all[1].meta.as_ref().is_err_and(|err| err.contains("missing")));
+
+        store.remove(id(1)).expect("remove");
+        store.remove(id(1)).expect("remove twice is fine");
+        assert_eq!(store.load_all().expect("load").len(), 1);
+    }
+
+    #[test]
+    fn corrupt_meta_and_stale_temp_files_are_handled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hex = id(3).to_hex();
+        fs::write(dir.path().join(format!("{hex}.meta.json")), b"{\"version\": 1, \"id\":")
+            .expect("w");
+        fs::write(dir.path().join(format!("{hex}.fastresume.tmp")), b"half").expect("w");
+        fs::write(dir.path().join("notes.txt"), b"not ours").expect("w");
+        let store = ResumeStore::open(dir.path()).expect("open");
+        assert!(!dir.path().join(format!("{hex}.fastresume.tmp")).exists());
+        let all = store.load_all().expect("load");
+        assert_eq!(all.len(), 1);
+        assert!(all[0].meta.as_ref().is_err_and(|err| err.contains("unreadable")));
+    }
+
+    #[test]
+    fn meta_for_another_id_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ResumeStore::open(dir.path()).expect("open");
+        let meta = TorrentMeta::new(id(4), "x".into(), "/d".into());
+        let bytes = serde_json::to_vec(&meta).expect("json");
+        fs::write(dir.path().join(format!("{}.meta.json", id(5))), bytes).expect("w");
+        let all = store.load_all().expect("load");
+        assert!(all[0].meta.as_ref().is_err_and(|err| err.contains("another")));
+    }
+}

@@ -1,0 +1,72 @@
+//! State the worker publishes for callers to read without a round trip:
+//! the torrent list and the engine's health.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use revaer_domain::{ComponentHealth, InfoHash, TorrentSummary};
+
+/// The engine's health as `/health/full` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineHealth {
+    /// Overall status and the reason when not `ok`.
+    pub status: ComponentHealth,
+    /// Sockets the session listens on (`address:port (tcp|utp)`).
+    pub listen_endpoints: Vec<String>,
+    /// The first TCP listen port, once listening.
+    pub listen_port: Option<u16>,
+    /// How often the worker was restarted after a fault.
+    pub worker_restarts: u32,
+}
+
+/// Published by the worker, read by [`crate::Engine`].
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    summaries: RwLock<HashMap<InfoHash, Arc<TorrentSummary>>>,
+    health: RwLock<EngineHealth>,
+}
+
+impl Shared {
+    pub(crate) fn list(&self) -> Vec<Arc<TorrentSummary>> {
+        let map = self.summaries.read().unwrap_or_else(PoisonError::into_inner);
+        let mut list = map.values().cloned().collect::<Vec<_>>();
+        drop(map);
+        list.sort_by(|a, b| a.added_at.cmp(&b.added_at).then_with(|| a.id.cmp(&b.id)));
+        list
+    }
+
+    pub(crate) fn get(&self, id: InfoHash) -> Option<Arc<TorrentSummary>> {
+        self.summaries.read().unwrap_or_else(PoisonError::into_inner).get(&id).cloned()
+    }
+
+    pub(crate) fn publish(&self, summary: Arc<TorrentSummary>) {
+        let mut map = self.summaries.write().unwrap_or_else(PoisonError::into_inner);
+        map.insert(summary.id, summary);
+    }
+
+    pub(crate) fn publish_many(&self, summaries: Vec<Arc<TorrentSummary>>) {
+        if summaries.is_empty() {
+            return;
+        }
+        let mut map = self.summaries.write().unwrap_or_else(PoisonError::into_inner);
+        for summary in summaries {
+            map.insert(summary.id, summary);
+        }
+    }
+
+    pub(crate) fn forget(&self, id: InfoHash) {
+        self.summaries.write().unwrap_or_else(PoisonError::into_inner).remove(&id);
+    }
+
+    pub(crate) fn clear(&self) {
+        self.summaries.write().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    pub(crate) fn health(&self) -> EngineHealth {
+        self.health.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    pub(crate) fn update_health(&self, update: impl FnOnce(&mut EngineHealth)) {
+        update(&mut self.health.write().unwrap_or_else(PoisonError::into_inner));
+    }
+}

@@ -1,0 +1,270 @@
+//! Turning libtorrent alerts and status updates into records and events.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use revaer_domain::{EngineEvent, FilePriority, InfoHash, TorrentState};
+
+use super::Worker;
+use crate::error::{EngineError, Result};
+use crate::ffi;
+use crate::ffi::alert::{AlertKind, AlertRecord, StatusRecord};
+use crate::metainfo::{FileSlot, priorities_for, visible_files};
+use crate::torrents::derive_state;
+
+/// At most this many progress events per torrent per second.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+impl Worker<'_> {
+    pub(super) fn on_alert(&mut self, alert: &AlertRecord) {
+        let id = InfoHash::from_bytes(alert.info_hash);
+        match alert.kind {
+            AlertKind::MetadataReceived => {
+                if let Err(err) = self.on_metadata(id) {
+                    tracing::warn!(torrent = %id, error = %err, "applying metadata failed");
+                    self.emit(EngineEvent::TorrentError { torrent: id, message: err.to_string() });
+                }
+            }
+            AlertKind::Deleted => self.finish_delete(id, Ok(())),
+            AlertKind::DeleteFailed => {
+                let message = alert.message.clone();
+                self.finish_delete(id, Err(EngineError::DeleteFailed { id, message }));
+            }
+            AlertKind::TrackerError => self.emit(EngineEvent::TrackerError {
+                torrent: id,
+                url: alert.detail.clone(),
+                message: alert.message.clone(),
+            }),
+            AlertKind::TorrentError | AlertKind::FileError => {
+                let message = if alert.detail.is_empty() {
+                    alert.message.clone()
+                } else {
+                    format!("{} ({})", alert.message, alert.detail)
+                };
+                tracing::warn!(torrent = %id, %message, "torrent error");
+                self.faults.disk = Some(format!("torrent {id}: {message}"));
+                self.refresh_health();
+                self.emit(EngineEvent::TorrentError { torrent: id, message });
+            }
+            AlertKind::ListenFailed => {
+                tracing::warn!(endpoint = %alert.detail, error = %alert.message, "listen failed");
+                self.faults.listen_failed.push(format!("{}: {}", alert.detail, alert.message));
+                self.refresh_health();
+            }
+            AlertKind::ListenSucceeded => self.on_listening(alert),
+            AlertKind::ResumeSaved => self.on_resume_saved(id, &alert.data),
+            AlertKind::ResumeFailed => {
+                self.saving.remove(&id);
+                tracing::debug!(torrent = %id, error = %alert.message, "no resume data");
+            }
+            AlertKind::StorageMoved => self.finish_move(id, Ok(alert.detail.clone())),
+            AlertKind::StorageMoveFailed => {
+                let message = format!("{} ({})", alert.message, alert.detail);
+                self.finish_move(id, Err(EngineError::MoveFailed { id, message }));
+            }
+            _ => {}
+        }
+    }
+
+    fn on_listening(&mut self, alert: &AlertRecord) {
+        tracing::info!(endpoint = %alert.detail, "listening");
+        let (endpoint, port, tcp) = (alert.detail.clone(), alert.port, alert.tcp);
+        self.context.shared.update_health(|health| {
+            health.listen_endpoints.push(endpoint);
+            if tcp && health.listen_port.is_none() {
+                health.listen_port = Some(port);
+            }
+        });
+        self.refresh_health();
+    }
+
+    fn on_resume_saved(&mut self, id: InfoHash, data: &[u8]) {
+        self.saving.remove(&id);
+        // A save that lands after a remove must not bring the torrent back.
+        if !self.torrents.contains_key(&id) {
+            return;
+        }
+        match self.store.write_resume(id, data) {
+            Ok(()) => {
+                if self.faults.resume_dir.take().is_some() {
+                    self.refresh_health();
+                }
+            }
+            Err(err) => {
+                tracing::error!(torrent = %id, error = %err, "writing resume data failed");
+                self.faults.resume_dir = Some(format!("cannot write resume data: {err}"));
+                self.refresh_health();
+            }
+        }
+    }
+
+    fn finish_delete(&mut self, id: InfoHash, result: Result<()>) {
+        self.emit(EngineEvent::Removed { torrent: id, data_deleted: result.is_ok() });
+        for reply in self.deletes.remove(&id).unwrap_or_default() {
+            let _ = reply.send(result.as_ref().map(|_| ()).map_err(|err| match err {
+                EngineError::DeleteFailed { id, message } => {
+                    EngineError::DeleteFailed { id: *id, message: message.clone() }
+                }
+                other => EngineError::Native { op: "delete data", message: other.to_string() },
+            }));
+        }
+    }
+
+    fn finish_move(&mut self, id: InfoHash, result: Result<String>) {
+        let replies = self.moves.remove(&id).unwrap_or_default();
+        let outcome = result.and_then(|path| {
+            let save_path = std::path::PathBuf::from(path);
+            if let Some(record) = self.torrents.get_mut(&id) {
+                let mut meta = record.meta.clone();
+                meta.save_path.clone_from(&save_path);
+                self.store.write_meta(&meta)?;
+                record.meta = meta;
+                let summary = record.shared_summary();
+                self.context.shared.publish(summary);
+            }
+            self.emit(EngineEvent::StorageMoved { torrent: id, save_path });
+            self.request_save(id);
+            Ok(())
+        });
+        if let Err(err) = &outcome {
+            tracing::warn!(torrent = %id, error = %err, "storage move failed");
+        }
+        let message = outcome.as_ref().err().map(ToString::to_string);
+        for reply in replies {
+            let _ = reply.send(match &message {
+                None => Ok(()),
+                Some(message) => Err(EngineError::MoveFailed { id, message: message.clone() }),
+            });
+        }
+    }
+
+    /// A magnet's metadata arrived: apply the pending selection, keep the
+    /// metainfo, announce the files.
+    fn on_metadata(&mut self, id: InfoHash) -> Result<()> {
+        let Some(record) = self.torrents.get(&id) else { return Ok(()) };
+        let (rules, pending) = (record.meta.selection.clone(), record.selection_pending);
+        let files = ffi::torrent::ffi::torrent_files(self.session.pin_mut(), id.as_bytes())
+            .map_err(EngineError::native("read files"))?;
+        let layout = files.into_iter().map(FileSlot::from).collect::<Vec<_>>();
+        let priorities = match priorities_for(&layout, &rules) {
+            Ok(priorities) => priorities,
+            Err(err) => {
+                self.emit(EngineEvent::TorrentError { torrent: id, message: err.to_string() });
+                layout.iter().map(|slot| if slot.pad { 0 } else { 4 }).collect()
+            }
+        };
+        if !rules.is_default() {
+            ffi::torrent::ffi::set_file_priorities(
+                self.session.pin_mut(),
+                id.as_bytes(),
+                &priorities,
+            )
+            .map_err(EngineError::native("set file priorities"))?;
+        }
+        if pending {
+            self.set_upload_mode(id, false)?;
+        }
+        let metainfo = ffi::torrent::ffi::torrent_metainfo(self.session.pin_mut(), id.as_bytes())
+            .map_err(EngineError::native("read metainfo"))?;
+        self.store.write_metainfo(id, &metainfo)?;
+        let Some(record) = self.torrents.get_mut(&id) else { return Ok(()) };
+        let mut meta = record.meta.clone();
+        meta.file_priorities.clone_from(&priorities);
+        self.store.write_meta(&meta)?;
+        record.meta = meta;
+        record.selection_pending = false;
+        let entries = visible_files(&layout, |index| {
+            (0, FilePriority::from_libtorrent(priorities.get(index).copied().unwrap_or(4)))
+        });
+        record.layout = Some(layout);
+        let name = record.name();
+        self.request_save(id);
+        self.emit(EngineEvent::MetadataReceived { torrent: id, name, files: entries });
+        Ok(())
+    }
+
+    pub(super) fn on_statuses(&mut self, statuses: &[StatusRecord]) {
+        let now = Instant::now();
+        let mut published = Vec::with_capacity(statuses.len());
+        let mut events = Vec::new();
+        let mut saves = Vec::new();
+        for status in statuses {
+            let id = InfoHash::from_bytes(status.info_hash);
+            let Some(record) = self.torrents.get_mut(&id) else { continue };
+            let state = derive_state(status);
+            let previous = record.state;
+            record.status = Some(status.clone());
+            if record.meta.save_path.as_os_str().is_empty() && !status.save_path.is_empty() {
+                record.meta.save_path = status.save_path.clone().into();
+                persist(&self.store, &record.meta);
+            }
+            if state != previous {
+                record.state = state;
+                events.push(EngineEvent::StateChanged { torrent: id, from: previous, to: state });
+                if matches!(state, TorrentState::Paused | TorrentState::Seeding) {
+                    saves.push(id);
+                }
+            }
+            let settled = !matches!(
+                state,
+                TorrentState::Checking | TorrentState::Metadata | TorrentState::Error
+            );
+            if status.is_finished
+                && status.has_metadata
+                && settled
+                && record.meta.completed_at.is_none()
+            {
+                record.meta.completed_at = Some(Utc::now());
+                persist(&self.store, &record.meta);
+                events.push(EngineEvent::Completed {
+                    torrent: id,
+                    name: record.name(),
+                    content_path: record.content_path(),
+                });
+                saves.push(id);
+            } else if state == TorrentState::Downloading && record.meta.completed_at.is_some() {
+                record.meta.completed_at = None;
+                persist(&self.store, &record.meta);
+            }
+            if matches!(state, TorrentState::Downloading | TorrentState::Seeding)
+                && record.last_progress.is_none_or(|at| now.duration_since(at) >= PROGRESS_EVERY)
+            {
+                record.last_progress = Some(now);
+                let summary = record.summary();
+                events.push(EngineEvent::Progress {
+                    torrent: id,
+                    progress: summary.progress,
+                    bytes_done: summary.bytes_done,
+                    bytes_wanted: summary.bytes_wanted,
+                    download_bps: summary.download_bps,
+                    upload_bps: summary.upload_bps,
+                });
+            }
+            if status.need_save_resume {
+                self.dirty.insert(id);
+            }
+            published.push(record.shared_summary());
+        }
+        self.context.shared.publish_many(published);
+        for id in saves {
+            self.request_save(id);
+        }
+        for event in events {
+            self.emit(event);
+        }
+        if self.faults.disk.is_some()
+            && !self.torrents.values().any(|r| r.state == TorrentState::Error)
+        {
+            self.faults.disk = None;
+            self.refresh_health();
+        }
+    }
+}
+
+/// Writes a record changed by the worker itself (not by a caller); a
+/// failure degrades health through the next save instead of failing.
+fn persist(store: &crate::resume::ResumeStore, meta: &crate::resume::TorrentMeta) {
+    if let Err(err) = store.write_meta(meta) {
+        tracing::error!(torrent = %meta.id, error = %err, "writing torrent record failed");
+    }
+}

@@ -1,0 +1,444 @@
+//! The worker's command handlers.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use revaer_domain::{
+    EngineEvent, FileEntry, FilePriority, InfoHash, RateLimit, SelectionRules, TorrentDetail,
+    TorrentLabels, TrackerEntry, TrackerStatus,
+};
+
+use super::Worker;
+use crate::command::{AddOutcome, AddTorrentOptions, ParsedSource, Reply, TorrentOp};
+use crate::config::SessionConfig;
+use crate::error::{EngineError, Result};
+use crate::ffi;
+use crate::ffi::torrent::{AddParams, TorrentFlag, TrackerRecord};
+use crate::metainfo::{FileSlot, priorities_for, visible_files};
+use crate::resume::TorrentMeta;
+use crate::torrents::{TorrentRecord, check_target};
+
+/// libtorrent add parameters for a torrent's record.
+pub(super) fn add_params(
+    meta: &TorrentMeta,
+    metainfo: Option<&[u8]>,
+    resume: Option<&[u8]>,
+    upload_mode: bool,
+    pex: bool,
+) -> AddParams {
+    AddParams {
+        magnet: meta.magnet.clone().unwrap_or_default(),
+        metainfo: metainfo.map(<[u8]>::to_vec).unwrap_or_default(),
+        resume: resume.map(<[u8]>::to_vec).unwrap_or_default(),
+        save_path: meta.save_path.to_str().unwrap_or_default().to_owned(),
+        paused: meta.paused,
+        sequential: meta.sequential,
+        upload_mode,
+        disable_pex: !pex,
+        file_priorities: meta.file_priorities.clone(),
+        download_limit: meta.download_limit.to_libtorrent(),
+        upload_limit: meta.upload_limit.to_libtorrent(),
+        trackers: meta.trackers.clone(),
+    }
+}
+
+impl Worker<'_> {
+    fn record(&self, id: InfoHash) -> Result<&TorrentRecord> {
+        self.torrents.get(&id).ok_or(EngineError::NotFound { id })
+    }
+
+    /// Changes a torrent's record: the new record is written first, then
+    /// `apply` runs; the in-memory record changes only if both succeed.
+    fn update_meta(
+        &mut self,
+        id: InfoHash,
+        change: impl FnOnce(&mut TorrentMeta),
+        apply: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        let mut meta = self.record(id)?.meta.clone();
+        change(&mut meta);
+        self.store.write_meta(&meta)?;
+        apply(self)?;
+        if let Some(record) = self.torrents.get_mut(&id) {
+            record.meta = meta;
+            let summary = record.shared_summary();
+            self.context.shared.publish(summary);
+        }
+        self.refresh_soon();
+        Ok(())
+    }
+
+    pub(super) fn add(
+        &mut self,
+        source: ParsedSource,
+        options: AddTorrentOptions,
+    ) -> Result<AddOutcome> {
+        options.labels.validate()?;
+        options.selection.compile()?;
+        let (id, name, layout, metainfo, magnet) = match source {
+            ParsedSource::Magnet(magnet) => {
+                let id = magnet.info_hash();
+                let name = magnet.display_name().map_or_else(|| id.to_hex(), str::to_owned);
+                (id, name, None, None, Some(magnet.as_str().to_owned()))
+            }
+            ParsedSource::Metainfo { bytes, info } => {
+                (info.id, info.name.clone(), Some(info.layout().to_vec()), Some(bytes), None)
+            }
+        };
+        if let Some(existing) = self.torrents.get(&id) {
+            return Ok(AddOutcome::Duplicate(existing.summary()));
+        }
+        let save_path =
+            options.save_path.unwrap_or_else(|| self.session_config.download_dir.clone());
+        check_target(&save_path)
+            .map_err(|reason| EngineError::InvalidPath { path: save_path.clone(), reason })?;
+        let mut meta = TorrentMeta::new(id, name, save_path);
+        meta.magnet = magnet;
+        meta.labels = options.labels;
+        meta.paused = options.paused;
+        meta.sequential = options.sequential;
+        meta.download_limit = options.download_limit;
+        meta.upload_limit = options.upload_limit;
+        meta.trackers = options.trackers;
+        if let Some(layout) = &layout {
+            if !options.selection.is_default() {
+                meta.file_priorities = priorities_for(layout, &options.selection)?;
+            }
+        } else if !options.selection.priorities.is_empty() {
+            // Indices cannot be checked before the metadata arrives.
+            return Err(EngineError::MetadataPending { id });
+        }
+        meta.selection = options.selection;
+        let selection_pending = layout.is_none() && !meta.selection.is_default();
+        // The record goes to disk before libtorrent knows the torrent, so a
+        // crash from here on cannot lose it.
+        self.store.write_meta(&meta)?;
+        if let Some(bytes) = &metainfo {
+            self.store.write_metainfo(id, bytes)?;
+        }
+        let params = add_params(
+            &meta,
+            metainfo.as_deref(),
+            None,
+            selection_pending,
+            self.session_config.pex,
+        );
+        if let Err(err) = ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params) {
+            let _ = self.store.remove(id);
+            return Err(EngineError::Native {
+                op: "add the torrent",
+                message: err.what().to_owned(),
+            });
+        }
+        let mut record = TorrentRecord::new(meta, layout);
+        record.selection_pending = selection_pending;
+        let summary = record.summary();
+        let event = EngineEvent::TorrentAdded {
+            torrent: id,
+            name: summary.name.clone(),
+            labels: summary.labels.clone(),
+            restored: false,
+        };
+        self.context.shared.publish(record.shared_summary());
+        self.torrents.insert(id, record);
+        self.request_save(id);
+        self.refresh_soon();
+        self.emit(event);
+        tracing::info!(torrent = %id, name = %summary.name, "torrent added");
+        Ok(AddOutcome::Added(summary))
+    }
+
+    pub(super) fn remove(&mut self, id: InfoHash, delete_data: bool, reply: Reply<()>) {
+        if !self.torrents.contains_key(&id) {
+            let _ = reply.send(Err(EngineError::NotFound { id }));
+            return;
+        }
+        // Forget the record first: if that fails the torrent stays, whole.
+        if let Err(err) = self.store.remove(id) {
+            let _ = reply.send(Err(err));
+            return;
+        }
+        if let Err(err) =
+            ffi::torrent::ffi::remove_torrent(self.session.pin_mut(), id.as_bytes(), delete_data)
+        {
+            let _ = reply.send(Err(EngineError::Native {
+                op: "remove the torrent",
+                message: err.what().to_owned(),
+            }));
+            return;
+        }
+        self.torrents.remove(&id);
+        self.dirty.remove(&id);
+        self.saving.remove(&id);
+        self.context.shared.forget(id);
+        tracing::info!(torrent = %id, delete_data, "torrent removed");
+        if delete_data {
+            self.deletes.entry(id).or_default().push(reply);
+        } else {
+            self.emit(EngineEvent::Removed { torrent: id, data_deleted: false });
+            let _ = reply.send(Ok(()));
+        }
+    }
+
+    pub(super) fn op(&mut self, id: InfoHash, op: TorrentOp) -> Result<()> {
+        self.record(id)?;
+        let call = |result: std::result::Result<(), cxx::Exception>, what| {
+            result.map_err(EngineError::native(what))
+        };
+        match op {
+            TorrentOp::Pause => self.update_meta(
+                id,
+                |meta| meta.paused = true,
+                |worker| {
+                    call(
+                        ffi::torrent::ffi::pause_torrent(worker.session.pin_mut(), id.as_bytes()),
+                        "pause",
+                    )?;
+                    worker.request_save(id);
+                    Ok(())
+                },
+            ),
+            TorrentOp::Resume => self.update_meta(
+                id,
+                |meta| meta.paused = false,
+                |worker| {
+                    call(
+                        ffi::torrent::ffi::resume_torrent(worker.session.pin_mut(), id.as_bytes()),
+                        "resume",
+                    )
+                },
+            ),
+            TorrentOp::Reannounce => call(
+                ffi::torrent::ffi::reannounce_torrent(self.session.pin_mut(), id.as_bytes()),
+                "reannounce",
+            ),
+            TorrentOp::Recheck => {
+                call(
+                    ffi::torrent::ffi::recheck_torrent(self.session.pin_mut(), id.as_bytes()),
+                    "recheck",
+                )?;
+                self.refresh_soon();
+                Ok(())
+            }
+        }
+    }
+
+    pub(super) fn set_sequential(&mut self, id: InfoHash, enabled: bool) -> Result<()> {
+        self.update_meta(
+            id,
+            |meta| meta.sequential = enabled,
+            |worker| {
+                ffi::torrent::ffi::set_torrent_flag(
+                    worker.session.pin_mut(),
+                    id.as_bytes(),
+                    TorrentFlag::Sequential,
+                    enabled,
+                )
+                .map_err(EngineError::native("set sequential download"))
+            },
+        )
+    }
+
+    pub(super) fn set_limits(
+        &mut self,
+        id: InfoHash,
+        download: RateLimit,
+        upload: RateLimit,
+    ) -> Result<()> {
+        self.update_meta(
+            id,
+            |meta| {
+                meta.download_limit = download;
+                meta.upload_limit = upload;
+            },
+            |worker| {
+                ffi::torrent::ffi::set_torrent_limits(
+                    worker.session.pin_mut(),
+                    id.as_bytes(),
+                    download.to_libtorrent(),
+                    upload.to_libtorrent(),
+                )
+                .map_err(EngineError::native("set rate limits"))
+            },
+        )
+    }
+
+    pub(super) fn set_labels(&mut self, id: InfoHash, labels: TorrentLabels) -> Result<()> {
+        labels.validate()?;
+        self.update_meta(id, |meta| meta.labels = labels, |_| Ok(()))
+    }
+
+    pub(super) fn select(&mut self, id: InfoHash, rules: SelectionRules) -> Result<Vec<FileEntry>> {
+        rules.compile()?;
+        let record = self.record(id)?;
+        let Some(layout) = record.layout.clone() else {
+            if !rules.priorities.is_empty() {
+                return Err(EngineError::MetadataPending { id });
+            }
+            let pending = !rules.is_default();
+            let was_pending = record.selection_pending;
+            self.update_meta(
+                id,
+                |meta| meta.selection = rules,
+                |worker| {
+                    if pending != was_pending {
+                        worker.set_upload_mode(id, pending)?;
+                    }
+                    Ok(())
+                },
+            )?;
+            if let Some(record) = self.torrents.get_mut(&id) {
+                record.selection_pending = pending;
+            }
+            return Ok(Vec::new());
+        };
+        let priorities = priorities_for(&layout, &rules)?;
+        let levels = priorities.clone();
+        self.update_meta(
+            id,
+            |meta| {
+                meta.selection = rules;
+                meta.file_priorities = levels;
+            },
+            |worker| {
+                ffi::torrent::ffi::set_file_priorities(
+                    worker.session.pin_mut(),
+                    id.as_bytes(),
+                    &priorities,
+                )
+                .map_err(EngineError::native("set file priorities"))
+            },
+        )?;
+        let done = self.file_progress(id, &layout)?;
+        Ok(visible_files(&layout, |index| {
+            let level = priorities.get(index).copied().unwrap_or(4);
+            (done.get(index).copied().unwrap_or(0), FilePriority::from_libtorrent(level))
+        }))
+    }
+
+    pub(super) fn set_upload_mode(&mut self, id: InfoHash, enabled: bool) -> Result<()> {
+        ffi::torrent::ffi::set_torrent_flag(
+            self.session.pin_mut(),
+            id.as_bytes(),
+            TorrentFlag::UploadMode,
+            enabled,
+        )
+        .map_err(EngineError::native("set upload mode"))
+    }
+
+    fn file_progress(&mut self, id: InfoHash, layout: &[FileSlot]) -> Result<Vec<u64>> {
+        let records = ffi::torrent::ffi::torrent_files(self.session.pin_mut(), id.as_bytes())
+            .map_err(EngineError::native("read file progress"))?;
+        Ok((0..layout.len())
+            .map(|index| records.get(index).map_or(0, |record| record.bytes_done.max(0) as u64))
+            .collect())
+    }
+
+    pub(super) fn start_move(&mut self, id: InfoHash, path: &Path, reply: Reply<()>) {
+        let result = check_target(path)
+            .map_err(|reason| EngineError::InvalidPath { path: path.to_path_buf(), reason })
+            .and_then(|()| self.record(id).map(|_| ()))
+            .and_then(|()| {
+                let text = path.to_str().unwrap_or_default();
+                ffi::torrent::ffi::move_torrent_storage(self.session.pin_mut(), id.as_bytes(), text)
+                    .map_err(EngineError::native("move storage"))
+            });
+        match result {
+            Ok(()) => {
+                self.moves.entry(id).or_default().push(reply);
+                self.refresh_soon();
+            }
+            Err(err) => {
+                let _ = reply.send(Err(err));
+            }
+        }
+    }
+
+    pub(super) fn connect_peer(&mut self, id: InfoHash, peer: SocketAddr) -> Result<()> {
+        self.record(id)?;
+        let ip = peer.ip().to_string();
+        ffi::torrent::ffi::connect_torrent_peer(
+            self.session.pin_mut(),
+            id.as_bytes(),
+            &ip,
+            peer.port(),
+        )
+        .map_err(EngineError::native("connect to a peer"))
+    }
+
+    pub(super) fn detail(&mut self, id: InfoHash) -> Result<TorrentDetail> {
+        let record = self.record(id)?;
+        let layout = record.layout.clone();
+        let (summary, content_path) = (record.summary(), record.content_path());
+        let meta = record.meta.clone();
+        let error = record.status.as_ref().map(|s| s.error.clone()).filter(|e| !e.is_empty());
+        let files = match &layout {
+            Some(layout) => {
+                let records =
+                    ffi::torrent::ffi::torrent_files(self.session.pin_mut(), id.as_bytes())
+                        .map_err(EngineError::native("read files"))?;
+                visible_files(layout, |index| {
+                    records.get(index).map_or((0, FilePriority::Normal), |record| {
+                        (
+                            record.bytes_done.max(0) as u64,
+                            FilePriority::from_libtorrent(record.priority),
+                        )
+                    })
+                })
+            }
+            None => Vec::new(),
+        };
+        let trackers = ffi::torrent::ffi::torrent_trackers(self.session.pin_mut(), id.as_bytes())
+            .map_err(EngineError::native("read trackers"))?
+            .into_iter()
+            .map(tracker_entry)
+            .collect();
+        Ok(TorrentDetail {
+            summary,
+            content_path,
+            sequential: meta.sequential,
+            download_limit: meta.download_limit,
+            upload_limit: meta.upload_limit,
+            error,
+            trackers,
+            files,
+        })
+    }
+
+    pub(super) fn apply_settings(&mut self, config: SessionConfig) -> Result<()> {
+        ffi::session::ffi::apply_settings(self.session.pin_mut(), &config.to_ffi())
+            .map_err(EngineError::native("apply settings"))?;
+        if config.pex != self.session_config.pex {
+            let ids = self.torrents.keys().copied().collect::<Vec<_>>();
+            for id in ids {
+                ffi::torrent::ffi::set_torrent_flag(
+                    self.session.pin_mut(),
+                    id.as_bytes(),
+                    TorrentFlag::DisablePex,
+                    !config.pex,
+                )
+                .map_err(EngineError::native("switch peer exchange"))?;
+            }
+        }
+        tracing::info!(?config, "session settings applied");
+        self.session_config = config;
+        Ok(())
+    }
+}
+
+fn tracker_entry(record: TrackerRecord) -> TrackerEntry {
+    let count = |value: i32| u32::try_from(value).ok();
+    TrackerEntry {
+        url: record.url,
+        tier: record.tier,
+        status: match record.status {
+            1 => TrackerStatus::Updating,
+            2 => TrackerStatus::Working,
+            3 => TrackerStatus::Error,
+            _ => TrackerStatus::NotContacted,
+        },
+        message: Some(record.message).filter(|message| !message.is_empty()),
+        seeds: count(record.seeds),
+        leechers: count(record.leechers),
+    }
+}

@@ -1,0 +1,414 @@
+//! The worker: one OS thread that owns the libtorrent session.
+//!
+//! See `WORKER.md` next to this crate for the invariants. In short: the
+//! session is created, used and dropped on this thread only; callers talk to
+//! it through a command channel and read what it publishes in [`Shared`];
+//! a supervisor restarts it (rebuilding from the resume directory) if it
+//! fails.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use cxx::UniquePtr;
+use revaer_domain::{ComponentHealth, EngineEvent, InfoHash};
+use tokio::sync::{broadcast, oneshot};
+
+use crate::command::{Command, Reply};
+use crate::config::{EngineConfig, SessionConfig};
+use crate::error::{EngineError, Result};
+use crate::ffi;
+use crate::ffi::alert::AlertBatch;
+use crate::ffi::session::Session;
+use crate::resume::ResumeStore;
+use crate::shared::Shared;
+use crate::torrents::TorrentRecord;
+
+mod alerts;
+mod commands;
+mod restore;
+
+/// Longest the worker sleeps waiting for a command before it polls alerts.
+const TICK: Duration = Duration::from_millis(20);
+/// Longest the session may take to report its listen sockets at start.
+const LISTEN_WAIT: Duration = Duration::from_secs(5);
+/// Longest shutdown waits for resume data.
+const SHUTDOWN_SAVE_WAIT: Duration = Duration::from_secs(10);
+/// Restart back-off after a worker fault: first and longest delay.
+const BACKOFF_START: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// What the worker thread is started with.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub config: EngineConfig,
+    pub shared: Arc<Shared>,
+    pub events: broadcast::Sender<EngineEvent>,
+}
+
+/// How a worker run ended.
+enum Exit {
+    /// Asked to stop (or every handle is gone).
+    Shutdown,
+}
+
+/// Why the engine is not fully healthy.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Faults {
+    pub listen_failed: Vec<String>,
+    pub disk: Option<String>,
+    pub resume_dir: Option<String>,
+    pub worker: Option<String>,
+}
+
+/// Runs the worker, restarting it with back-off after a fault, until
+/// shutdown. A failure before the first successful start is reported to
+/// [`crate::Engine::start`] instead of retried.
+pub(crate) fn supervise(
+    context: &Context,
+    commands: &Receiver<Command>,
+    ready: oneshot::Sender<Result<()>>,
+) {
+    let mut ready = Some(ready);
+    let mut session = context.config.session.clone();
+    let mut backoff = BACKOFF_START;
+    let mut restarts = 0_u32;
+    let mut fault: Option<String> = None;
+    loop {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            run_once(context, &mut session, commands, &mut ready, fault.take())
+        }));
+        let reason = match outcome {
+            Ok(Ok(Exit::Shutdown)) => return,
+            Ok(Err(err)) => err.to_string(),
+            Err(panic) => panic_message(&*panic),
+        };
+        if let Some(ready) = ready.take() {
+            let _ =
+                ready.send(Err(EngineError::Native { op: "start the session", message: reason }));
+            return;
+        }
+        restarts += 1;
+        tracing::error!(reason = %reason, restarts, "engine worker failed; restarting");
+        context.shared.clear();
+        context.shared.update_health(|health| {
+            health.worker_restarts = restarts;
+            health.status = ComponentHealth::failing(format!("engine worker restarting: {reason}"));
+        });
+        let _ = context.events.send(EngineEvent::Health {
+            status: revaer_domain::HealthStatus::Failing,
+            reason: Some(format!("engine worker restarting: {reason}")),
+        });
+        fault = Some(reason);
+        if !wait_out_backoff(commands, backoff) {
+            return;
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// Sleeps for `delay`, refusing commands meanwhile. False on shutdown.
+fn wait_out_backoff(commands: &Receiver<Command>, delay: Duration) -> bool {
+    let until = Instant::now() + delay;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        match commands.recv_timeout(left) {
+            Ok(Command::Shutdown { reply }) => {
+                let _ = reply.send(());
+                return false;
+            }
+            Ok(command) => command.refuse(|| EngineError::Restarting),
+            Err(RecvTimeoutError::Timeout) => return true,
+            Err(RecvTimeoutError::Disconnected) => return false,
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+fn run_once(
+    context: &Context,
+    session_config: &mut SessionConfig,
+    commands: &Receiver<Command>,
+    ready: &mut Option<oneshot::Sender<Result<()>>>,
+    previous_fault: Option<String>,
+) -> Result<Exit> {
+    let store = ResumeStore::open(&context.config.resume_dir)?;
+    let session =
+        ffi::session::ffi::new_session(&session_config.to_ffi(), context.config.disk_io())
+            .map_err(EngineError::native("start the session"))?;
+    let mut worker = Worker::new(context, store, session, session_config.clone());
+    worker.faults.worker = previous_fault;
+    worker.await_listen();
+    worker.restore()?;
+    worker.faults.worker = None;
+    worker.refresh_health();
+    if let Some(ready) = ready.take() {
+        let _ = ready.send(Ok(()));
+    }
+    let exit = worker.run(commands);
+    session_config.clone_from(&worker.session_config);
+    exit
+}
+
+/// The state owned by the worker thread.
+pub(crate) struct Worker<'a> {
+    pub context: &'a Context,
+    pub session: UniquePtr<Session>,
+    pub session_config: SessionConfig,
+    pub store: ResumeStore,
+    pub torrents: HashMap<InfoHash, TorrentRecord>,
+    /// Replies waiting for a storage move to finish.
+    pub moves: HashMap<InfoHash, Vec<Reply<()>>>,
+    /// Replies waiting for a removed torrent's data to be deleted.
+    pub deletes: HashMap<InfoHash, Vec<Reply<()>>>,
+    /// Torrents with unsaved state, waiting for their save interval.
+    pub dirty: HashSet<InfoHash>,
+    /// Torrents whose resume data was requested and not yet received.
+    pub saving: HashSet<InfoHash>,
+    pub faults: Faults,
+    batch: AlertBatch,
+    last_status_post: Option<Instant>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(
+        context: &'a Context,
+        store: ResumeStore,
+        session: UniquePtr<Session>,
+        session_config: SessionConfig,
+    ) -> Self {
+        context.shared.update_health(|health| {
+            health.listen_endpoints.clear();
+            health.listen_port = None;
+        });
+        Self {
+            context,
+            session,
+            session_config,
+            store,
+            torrents: HashMap::new(),
+            moves: HashMap::new(),
+            deletes: HashMap::new(),
+            dirty: HashSet::new(),
+            saving: HashSet::new(),
+            faults: Faults::default(),
+            batch: AlertBatch::default(),
+            last_status_post: None,
+        }
+    }
+
+    pub(crate) fn emit(&self, event: EngineEvent) {
+        // An error only means nobody is subscribed.
+        let _ = self.context.events.send(event);
+    }
+
+    /// Waits (bounded) until the session reports its listen sockets.
+    fn await_listen(&mut self) {
+        let deadline = Instant::now() + LISTEN_WAIT;
+        while Instant::now() < deadline {
+            let health = self.context.shared.health();
+            if health.listen_port.is_some() || !self.faults.listen_failed.is_empty() {
+                return;
+            }
+            ffi::alert::ffi::wait_for_alert(self.session.pin_mut(), 50);
+            if let Err(err) = self.poll_alerts() {
+                tracing::warn!(error = %err, "polling alerts at start failed");
+            }
+        }
+    }
+
+    fn run(&mut self, commands: &Receiver<Command>) -> Result<Exit> {
+        loop {
+            match commands.recv_timeout(TICK) {
+                Ok(command) => {
+                    if let Some(reply) = self.dispatch(command) {
+                        return Ok(self.shutdown(reply));
+                    }
+                    // Drain a burst without waiting, bounded so that alerts
+                    // keep flowing under a flood of commands.
+                    for _ in 0..64 {
+                        let Ok(command) = commands.try_recv() else { break };
+                        if let Some(reply) = self.dispatch(command) {
+                            return Ok(self.shutdown(reply));
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    let (reply, _) = oneshot::channel();
+                    return Ok(self.shutdown(reply));
+                }
+            }
+            self.poll_alerts()?;
+            self.on_tick();
+        }
+    }
+
+    /// Runs one command; returns the shutdown reply when asked to stop.
+    fn dispatch(&mut self, command: Command) -> Option<oneshot::Sender<()>> {
+        match command {
+            Command::Add { source, options, reply } => {
+                let _ = reply.send(self.add(source, options));
+            }
+            Command::Remove { id, delete_data, reply } => self.remove(id, delete_data, reply),
+            Command::Op { id, op, reply } => {
+                let _ = reply.send(self.op(id, op));
+            }
+            Command::Sequential { id, enabled, reply } => {
+                let _ = reply.send(self.set_sequential(id, enabled));
+            }
+            Command::Limits { id, download, upload, reply } => {
+                let _ = reply.send(self.set_limits(id, download, upload));
+            }
+            Command::Select { id, rules, reply } => {
+                let _ = reply.send(self.select(id, rules));
+            }
+            Command::Labels { id, labels, reply } => {
+                let _ = reply.send(self.set_labels(id, labels));
+            }
+            Command::Move { id, path, reply } => self.start_move(id, &path, reply),
+            Command::ConnectPeer { id, peer, reply } => {
+                let _ = reply.send(self.connect_peer(id, peer));
+            }
+            Command::Detail { id, reply } => {
+                let _ = reply.send(self.detail(id));
+            }
+            Command::Settings { config, reply } => {
+                let _ = reply.send(self.apply_settings(*config));
+            }
+            Command::Shutdown { reply } => return Some(reply),
+            #[cfg(feature = "fault-injection")]
+            Command::Panic => panic!("fault injected into the engine worker"),
+        }
+        None
+    }
+
+    /// Asks libtorrent for a status update soon (after a command changed
+    /// something).
+    pub(crate) fn refresh_soon(&mut self) {
+        self.last_status_post = None;
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        let due = self
+            .last_status_post
+            .is_none_or(|last| now.duration_since(last) >= self.context.config.status_interval);
+        if due {
+            ffi::session::ffi::post_torrent_updates(self.session.pin_mut());
+            self.last_status_post = Some(now);
+        }
+        let interval = self.context.config.resume_save_interval;
+        let ready = self
+            .dirty
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.torrents.get(id).is_some_and(|record| {
+                    record.last_resume_request.is_none_or(|at| now.duration_since(at) >= interval)
+                })
+            })
+            .collect::<Vec<_>>();
+        for id in ready {
+            self.request_save(id);
+        }
+    }
+
+    /// Requests fresh resume data for a torrent.
+    pub(crate) fn request_save(&mut self, id: InfoHash) {
+        self.dirty.remove(&id);
+        let Some(record) = self.torrents.get_mut(&id) else { return };
+        record.last_resume_request = Some(Instant::now());
+        match ffi::torrent::ffi::request_resume_data(self.session.pin_mut(), id.as_bytes()) {
+            Ok(()) => {
+                self.saving.insert(id);
+            }
+            Err(err) => tracing::warn!(torrent = %id, error = %err.what(), "resume request failed"),
+        }
+    }
+
+    pub(crate) fn poll_alerts(&mut self) -> Result<()> {
+        let mut batch = std::mem::take(&mut self.batch);
+        ffi::alert::ffi::pop_alerts(self.session.pin_mut(), &mut batch)
+            .map_err(EngineError::native("read alerts"))?;
+        for alert in &batch.alerts {
+            self.on_alert(alert);
+        }
+        if !batch.statuses.is_empty() {
+            self.on_statuses(&batch.statuses);
+        }
+        self.batch = batch;
+        Ok(())
+    }
+
+    /// Saves resume data for every torrent (bounded wait), then answers.
+    fn shutdown(&mut self, reply: oneshot::Sender<()>) -> Exit {
+        let ids = self.torrents.keys().copied().collect::<Vec<_>>();
+        for id in ids {
+            self.request_save(id);
+        }
+        let deadline = Instant::now() + SHUTDOWN_SAVE_WAIT;
+        while !self.saving.is_empty() && Instant::now() < deadline {
+            ffi::alert::ffi::wait_for_alert(self.session.pin_mut(), 100);
+            if let Err(err) = self.poll_alerts() {
+                tracing::warn!(error = %err, "polling alerts at shutdown failed");
+                break;
+            }
+        }
+        if !self.saving.is_empty() {
+            tracing::warn!(missing = self.saving.len(), "shutdown without fresh resume data");
+        }
+        for (_, replies) in self.moves.drain().chain(self.deletes.drain()) {
+            for waiting in replies {
+                let _ = waiting.send(Err(EngineError::Stopped));
+            }
+        }
+        self.context.shared.clear();
+        let _ = reply.send(());
+        Exit::Shutdown
+    }
+
+    /// Recomputes health from the recorded faults; publishes and announces
+    /// a change.
+    pub(crate) fn refresh_health(&mut self) {
+        let port = self.context.shared.health().listen_port;
+        let faults = &self.faults;
+        let status = if let Some(reason) = &faults.worker {
+            ComponentHealth::failing(format!("engine worker restarting: {reason}"))
+        } else if port.is_none() && !faults.listen_failed.is_empty() {
+            ComponentHealth::failing(format!("cannot listen: {}", faults.listen_failed.join("; ")))
+        } else if !faults.listen_failed.is_empty() {
+            ComponentHealth::degraded(format!(
+                "some listen sockets failed: {}",
+                faults.listen_failed.join("; ")
+            ))
+        } else if let Some(reason) = faults.disk.as_ref().or(faults.resume_dir.as_ref()) {
+            ComponentHealth::degraded(reason.clone())
+        } else {
+            ComponentHealth::ok()
+        };
+        let mut changed = false;
+        self.context.shared.update_health(|health| {
+            if health.status != status {
+                health.status = status.clone();
+                changed = true;
+            }
+        });
+        if changed {
+            tracing::info!(status = ?status.status, reason = ?status.reason, "engine health changed");
+            self.emit(EngineEvent::Health { status: status.status, reason: status.reason });
+        }
+    }
+}
