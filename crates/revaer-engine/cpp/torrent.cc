@@ -216,7 +216,10 @@ rust::Vec<TrackerRecord> torrent_trackers(Session& session, Hash const& hash) {
 }
 
 rust::Vec<std::uint8_t> torrent_metainfo(Session& session, Hash const& hash) {
-  auto info = session.impl().handle(hash).torrent_file_with_hashes();
+  auto const& handle = session.impl().handle(hash);
+  // With piece layers when libtorrent has them (v2), else the plain info.
+  auto info = handle.torrent_file_with_hashes();
+  if (!info) info = std::const_pointer_cast<lt::torrent_info>(handle.torrent_file());
   if (!info) throw std::invalid_argument("metadata not yet known");
   lt::add_torrent_params atp;
   atp.ti = std::move(info);

@@ -91,8 +91,8 @@ pub(crate) enum TorrentOp {
 #[derive(Debug)]
 pub(crate) enum Command {
     Add {
-        source: ParsedSource,
-        options: AddTorrentOptions,
+        source: Box<ParsedSource>,
+        options: Box<AddTorrentOptions>,
         reply: Reply<AddOutcome>,
     },
     Remove {

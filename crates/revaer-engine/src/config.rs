@@ -35,6 +35,10 @@ pub enum DiskBackend {
 /// Session settings that can change while the engine runs. Applying a new
 /// value ([`crate::Engine::apply_settings`]) takes effect at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent protocol toggles, as libtorrent has them"
+)]
 pub struct SessionConfig {
     /// Where to listen for peers, IPv4 and IPv6; port 0 picks an ephemeral
     /// port.

@@ -26,7 +26,7 @@ use crate::worker;
 
 /// How long [`Engine::start`] waits for the session to listen and for the
 /// torrents in the resume directory to be restored.
-const START_TIMEOUT: Duration = Duration::from_secs(120);
+const START_TIMEOUT: Duration = Duration::from_mins(2);
 
 /// A handle to the running engine. Cheap to clone; the engine stops when
 /// [`Engine::shutdown`] is called or the last handle is dropped.
@@ -40,6 +40,10 @@ struct Inner {
     commands: mpsc::Sender<Command>,
     shared: Arc<Shared>,
     events: broadcast::Sender<EngineEvent>,
+    /// Created before the worker starts, so that the first subscriber also
+    /// sees what happened during start-up (restored torrents, rejected
+    /// resume data).
+    first_subscriber: Mutex<Option<broadcast::Receiver<EngineEvent>>>,
     max_metainfo_bytes: usize,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -51,7 +55,7 @@ impl Engine {
         config.session.download_dir = absolute(config.session.download_dir)?;
         config.resume_dir = absolute(config.resume_dir)?;
         let (commands, receiver) = mpsc::channel();
-        let (events, _) = broadcast::channel(config.event_capacity.max(16));
+        let (events, first_subscriber) = broadcast::channel(config.event_capacity.max(16));
         let shared = Arc::new(Shared::default());
         let (ready, started) = oneshot::channel();
         let max_metainfo_bytes = config.max_metainfo_bytes;
@@ -65,6 +69,7 @@ impl Engine {
                 commands,
                 shared,
                 events,
+                first_subscriber: Mutex::new(Some(first_subscriber)),
                 max_metainfo_bytes,
                 worker: Mutex::new(Some(thread)),
             }),
@@ -106,6 +111,7 @@ impl Engine {
                 ParsedSource::Metainfo { info: info?, bytes }
             }
         };
+        let (source, options) = (Box::new(source), Box::new(options));
         self.request(|reply| Command::Add { source, options, reply }).await
     }
 
@@ -209,11 +215,17 @@ impl Engine {
         self.inner.shared.health().listen_port
     }
 
-    /// A new subscription to engine events. A subscriber that falls more
-    /// than the channel capacity behind gets `RecvError::Lagged` and loses
-    /// the oldest events; the engine never waits for it.
+    /// A new subscription to engine events. The first call returns a
+    /// subscription that starts before the engine did, so it also holds the
+    /// start-up events (restored torrents, rejected resume data); later
+    /// calls see events from the moment they subscribe. A subscriber that
+    /// falls more than the channel capacity behind gets
+    /// `RecvError::Lagged` and loses the oldest events; the engine never
+    /// waits for it.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
-        self.inner.events.subscribe()
+        let first =
+            self.inner.first_subscriber.lock().unwrap_or_else(PoisonError::into_inner).take();
+        first.unwrap_or_else(|| self.inner.events.subscribe())
     }
 
     /// Saves resume data for every torrent, stops the session and joins the

@@ -11,14 +11,13 @@ use crate::ffi::alert::StatusRecord;
 use crate::metainfo::FileSlot;
 use crate::resume::TorrentMeta;
 
-/// libtorrent `torrent_status::state_t` values.
+/// libtorrent `torrent_status::state_t` values (1 is `checking_files`, 7
+/// `checking_resume_data`; both, and anything unknown, read as checking).
 mod lt_state {
-    pub const CHECKING_FILES: u8 = 1;
     pub const DOWNLOADING_METADATA: u8 = 2;
     pub const DOWNLOADING: u8 = 3;
     pub const FINISHED: u8 = 4;
     pub const SEEDING: u8 = 5;
-    pub const CHECKING_RESUME_DATA: u8 = 7;
 }
 
 /// One torrent as the worker tracks it.
@@ -32,8 +31,9 @@ pub(crate) struct TorrentRecord {
     pub status: Option<StatusRecord>,
     /// The state last reported in an event.
     pub state: TorrentState,
-    /// When the last progress event went out (for coalescing).
-    pub last_progress: Option<Instant>,
+    /// When the last progress event went out and what it said (bytes
+    /// done, bytes wanted, download and upload rate), for coalescing.
+    pub last_progress: Option<(Instant, (u64, u64, u64, u64))>,
     /// When fresh resume data was last requested.
     pub last_resume_request: Option<Instant>,
     /// Upload mode is on until the metadata arrives and the selection can
@@ -74,8 +74,10 @@ impl TorrentRecord {
             .layout
             .as_ref()
             .and_then(|layout| layout.iter().find(|slot| !slot.pad))
-            .map(|slot| slot.path.split('/').next().unwrap_or_default().to_owned())
-            .unwrap_or_else(|| self.name());
+            .map_or_else(
+                || self.name(),
+                |slot| slot.path.split('/').next().unwrap_or_default().to_owned(),
+            );
         self.meta.save_path.join(top)
     }
 
@@ -143,10 +145,10 @@ pub(crate) fn derive_state(status: &StatusRecord) -> TorrentState {
         return if status.auto_managed { TorrentState::Queued } else { TorrentState::Paused };
     }
     match status.state {
-        lt_state::CHECKING_FILES | lt_state::CHECKING_RESUME_DATA => TorrentState::Checking,
         lt_state::DOWNLOADING_METADATA => TorrentState::Metadata,
         lt_state::FINISHED | lt_state::SEEDING => TorrentState::Seeding,
         lt_state::DOWNLOADING => TorrentState::Downloading,
+        // checking_files, checking_resume_data and the old "allocating".
         _ => TorrentState::Checking,
     }
 }
@@ -203,7 +205,8 @@ mod tests {
     fn state_derivation_covers_pause_queue_error_and_move() {
         assert_eq!(derive_state(&status(lt_state::DOWNLOADING)), TorrentState::Downloading);
         assert_eq!(derive_state(&status(lt_state::FINISHED)), TorrentState::Seeding);
-        assert_eq!(derive_state(&status(lt_state::CHECKING_RESUME_DATA)), TorrentState::Checking);
+        assert_eq!(derive_state(&status(7)), TorrentState::Checking);
+        assert_eq!(derive_state(&status(1)), TorrentState::Checking);
         assert_eq!(derive_state(&status(lt_state::DOWNLOADING_METADATA)), TorrentState::Metadata);
         let queued = StatusRecord { paused: true, ..status(lt_state::DOWNLOADING) };
         assert_eq!(derive_state(&queued), TorrentState::Queued);

@@ -1,5 +1,6 @@
 //! Turning libtorrent alerts and status updates into records and events.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -9,7 +10,7 @@ use super::Worker;
 use crate::error::{EngineError, Result};
 use crate::ffi;
 use crate::ffi::alert::{AlertKind, AlertRecord, StatusRecord};
-use crate::metainfo::{FileSlot, priorities_for, visible_files};
+use crate::metainfo::{FileSlot, Metainfo, priorities_for, visible_files};
 use crate::torrents::derive_state;
 
 /// At most this many progress events per torrent per second.
@@ -25,11 +26,8 @@ impl Worker<'_> {
                     self.emit(EngineEvent::TorrentError { torrent: id, message: err.to_string() });
                 }
             }
-            AlertKind::Deleted => self.finish_delete(id, Ok(())),
-            AlertKind::DeleteFailed => {
-                let message = alert.message.clone();
-                self.finish_delete(id, Err(EngineError::DeleteFailed { id, message }));
-            }
+            AlertKind::Deleted => self.finish_delete(id, None),
+            AlertKind::DeleteFailed => self.finish_delete(id, Some(&alert.message)),
             AlertKind::TrackerError => self.emit(EngineEvent::TrackerError {
                 torrent: id,
                 url: alert.detail.clone(),
@@ -98,15 +96,15 @@ impl Worker<'_> {
         }
     }
 
-    fn finish_delete(&mut self, id: InfoHash, result: Result<()>) {
-        self.emit(EngineEvent::Removed { torrent: id, data_deleted: result.is_ok() });
+    /// A removed torrent's data is gone (`failure` is `None`) or could not
+    /// be deleted.
+    fn finish_delete(&mut self, id: InfoHash, failure: Option<&str>) {
+        self.emit(EngineEvent::Removed { torrent: id, data_deleted: failure.is_none() });
         for reply in self.deletes.remove(&id).unwrap_or_default() {
-            let _ = reply.send(result.as_ref().map(|_| ()).map_err(|err| match err {
-                EngineError::DeleteFailed { id, message } => {
-                    EngineError::DeleteFailed { id: *id, message: message.clone() }
-                }
-                other => EngineError::Native { op: "delete data", message: other.to_string() },
-            }));
+            let _ = reply.send(match failure {
+                None => Ok(()),
+                Some(message) => Err(EngineError::DeleteFailed { id, message: message.to_owned() }),
+            });
         }
     }
 
@@ -164,12 +162,17 @@ impl Worker<'_> {
         if pending {
             self.set_upload_mode(id, false)?;
         }
-        let metainfo = ffi::torrent::ffi::torrent_metainfo(self.session.pin_mut(), id.as_bytes())
-            .map_err(EngineError::native("read metainfo"))?;
-        self.store.write_metainfo(id, &metainfo)?;
+        let name = self.keep_metainfo(id);
         let Some(record) = self.torrents.get_mut(&id) else { return Ok(()) };
         let mut meta = record.meta.clone();
         meta.file_priorities.clone_from(&priorities);
+        if let Some(name) = name {
+            // The magnet's `dn` was only a hint; the metadata names it.
+            if let Some(status) = record.status.as_mut() {
+                status.name.clone_from(&name);
+            }
+            meta.name = name;
+        }
         self.store.write_meta(&meta)?;
         record.meta = meta;
         record.selection_pending = false;
@@ -181,6 +184,22 @@ impl Worker<'_> {
         self.request_save(id);
         self.emit(EngineEvent::MetadataReceived { torrent: id, name, files: entries });
         Ok(())
+    }
+
+    /// Writes the metainfo of a torrent whose metadata just arrived, so a
+    /// restart needs no peer to know its files; returns its name. Failing
+    /// here only costs a metadata fetch after a restart, so it is logged.
+    fn keep_metainfo(&mut self, id: InfoHash) -> Option<String> {
+        let kept = ffi::torrent::ffi::torrent_metainfo(self.session.pin_mut(), id.as_bytes())
+            .map_err(EngineError::native("read metainfo"))
+            .and_then(|bytes| self.store.write_metainfo(id, &bytes).map(|()| bytes));
+        match kept {
+            Ok(bytes) => Metainfo::parse(&bytes).map(|info| info.name).ok(),
+            Err(err) => {
+                tracing::warn!(torrent = %id, error = %err, "keeping the metainfo failed");
+                None
+            }
+        }
     }
 
     pub(super) fn on_statuses(&mut self, statuses: &[StatusRecord]) {
@@ -226,11 +245,19 @@ impl Worker<'_> {
                 record.meta.completed_at = None;
                 persist(&self.store, &record.meta);
             }
+            let summary = record.summary();
+            let values = (
+                summary.bytes_done,
+                summary.bytes_wanted,
+                summary.download_bps,
+                summary.upload_bps,
+            );
             if matches!(state, TorrentState::Downloading | TorrentState::Seeding)
-                && record.last_progress.is_none_or(|at| now.duration_since(at) >= PROGRESS_EVERY)
+                && record.last_progress.is_none_or(|(at, last)| {
+                    now.duration_since(at) >= PROGRESS_EVERY && last != values
+                })
             {
-                record.last_progress = Some(now);
-                let summary = record.summary();
+                record.last_progress = Some((now, values));
                 events.push(EngineEvent::Progress {
                     torrent: id,
                     progress: summary.progress,
@@ -243,7 +270,7 @@ impl Worker<'_> {
             if status.need_save_resume {
                 self.dirty.insert(id);
             }
-            published.push(record.shared_summary());
+            published.push(Arc::new(summary));
         }
         self.context.shared.publish_many(published);
         for id in saves {

@@ -260,7 +260,7 @@ impl<'a> Worker<'a> {
     fn dispatch(&mut self, command: Command) -> Option<oneshot::Sender<()>> {
         match command {
             Command::Add { source, options, reply } => {
-                let _ = reply.send(self.add(source, options));
+                let _ = reply.send(self.add(*source, *options));
             }
             Command::Remove { id, delete_data, reply } => self.remove(id, delete_data, reply),
             Command::Op { id, op, reply } => {

@@ -1,5 +1,7 @@
 //! Bringing torrents back from the resume directory at start-up.
 
+use std::path::PathBuf;
+
 use revaer_domain::{EngineEvent, InfoHash};
 
 use super::Worker;
@@ -39,7 +41,7 @@ impl Worker<'_> {
         let layout = info.filter(|info| info.id == id).map(|info| info.layout().to_vec());
         let (mut meta, meta_problem) = match stored.meta {
             Ok(meta) => (meta, None),
-            Err(reason) => (TorrentMeta::new(id, id.to_hex(), Default::default()), Some(reason)),
+            Err(reason) => (TorrentMeta::new(id, id.to_hex(), PathBuf::default()), Some(reason)),
         };
         if let Some(reason) = &meta_problem {
             if stored.resume.is_none() && layout.is_none() {

@@ -1,0 +1,351 @@
+//! Real transfers between two engines on 127.0.0.1: every test seeds a
+//! generated payload from one libtorrent session and fetches it with
+//! another, then compares bytes.
+
+mod common;
+
+use common::{FILES, Node, Payload, WAIT, completed, wait_event, wait_summary};
+use revaer_domain::{EngineEvent, MagnetUri, SelectionRules, TorrentState};
+use revaer_engine::{AddTorrentOptions, EngineError, TorrentSource};
+
+/// Starts an engine seeding `payload` from where it was generated.
+async fn seeder(payload: &Payload) -> Node {
+    let node = Node::start().await;
+    let mut events = node.engine.subscribe();
+    let options = AddTorrentOptions {
+        save_path: Some(payload.root.parent().expect("parent").to_path_buf()),
+        ..AddTorrentOptions::default()
+    };
+    let added = node
+        .engine
+        .add(TorrentSource::Metainfo(payload.metainfo.clone()), options)
+        .await
+        .expect("seeder adds");
+    assert!(!added.is_duplicate());
+    wait_event(&mut events, "seeder to check its data", completed(payload.id)).await;
+    node
+}
+
+fn metainfo(payload: &Payload) -> TorrentSource {
+    TorrentSource::Metainfo(payload.metainfo.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn torrent_file_add_transfers_every_byte() {
+    let source = tempfile::tempdir().expect("tempdir");
+    let payload = Payload::create(source.path(), "multi", FILES);
+    let seed = seeder(&payload).await;
+    let leech = Node::start().await;
+    let mut events = leech.engine.subscribe();
+
+    let added =
+        leech.engine.add(metainfo(&payload), AddTorrentOptions::default()).await.expect("add");
+    assert_eq!(added.summary().id, payload.id);
+    assert_eq!(added.summary().name, "multi");
+    leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    let done = wait_event(&mut events, "download to complete", completed(payload.id)).await;
+    let EngineEvent::Completed { content_path, .. } = done else { unreachable!() };
+    assert_eq!(content_path, leech.downloads().join("multi"));
+    payload.assert_same(&content_path, &payload.paths());
+
+    let summary =
+        wait_summary(&leech.engine, payload.id, "seeding", |s| s.state == TorrentState::Seeding)
+            .await;
+    assert_eq!(summary.bytes_done, payload.total());
+    assert!((summary.progress - 1.0).abs() < f64::EPSILON);
+    assert!(summary.completed_at.is_some());
+
+    let detail = leech.engine.detail(payload.id).await.expect("detail");
+    assert_eq!(detail.files.len(), FILES.len());
+    assert!(detail.files.iter().all(|file| file.bytes_done == file.size));
+    assert_eq!(detail.content_path, content_path);
+
+    // Adding it again changes nothing and says so.
+    let again =
+        leech.engine.add(metainfo(&payload), AddTorrentOptions::default()).await.expect("re-add");
+    assert!(again.is_duplicate());
+    assert_eq!(leech.engine.list().len(), 1);
+    leech.stop().await;
+    seed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn magnet_add_fetches_metadata_from_the_peer() {
+    let source = tempfile::tempdir().expect("tempdir");
+    let payload = Payload::create(source.path(), "via-magnet", FILES);
+    let seed = seeder(&payload).await;
+    let leech = Node::start().await;
+    let mut events = leech.engine.subscribe();
+
+    let magnet = MagnetUri::parse(&format!("magnet:?xt=urn:btih:{}&dn=pending", payload.id))
+        .expect("magnet");
+    let added = leech
+        .engine
+        .add(TorrentSource::Magnet(magnet), AddTorrentOptions::default())
+        .await
+        .expect("add");
+    assert_eq!(added.summary().name, "pending");
+    leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    let meta =
+        wait_event(&mut events, "metadata", |e| matches!(e, EngineEvent::MetadataReceived { .. }))
+            .await;
+    let EngineEvent::MetadataReceived { name, files, .. } = meta else { unreachable!() };
+    assert_eq!(name, "via-magnet");
+    assert_eq!(files.len(), FILES.len());
+    wait_event(&mut events, "download to complete", completed(payload.id)).await;
+    payload.assert_same(&leech.downloads().join("via-magnet"), &payload.paths());
+    // The metadata was kept, so a restart needs no peer to know the files.
+    assert!(leech.dir.path().join(format!("resume/{}.torrent", payload.id)).exists());
+    leech.stop().await;
+    seed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_files_are_not_written() {
+    let source = tempfile::tempdir().expect("tempdir");
+    let files: &[(&str, usize)] = &[
+        ("movie.mkv", 900_001),
+        ("Sample/movie-sample.mkv", 300_007),
+        ("extras/interview.mkv", 250_003),
+        ("notes.nfo", 1_001),
+    ];
+    let payload = Payload::create(source.path(), "film", files);
+    let seed = seeder(&payload).await;
+
+    // A .torrent add with the selection known up front...
+    let leech = Node::start().await;
+    let mut events = leech.engine.subscribe();
+    let selection = SelectionRules {
+        exclude: vec!["*.nfo".into()],
+        skip_fluff: true,
+        ..SelectionRules::default()
+    };
+    let options =
+        AddTorrentOptions { selection: selection.clone(), ..AddTorrentOptions::default() };
+    leech.engine.add(metainfo(&payload), options).await.expect("add");
+    leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    wait_event(&mut events, "selected files to complete", completed(payload.id)).await;
+    let root = leech.downloads().join("film");
+    payload.assert_same(&root, &["movie.mkv"]);
+    for skipped in ["Sample/movie-sample.mkv", "extras/interview.mkv", "notes.nfo"] {
+        assert!(!root.join(skipped).exists(), "{skipped} was written");
+    }
+    let summary = leech.engine.summary(payload.id).expect("summary");
+    assert!(summary.bytes_wanted < payload.total());
+
+    // ...and a magnet add, where it is applied when the metadata arrives.
+    let other = Node::start().await;
+    let mut other_events = other.engine.subscribe();
+    let magnet = MagnetUri::parse(&format!("magnet:?xt=urn:btih:{}", payload.id)).expect("magnet");
+    let options = AddTorrentOptions { selection, ..AddTorrentOptions::default() };
+    other.engine.add(TorrentSource::Magnet(magnet), options).await.expect("add magnet");
+    other.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    wait_event(&mut other_events, "magnet selection to complete", completed(payload.id)).await;
+    let root = other.downloads().join("film");
+    payload.assert_same(&root, &["movie.mkv"]);
+    for skipped in ["Sample/movie-sample.mkv", "extras/interview.mkv", "notes.nfo"] {
+        assert!(!root.join(skipped).exists(), "{skipped} was written for the magnet");
+    }
+    other.stop().await;
+    leech.stop().await;
+    seed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_resume_and_remove_with_and_without_data() {
+    let source = tempfile::tempdir().expect("tempdir");
+    let payload = Payload::create(source.path(), "pausable", FILES);
+    let seed = seeder(&payload).await;
+    let leech = Node::start().await;
+    let mut events = leech.engine.subscribe();
+
+    let options = AddTorrentOptions { paused: true, ..AddTorrentOptions::default() };
+    let added = leech.engine.add(metainfo(&payload), options).await.expect("add paused");
+    assert_eq!(added.summary().state, TorrentState::Paused);
+    leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    wait_summary(&leech.engine, payload.id, "paused after checking", |s| {
+        s.state == TorrentState::Paused
+    })
+    .await;
+    assert_eq!(leech.engine.summary(payload.id).expect("summary").bytes_done, 0);
+
+    leech.engine.resume(payload.id).await.expect("resume");
+    leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    wait_event(&mut events, "download to complete", completed(payload.id)).await;
+    leech.engine.pause(payload.id).await.expect("pause");
+    wait_summary(&leech.engine, payload.id, "paused", |s| s.state == TorrentState::Paused).await;
+
+    // Remove without data: the files stay.
+    let root = leech.downloads().join("pausable");
+    leech.engine.remove(payload.id, false).await.expect("remove");
+    assert!(leech.engine.summary(payload.id).is_none());
+    assert!(matches!(
+        leech.engine.pause(payload.id).await,
+        Err(EngineError::NotFound { id }) if id == payload.id
+    ));
+    payload.assert_same(&root, &payload.paths());
+    assert!(!leech.dir.path().join(format!("resume/{}.meta.json", payload.id)).exists());
+
+    // Re-add over the existing data (it checks as complete), then remove
+    // with data: the files go.
+    leech.engine.add(metainfo(&payload), AddTorrentOptions::default()).await.expect("re-add");
+    wait_event(&mut events, "re-added torrent to check complete", completed(payload.id)).await;
+    leech.engine.remove(payload.id, true).await.expect("remove with data");
+    for path in payload.paths() {
+        assert!(!root.join(path).exists(), "{path} survived remove with data");
+    }
+    let removed =
+        wait_event(&mut events, "removed", |e| matches!(e, EngineEvent::Removed { .. })).await;
+    assert!(matches!(removed, EngineEvent::Removed { data_deleted: true, .. }), "{removed:?}");
+    leech.stop().await;
+    seed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_are_typed_errors() {
+    let node = Node::start().await;
+    let garbage = node
+        .engine
+        .add(TorrentSource::Metainfo(b"d8:announce3:foo".to_vec()), AddTorrentOptions::default())
+        .await;
+    assert!(matches!(garbage, Err(EngineError::InvalidMetainfo { .. })), "{garbage:?}");
+    let huge = node
+        .engine
+        .add(TorrentSource::Metainfo(vec![b'd'; 17 * 1024 * 1024]), AddTorrentOptions::default())
+        .await;
+    assert!(matches!(huge, Err(EngineError::MetainfoTooLarge { .. })), "{huge:?}");
+    assert!(MagnetUri::parse("magnet:?xt=urn:btih:not-a-hash").is_err());
+
+    let source = tempfile::tempdir().expect("tempdir");
+    let payload = Payload::create(source.path(), "p", FILES);
+    let relative = AddTorrentOptions {
+        save_path: Some("relative/dir".into()),
+        ..AddTorrentOptions::default()
+    };
+    let refused = node.engine.add(metainfo(&payload), relative).await;
+    assert!(matches!(refused, Err(EngineError::InvalidPath { .. })), "{refused:?}");
+    let bad_glob = AddTorrentOptions {
+        selection: SelectionRules { include: vec!["a[".into()], ..SelectionRules::default() },
+        ..AddTorrentOptions::default()
+    };
+    let refused = node.engine.add(metainfo(&payload), bad_glob).await;
+    assert!(matches!(refused, Err(EngineError::InvalidSelection { .. })), "{refused:?}");
+    assert!(node.engine.list().is_empty(), "nothing was added by refused requests");
+    let unknown = revaer_domain::InfoHash::from_bytes([9; 20]);
+    assert!(matches!(node.engine.detail(unknown).await, Err(EngineError::NotFound { .. })));
+    assert!(matches!(node.engine.remove(unknown, true).await, Err(EngineError::NotFound { .. })));
+    assert!(
+        tokio::time::timeout(WAIT, node.engine.recheck(unknown)).await.expect("answers").is_err()
+    );
+    node.stop().await;
+}
+
+/// Download rate, bytes/s, measured from progress events over `window`
+/// after the transfer has settled for `settle`.
+async fn measured_rate(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    id: revaer_domain::InfoHash,
+    settle: std::time::Duration,
+    window: std::time::Duration,
+) -> f64 {
+    use std::time::Instant;
+    let progress =
+        |e: &EngineEvent| matches!(e, EngineEvent::Progress { torrent, .. } if *torrent == id);
+    let bytes = |e: EngineEvent| match e {
+        EngineEvent::Progress { bytes_done, .. } => bytes_done,
+        _ => 0,
+    };
+    let settled = Instant::now() + settle;
+    let (start_at, start_bytes) = loop {
+        let event = wait_event(events, "progress", progress).await;
+        if Instant::now() >= settled {
+            break (Instant::now(), bytes(event));
+        }
+    };
+    let (end_at, end_bytes) = loop {
+        let event = wait_event(events, "progress", progress).await;
+        if Instant::now() >= start_at + window {
+            break (Instant::now(), bytes(event));
+        }
+    };
+    (end_bytes - start_bytes) as f64 / end_at.duration_since(start_at).as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_torrent_and_global_caps_hold_within_a_quarter() {
+    use revaer_domain::RateLimit;
+    use std::time::Duration;
+    let source = tempfile::tempdir().expect("tempdir");
+    let payload = Payload::create(source.path(), "capped", &[("big.bin", 7_000_001)]);
+    let seed = seeder(&payload).await;
+    let leech = Node::start().await;
+    let mut events = leech.engine.subscribe();
+
+    let cap = 400 * 1024;
+    let options = AddTorrentOptions {
+        download_limit: RateLimit::bytes_per_second(cap),
+        ..AddTorrentOptions::default()
+    };
+    leech.engine.add(metainfo(&payload), options).await.expect("add");
+    leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    let rate = measured_rate(
+        &mut events,
+        payload.id,
+        Duration::from_millis(800),
+        Duration::from_millis(2500),
+    )
+    .await;
+    let ratio = rate / cap as f64;
+    assert!((0.75..=1.25).contains(&ratio), "per-torrent cap {cap} B/s, measured {rate:.0} B/s");
+
+    // A session-wide cap, changed at run time, replaces the per-torrent one.
+    let global = 900 * 1024;
+    let mut session = common::config(leech.dir.path()).session;
+    session.download_limit = RateLimit::bytes_per_second(global);
+    leech.engine.apply_settings(session).await.expect("apply settings");
+    leech
+        .engine
+        .set_limits(payload.id, RateLimit::UNLIMITED, RateLimit::UNLIMITED)
+        .await
+        .expect("uncap");
+    let rate =
+        measured_rate(&mut events, payload.id, Duration::from_secs(1), Duration::from_millis(2500))
+            .await;
+    let ratio = rate / global as f64;
+    assert!((0.75..=1.25).contains(&ratio), "global cap {global} B/s, measured {rate:.0} B/s");
+    let detail = leech.engine.detail(payload.id).await.expect("detail");
+    assert_eq!(detail.download_limit, RateLimit::UNLIMITED);
+    leech.stop().await;
+    seed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn move_storage_keeps_seeding_from_the_new_place() {
+    let source = tempfile::tempdir().expect("tempdir");
+    let payload = Payload::create(source.path(), "mover", FILES);
+    let seed = seeder(&payload).await;
+    let mut events = seed.engine.subscribe();
+    let target = tempfile::tempdir().expect("tempdir");
+    seed.engine.move_storage(payload.id, target.path().to_path_buf()).await.expect("move");
+    let moved =
+        wait_event(&mut events, "moved", |e| matches!(e, EngineEvent::StorageMoved { .. })).await;
+    assert!(
+        matches!(moved, EngineEvent::StorageMoved { ref save_path, .. } if save_path == target.path())
+    );
+    assert!(!payload.root.join("a.bin").exists(), "old copy removed");
+    assert!(target.path().join("mover/a.bin").exists());
+    assert_eq!(seed.engine.summary(payload.id).expect("summary").save_path, target.path());
+    let relative = seed.engine.move_storage(payload.id, "nowhere".into()).await;
+    assert!(matches!(relative, Err(EngineError::InvalidPath { .. })), "{relative:?}");
+
+    // A new peer downloads everything from the moved copy.
+    let leech = Node::start().await;
+    let mut leech_events = leech.engine.subscribe();
+    leech.engine.add(metainfo(&payload), AddTorrentOptions::default()).await.expect("add");
+    leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    wait_event(&mut leech_events, "download from moved seed", completed(payload.id)).await;
+    let moved_copy = Payload { root: target.path().join("mover"), ..payload };
+    moved_copy.assert_same(&leech.downloads().join("mover"), &moved_copy.paths());
+    leech.stop().await;
+    seed.stop().await;
+}
