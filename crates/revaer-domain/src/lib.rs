@@ -8,7 +8,7 @@
 //! - [`info_hash`]: the torrent identity ([`InfoHash`]), hex on the wire.
 //! - [`magnet`]: validated magnet URIs ([`MagnetUri`]).
 //! - [`torrent`]: lifecycle state, summaries and detail views, rate limits.
-//! - [`file`]: files inside a torrent and their priorities.
+//! - [`mod@file`]: files inside a torrent and their priorities.
 //! - [`selection`]: include/exclude globs, the skip-fluff preset and per-file
 //!   priorities, compiled once and evaluated against a file list.
 //! - [`event`]: what the engine reports as it runs ([`EngineEvent`]).

@@ -126,7 +126,12 @@ pub async fn wait_event(
     let found = tokio::time::timeout(WAIT, async {
         loop {
             match events.recv().await {
-                Ok(event) if pred(&event) => return event,
+                Ok(event) if pred(&event) => {
+                    if std::env::var_os("REVAER_TEST_TRACE").is_some() {
+                        eprintln!("{:?} match: {event:?}", std::time::Instant::now());
+                    }
+                    return event;
+                }
                 Ok(event) if std::env::var_os("REVAER_TEST_TRACE").is_some() => {
                     eprintln!("event: {event:?}");
                 }

@@ -1,0 +1,46 @@
+# Revaer task runner. `just --list` shows every recipe.
+# The two Quick-start commands (./scripts/dev.sh run|test) install what is
+# missing and then call these.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Show the recipes.
+default:
+    @just --list
+
+# Format the workspace.
+fmt:
+    cargo fmt --all
+
+# Check formatting without changing files.
+fmt-check:
+    cargo fmt --all -- --check
+
+# Clippy with warnings as errors, and the docs with warnings as errors.
+lint:
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
+
+# Every test: unit, integration (real libtorrent sessions on loopback) and doc tests.
+test profile="default":
+    cargo nextest run --workspace --all-features --profile {{profile}}
+    cargo test --workspace --all-features --doc
+
+# Debug build of everything.
+build:
+    cargo build --workspace --all-targets
+
+# Release build.
+build-rel:
+    cargo build --workspace --release
+
+# What CI runs: formatting, lints, tests.
+ci: fmt-check lint (test "ci")
+
+# Seed and fetch a generated payload between two engines on loopback and
+# print bytes, seconds and MB/s (pass e.g. `--size 1GiB`).
+bench *args:
+    cargo run --release -p revaer-engine --example transfer-bench -- {{args}}
+
+# The main job. Until the daemon lands this is the engine's loopback transfer.
+run *args: (bench args)

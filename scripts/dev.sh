@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The Quick-start entry point on a fresh Debian or Ubuntu machine:
+#   ./scripts/dev.sh run    installs what is missing, then runs the main job
+#   ./scripts/dev.sh test   installs what is missing, then runs every check
+# It installs system packages with apt (through sudo when not root), Rust
+# with rustup when cargo is missing, and just and cargo-nextest with cargo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What building needs.
+BUILD_PACKAGES=(build-essential pkg-config libtorrent-rasterbar-dev libboost-dev curl ca-certificates)
+# What the tests need besides: a foreign BitTorrent client for interop tests.
+TEST_PACKAGES=(aria2)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+sudo_if_needed() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing_packages() {
+    local pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+    done
+}
+
+ensure_packages() {
+    local missing
+    missing=$(missing_packages "$@")
+    [ -z "$missing" ] && return 0
+    say "installing system packages: $(echo $missing)"
+    sudo_if_needed apt-get update -qq
+    # shellcheck disable=SC2086
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+}
+
+ensure_rust() {
+    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+    if ! command -v cargo >/dev/null 2>&1; then
+        say "installing Rust with rustup"
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain none
+        . "$HOME/.cargo/env"
+    fi
+    # rust-toolchain.toml pins the version; this fetches it if it is missing.
+    rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+}
+
+ensure_cargo_tool() {
+    local binary=$1 crate=$2
+    if ! command -v "$binary" >/dev/null 2>&1; then
+        say "installing $crate"
+        cargo install --locked "$crate"
+    fi
+}
+
+main() {
+    local job=${1:-}
+    case "$job" in
+        run)
+            shift
+            ensure_packages "${BUILD_PACKAGES[@]}"
+            ensure_rust
+            ensure_cargo_tool just just
+            just run "$@"
+            ;;
+        test)
+            ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+            ensure_rust
+            ensure_cargo_tool just just
+            ensure_cargo_tool cargo-nextest cargo-nextest
+            just ci
+            ;;
+        *)
+            echo "usage: $0 run [ARGS...] | test" >&2
+            exit 2
+            ;;
+    esac
+}
+
+main "$@"
