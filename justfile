@@ -42,5 +42,9 @@ ci: fmt-check lint (test "ci")
 bench *args:
     cargo run --release -p revaer-engine --example transfer-bench -- {{args}}
 
+# Scale: N paused torrents in one engine; times adds, listing, restart.
+bench-list torrents="10000":
+    cargo run --release -p revaer-engine --example list-bench -- --torrents {{torrents}}
+
 # The main job. Until the daemon lands this is the engine's loopback transfer.
 run *args: (bench args)

@@ -68,6 +68,9 @@ void apply_encryption(sp& pack, Encryption policy) {
 sp to_pack(SessionSettings const& s) {
   sp pack;
   pack.set_str(sp::listen_interfaces, std::string(s.listen_interfaces));
+  // A port that is taken is an error to report, not a reason to listen on
+  // some other port that no router forwards to.
+  pack.set_bool(sp::listen_system_port_fallback, false);
   pack.set_bool(sp::enable_dht, s.enable_dht);
   pack.set_str(sp::dht_bootstrap_nodes, std::string(s.dht_bootstrap_nodes));
   pack.set_bool(sp::enable_lsd, s.enable_lsd);

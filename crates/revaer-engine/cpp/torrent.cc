@@ -169,7 +169,11 @@ void connect_torrent_peer(Session& session, Hash const& hash, rust::Str ip, std:
 }
 
 void request_resume_data(Session& session, Hash const& hash) {
-  session.impl().handle(hash).save_resume_data(lt::torrent_handle::flush_disk_cache);
+  // Unmodified torrents answer with save_resume_data_failed (not
+  // modified): nothing to write, which keeps shutdown with thousands of
+  // idle torrents short.
+  session.impl().handle(hash).save_resume_data(lt::torrent_handle::flush_disk_cache |
+                                               lt::torrent_handle::only_if_modified);
 }
 
 rust::Vec<FileRecord> torrent_files(Session& session, Hash const& hash) {

@@ -40,8 +40,6 @@ impl Worker<'_> {
                     format!("{} ({})", alert.message, alert.detail)
                 };
                 tracing::warn!(torrent = %id, %message, "torrent error");
-                self.faults.disk = Some(format!("torrent {id}: {message}"));
-                self.refresh_health();
                 self.emit(EngineEvent::TorrentError { torrent: id, message });
             }
             AlertKind::ListenFailed => {
@@ -279,10 +277,24 @@ impl Worker<'_> {
         for event in events {
             self.emit(event);
         }
-        if self.faults.disk.is_some()
-            && !self.torrents.values().any(|r| r.state == TorrentState::Error)
-        {
-            self.faults.disk = None;
+        self.recompute_torrent_faults();
+    }
+}
+
+impl Worker<'_> {
+    /// Health follows the torrents: degraded while any is in error (disk
+    /// full, permissions, a missing drive), ok again once none is.
+    pub(super) fn recompute_torrent_faults(&mut self) {
+        let mut errored =
+            self.torrents.values().filter(|record| record.state == TorrentState::Error);
+        let fault = errored.next().map(|record| {
+            let message = record.status.as_ref().map(|s| s.error.as_str()).unwrap_or_default();
+            let others = errored.count();
+            let more = if others > 0 { format!(" (and {others} more)") } else { String::new() };
+            format!("torrent {} failed: {message}{more}", record.id())
+        });
+        if fault != self.faults.disk {
+            self.faults.disk = fault;
             self.refresh_health();
         }
     }

@@ -171,6 +171,7 @@ impl Worker<'_> {
         self.dirty.remove(&id);
         self.saving.remove(&id);
         self.context.shared.forget(id);
+        self.recompute_torrent_faults();
         tracing::info!(torrent = %id, delete_data, "torrent removed");
         if delete_data {
             self.deletes.entry(id).or_default().push(reply);
@@ -406,8 +407,18 @@ impl Worker<'_> {
     }
 
     pub(super) fn apply_settings(&mut self, config: SessionConfig) -> Result<()> {
+        let relisten = config.listen != self.session_config.listen;
         ffi::session::ffi::apply_settings(self.session.pin_mut(), &config.to_ffi())
             .map_err(EngineError::native("apply settings"))?;
+        if relisten {
+            // The new sockets report themselves through alerts, which
+            // update health; until then it keeps its last status.
+            self.faults.listen_failed.clear();
+            self.context.shared.update_health(|health| {
+                health.listen_endpoints.clear();
+                health.listen_port = None;
+            });
+        }
         if config.pex != self.session_config.pex {
             let ids = self.torrents.keys().copied().collect::<Vec<_>>();
             for id in ids {
