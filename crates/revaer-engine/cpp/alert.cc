@@ -25,7 +25,8 @@ AlertRecord torrent_record(AlertKind kind, lt::torrent_alert const& alert) {
 }
 
 std::string endpoint_text(lt::address const& address, int port, lt::socket_type_t type) {
-  auto text = address.to_string() + ":" + std::to_string(port);
+  auto host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  auto text = host + ":" + std::to_string(port);
   return text + (type == lt::socket_type_t::utp ? " (utp)" : " (tcp)");
 }
 

@@ -37,17 +37,7 @@ async fn an_unusable_listen_address_fails_health_until_a_good_one_is_set() {
 async fn an_unwritable_save_path_is_a_torrent_error_and_degrades_health() {
     let source = tempfile::tempdir().expect("tempdir");
     let payload = Payload::create(source.path(), "blocked", FILES);
-    let seed = Node::start().await;
-    let mut seed_events = seed.engine.subscribe();
-    let options = AddTorrentOptions {
-        save_path: Some(source.path().to_path_buf()),
-        ..AddTorrentOptions::default()
-    };
-    seed.engine
-        .add(TorrentSource::Metainfo(payload.metainfo.clone()), options)
-        .await
-        .expect("seed");
-    wait_event(&mut seed_events, "seeder ready", common::completed(payload.id)).await;
+    let seed = Node::seeding(&payload).await;
 
     // A regular file where a directory should be: no user, not even root,
     // can create the torrent's folder under it.

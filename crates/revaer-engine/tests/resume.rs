@@ -19,21 +19,6 @@ const CAP: u64 = 1024 * 1024;
 /// Piece size of the generated torrents.
 const PIECE: u64 = 16 * 1024;
 
-async fn seed(payload: &Payload) -> Node {
-    let node = Node::start().await;
-    let mut events = node.engine.subscribe();
-    let options = AddTorrentOptions {
-        save_path: Some(payload.root.parent().expect("parent").to_path_buf()),
-        ..AddTorrentOptions::default()
-    };
-    node.engine
-        .add(TorrentSource::Metainfo(payload.metainfo.clone()), options)
-        .await
-        .expect("seed");
-    wait_event(&mut events, "seeder ready", completed(payload.id)).await;
-    node
-}
-
 fn capped() -> AddTorrentOptions {
     AddTorrentOptions {
         download_limit: RateLimit::bytes_per_second(CAP),
@@ -45,7 +30,7 @@ fn capped() -> AddTorrentOptions {
 async fn restart_mid_download_resumes_without_refetching() {
     let source = tempfile::tempdir().expect("tempdir");
     let payload = Payload::create(source.path(), "big", BIG);
-    let seed = seed(&payload).await;
+    let seed = Node::seeding(&payload).await;
     let dir = tempfile::tempdir().expect("tempdir");
 
     let first = start_in(dir.path()).await;
@@ -111,7 +96,7 @@ async fn kill_9_mid_download_loses_nothing() {
     }
     let source = tempfile::tempdir().expect("tempdir");
     let payload = Payload::create(source.path(), "big", BIG);
-    let seed = seed(&payload).await;
+    let seed = Node::seeding(&payload).await;
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("t.torrent"), &payload.metainfo).expect("write torrent");
     std::fs::write(dir.path().join("peer"), seed.peer().to_string()).expect("write peer");
@@ -236,7 +221,7 @@ async fn corrupt_resume_data_is_reported_and_rechecked() {
 async fn worker_fault_restarts_and_rebuilds_from_resume_dir() {
     let source = tempfile::tempdir().expect("tempdir");
     let payload = Payload::create(source.path(), "sturdy", common::FILES);
-    let node = seed(&payload).await;
+    let node = Node::seeding(&payload).await;
     let mut events = node.engine.subscribe();
     node.engine.inject_worker_panic();
     let failing = wait_event(&mut events, "failing health", |e| {

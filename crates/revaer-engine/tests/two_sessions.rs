@@ -8,24 +8,6 @@ use common::{FILES, Node, Payload, WAIT, completed, wait_event, wait_summary};
 use revaer_domain::{EngineEvent, MagnetUri, SelectionRules, TorrentState};
 use revaer_engine::{AddTorrentOptions, EngineError, TorrentSource};
 
-/// Starts an engine seeding `payload` from where it was generated.
-async fn seeder(payload: &Payload) -> Node {
-    let node = Node::start().await;
-    let mut events = node.engine.subscribe();
-    let options = AddTorrentOptions {
-        save_path: Some(payload.root.parent().expect("parent").to_path_buf()),
-        ..AddTorrentOptions::default()
-    };
-    let added = node
-        .engine
-        .add(TorrentSource::Metainfo(payload.metainfo.clone()), options)
-        .await
-        .expect("seeder adds");
-    assert!(!added.is_duplicate());
-    wait_event(&mut events, "seeder to check its data", completed(payload.id)).await;
-    node
-}
-
 fn metainfo(payload: &Payload) -> TorrentSource {
     TorrentSource::Metainfo(payload.metainfo.clone())
 }
@@ -34,7 +16,7 @@ fn metainfo(payload: &Payload) -> TorrentSource {
 async fn torrent_file_add_transfers_every_byte() {
     let source = tempfile::tempdir().expect("tempdir");
     let payload = Payload::create(source.path(), "multi", FILES);
-    let seed = seeder(&payload).await;
+    let seed = Node::seeding(&payload).await;
     let leech = Node::start().await;
     let mut events = leech.engine.subscribe();
 
@@ -73,7 +55,7 @@ async fn torrent_file_add_transfers_every_byte() {
 async fn magnet_add_fetches_metadata_from_the_peer() {
     let source = tempfile::tempdir().expect("tempdir");
     let payload = Payload::create(source.path(), "via-magnet", FILES);
-    let seed = seeder(&payload).await;
+    let seed = Node::seeding(&payload).await;
     let leech = Node::start().await;
     let mut events = leech.engine.subscribe();
 
@@ -110,7 +92,7 @@ async fn excluded_files_are_not_written() {
         ("notes.nfo", 1_001),
     ];
     let payload = Payload::create(source.path(), "film", files);
-    let seed = seeder(&payload).await;
+    let seed = Node::seeding(&payload).await;
 
     // A .torrent add with the selection known up front...
     let leech = Node::start().await;
@@ -155,7 +137,7 @@ async fn excluded_files_are_not_written() {
 async fn pause_resume_and_remove_with_and_without_data() {
     let source = tempfile::tempdir().expect("tempdir");
     let payload = Payload::create(source.path(), "pausable", FILES);
-    let seed = seeder(&payload).await;
+    let seed = Node::seeding(&payload).await;
     let leech = Node::start().await;
     let mut events = leech.engine.subscribe();
 
@@ -266,7 +248,7 @@ async fn assert_cap_holds(session_wide: bool) {
     let cap = 1024 * 1024;
     let source = tempfile::tempdir().expect("tempdir");
     let payload = Payload::create(source.path(), "capped", &[("big.bin", 6 * 1024 * 1024 + 3)]);
-    let seed = seeder(&payload).await;
+    let seed = Node::seeding(&payload).await;
     let leech = Node::start().await;
     let mut events = leech.engine.subscribe();
     let mut options = AddTorrentOptions::default();
@@ -305,7 +287,7 @@ async fn session_cap_set_at_run_time_holds_within_a_quarter() {
 async fn move_storage_keeps_seeding_from_the_new_place() {
     let source = tempfile::tempdir().expect("tempdir");
     let payload = Payload::create(source.path(), "mover", FILES);
-    let seed = seeder(&payload).await;
+    let seed = Node::seeding(&payload).await;
     let mut events = seed.engine.subscribe();
     let target = tempfile::tempdir().expect("tempdir");
     seed.engine.move_storage(payload.id, target.path().to_path_buf()).await.expect("move");
@@ -330,4 +312,78 @@ async fn move_storage_keeps_seeding_from_the_new_place() {
     moved_copy.assert_same(&leech.downloads().join("mover"), &moved_copy.paths());
     leech.stop().await;
     seed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_listening_and_run_time_selection_and_recheck() {
+    use std::net::SocketAddr;
+    let source = tempfile::tempdir().expect("tempdir");
+    let payload = Payload::create(source.path(), "six", FILES);
+    // A seeder listening on IPv4 and IPv6 loopback.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::config(dir.path());
+    config.session.listen =
+        vec![SocketAddr::from(([127, 0, 0, 1], 0)), "[::1]:0".parse().expect("v6 addr")];
+    let seed = revaer_engine::Engine::start(config).await.expect("dual-stack engine");
+    let mut seed_events = seed.subscribe();
+    let options = AddTorrentOptions {
+        save_path: Some(source.path().to_path_buf()),
+        ..AddTorrentOptions::default()
+    };
+    seed.add(metainfo(&payload), options).await.expect("seed");
+    wait_event(&mut seed_events, "seeder ready", completed(payload.id)).await;
+    let v6 = seed
+        .health()
+        .listen_endpoints
+        .iter()
+        .filter_map(|endpoint| endpoint.strip_suffix(" (tcp)"))
+        .filter_map(|endpoint| endpoint.parse::<SocketAddr>().ok())
+        .find(SocketAddr::is_ipv6)
+        .expect("an IPv6 TCP listen socket");
+
+    // A paused leecher gets its selection after the add, then fetches over
+    // IPv6.
+    let leech = Node::start_with(|config| {
+        config.session.listen.push("[::1]:0".parse().expect("v6 addr"));
+    })
+    .await;
+    let mut events = leech.engine.subscribe();
+    let paused = AddTorrentOptions { paused: true, ..AddTorrentOptions::default() };
+    leech.engine.add(metainfo(&payload), paused).await.expect("add");
+    let bad = SelectionRules {
+        priorities: vec![revaer_domain::PriorityOverride {
+            index: 99,
+            priority: revaer_domain::FilePriority::High,
+        }],
+        ..SelectionRules::default()
+    };
+    let refused = leech.engine.select(payload.id, bad).await;
+    assert!(matches!(refused, Err(EngineError::InvalidSelection { .. })), "{refused:?}");
+    let rules = SelectionRules { exclude: vec!["sub/**".into()], ..SelectionRules::default() };
+    let files = leech.engine.select(payload.id, rules).await.expect("select");
+    let skipped = files.iter().filter(|f| !f.priority.is_wanted()).count();
+    assert_eq!(skipped, 2, "{files:?}");
+    leech.engine.resume(payload.id).await.expect("resume");
+    leech.engine.connect_peer(payload.id, v6).await.expect("connect over IPv6");
+    wait_event(&mut events, "selected files", completed(payload.id)).await;
+    let root = leech.downloads().join("six");
+    payload.assert_same(&root, &["a.bin", "d.bin"]);
+    assert!(!root.join("sub/b.bin").exists());
+
+    // A recheck finds a corrupted piece, which is fetched again.
+    let file = root.join("a.bin");
+    let mut bytes = std::fs::read(&file).expect("read");
+    bytes[1000] ^= 0xff;
+    std::fs::write(&file, &bytes).expect("corrupt");
+    leech.engine.recheck(payload.id).await.expect("recheck");
+    let want = std::fs::read(payload.root.join("a.bin")).expect("source");
+    tokio::time::timeout(WAIT, async {
+        while std::fs::read(&file).ok().as_ref() != Some(&want) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the corrupted piece is repaired");
+    leech.stop().await;
+    common::shutdown_checked(&seed).await;
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rand::RngCore;
 use revaer_domain::{EngineEvent, InfoHash, TorrentSummary};
 use revaer_engine::metainfo::{self, CreateOptions};
-use revaer_engine::{Engine, EngineConfig, SessionConfig};
+use revaer_engine::{AddTorrentOptions, Engine, EngineConfig, SessionConfig, TorrentSource};
 use tempfile::TempDir;
 use tokio::sync::broadcast;
 
@@ -74,9 +74,34 @@ pub struct Node {
 
 impl Node {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut EngineConfig)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let engine = start_in(dir.path()).await;
+        let mut config = config(dir.path());
+        adjust(&mut config);
+        let engine = Engine::start(config).await.expect("engine starts");
         Self { engine, dir }
+    }
+
+    /// Starts an engine seeding `payload` from where it was generated, and
+    /// waits until it has checked its data.
+    pub async fn seeding(payload: &Payload) -> Self {
+        let node = Self::start().await;
+        let mut events = node.engine.subscribe();
+        let options = AddTorrentOptions {
+            save_path: Some(payload.root.parent().expect("parent").to_path_buf()),
+            ..AddTorrentOptions::default()
+        };
+        let added = node
+            .engine
+            .add(TorrentSource::Metainfo(payload.metainfo.clone()), options)
+            .await
+            .expect("seeder adds");
+        assert!(!added.is_duplicate());
+        wait_event(&mut events, "seeder to check its data", completed(payload.id)).await;
+        node
     }
 
     pub fn downloads(&self) -> PathBuf {
