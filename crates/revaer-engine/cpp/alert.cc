@@ -20,22 +20,18 @@ AlertRecord record(AlertKind kind, Hash const& hash) {
                      false};
 }
 
-AlertRecord torrent_record(AlertKind kind, lt::torrent_alert const& alert) {
-  return record(kind, best_hash(alert.handle.info_hashes()));
-}
-
 std::string endpoint_text(lt::address const& address, int port, lt::socket_type_t type) {
   auto host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
   auto text = host + ":" + std::to_string(port);
   return text + (type == lt::socket_type_t::utp ? " (utp)" : " (tcp)");
 }
 
-StatusRecord to_status(lt::torrent_status const& st) {
+StatusRecord to_status(Hash const& id, lt::torrent_status const& st) {
   namespace tf = lt::torrent_flags;
   std::int64_t total_size = 0;
   if (auto info = st.torrent_file.lock()) total_size = info->total_size();
   return StatusRecord{
-      best_hash(st.info_hashes),
+      id,
       lossy(st.name),
       lossy(st.save_path),
       static_cast<std::uint8_t>(st.state),
@@ -63,36 +59,36 @@ StatusRecord to_status(lt::torrent_status const& st) {
   };
 }
 
-// Translates one alert Revaer cares about; others are dropped.
-void translate(lt::alert const* alert, rust::Vec<AlertRecord>& out) {
+// Alerts about removed torrents: the removal and deletion results name
+// the id; anything else from a removed torrent (a late resume save, say)
+// is dropped.
+bool translate_removal(SessionImpl& impl, lt::alert const* alert, rust::Vec<AlertRecord>& out) {
   using namespace lt;
-  if (auto const* a = alert_cast<metadata_received_alert>(alert)) {
-    out.push_back(torrent_record(AlertKind::MetadataReceived, *a));
-  } else if (auto const* a = alert_cast<torrent_removed_alert>(alert)) {
-    out.push_back(record(AlertKind::Removed, best_hash(a->info_hashes)));
-  } else if (auto const* a = alert_cast<torrent_deleted_alert>(alert)) {
-    out.push_back(record(AlertKind::Deleted, best_hash(a->info_hashes)));
+  // alert_cast only matches exact types; torrent_alert is a base class.
+  auto const* torrent = dynamic_cast<torrent_alert const*>(alert);
+  if (torrent == nullptr) return false;
+  auto found = impl.removed.find(torrent->handle);
+  if (found == impl.removed.end()) return false;
+  auto const [id, deleting] = found->second;
+  if (alert_cast<torrent_removed_alert>(alert) != nullptr) {
+    if (!deleting) impl.removed.erase(found);
+  } else if (alert_cast<torrent_deleted_alert>(alert) != nullptr) {
+    out.push_back(record(AlertKind::Deleted, id));
+    impl.removed.erase(found);
   } else if (auto const* a = alert_cast<torrent_delete_failed_alert>(alert)) {
-    auto r = record(AlertKind::DeleteFailed, best_hash(a->info_hashes));
+    // A magnet removed before its metadata has no files: libtorrent
+    // reports that as a failure without an error.
+    auto r = record(a->error ? AlertKind::DeleteFailed : AlertKind::Deleted, id);
     r.message = lossy(a->error.message());
     out.push_back(std::move(r));
-  } else if (auto const* a = alert_cast<tracker_error_alert>(alert)) {
-    auto r = torrent_record(AlertKind::TrackerError, *a);
-    std::string reason = a->failure_reason();
-    r.message = lossy(reason.empty() ? a->error.message() : reason);
-    r.detail = lossy(a->tracker_url());
-    out.push_back(std::move(r));
-  } else if (auto const* a = alert_cast<torrent_error_alert>(alert)) {
-    auto r = torrent_record(AlertKind::TorrentError, *a);
-    r.message = lossy(a->error.message());
-    r.detail = lossy(a->filename());
-    out.push_back(std::move(r));
-  } else if (auto const* a = alert_cast<file_error_alert>(alert)) {
-    auto r = torrent_record(AlertKind::FileError, *a);
-    r.message = lossy(a->error.message());
-    r.detail = lossy(a->filename());
-    out.push_back(std::move(r));
-  } else if (auto const* a = alert_cast<listen_failed_alert>(alert)) {
+    impl.removed.erase(found);
+  }
+  return true;
+}
+
+void translate_session(lt::alert const* alert, rust::Vec<AlertRecord>& out) {
+  using namespace lt;
+  if (auto const* a = alert_cast<listen_failed_alert>(alert)) {
     auto r = record(AlertKind::ListenFailed, Hash{});
     r.message = lossy(a->error.message());
     r.detail = lossy(endpoint_text(a->address, a->port, a->socket_type));
@@ -104,26 +100,61 @@ void translate(lt::alert const* alert, rust::Vec<AlertRecord>& out) {
     r.port = static_cast<std::uint16_t>(a->port);
     r.tcp = a->socket_type == lt::socket_type_t::tcp;
     out.push_back(std::move(r));
+  } else if (auto const* a = alert_cast<alerts_dropped_alert>(alert)) {
+    auto r = record(AlertKind::Lost, Hash{});
+    r.message = lossy(a->message());
+    out.push_back(std::move(r));
+  }
+}
+
+// Translates one alert about a live torrent; others are dropped.
+void translate_torrent(Hash const& id, lt::alert const* alert, rust::Vec<AlertRecord>& out) {
+  using namespace lt;
+  auto push = [&](AlertKind kind, std::string message, std::string detail) {
+    auto r = record(kind, id);
+    r.message = lossy(message);
+    r.detail = lossy(detail);
+    out.push_back(std::move(r));
+  };
+  if (alert_cast<metadata_received_alert>(alert) != nullptr) {
+    push(AlertKind::MetadataReceived, {}, {});
+  } else if (auto const* a = alert_cast<tracker_error_alert>(alert)) {
+    std::string reason = a->failure_reason();
+    push(AlertKind::TrackerError, reason.empty() ? a->error.message() : reason, a->tracker_url());
+  } else if (auto const* a = alert_cast<torrent_error_alert>(alert)) {
+    push(AlertKind::TorrentError, a->error.message(), a->filename());
+  } else if (auto const* a = alert_cast<file_error_alert>(alert)) {
+    push(AlertKind::FileError, a->error.message(), a->filename());
   } else if (auto const* a = alert_cast<save_resume_data_alert>(alert)) {
-    auto r = torrent_record(AlertKind::ResumeSaved, *a);
+    auto r = record(AlertKind::ResumeSaved, id);
     auto const bytes = write_resume_data_buf(a->params);
     r.data.reserve(bytes.size());
     for (char byte : bytes) r.data.push_back(static_cast<std::uint8_t>(byte));
     out.push_back(std::move(r));
   } else if (auto const* a = alert_cast<save_resume_data_failed_alert>(alert)) {
-    auto r = torrent_record(AlertKind::ResumeFailed, *a);
-    r.message = lossy(a->error.message());
-    out.push_back(std::move(r));
+    push(AlertKind::ResumeFailed, a->error.message(), {});
   } else if (auto const* a = alert_cast<storage_moved_alert>(alert)) {
-    auto r = torrent_record(AlertKind::StorageMoved, *a);
-    r.detail = lossy(a->storage_path());
-    out.push_back(std::move(r));
+    push(AlertKind::StorageMoved, {}, a->storage_path());
   } else if (auto const* a = alert_cast<storage_moved_failed_alert>(alert)) {
-    auto r = torrent_record(AlertKind::StorageMoveFailed, *a);
-    r.message = lossy(a->error.message());
-    r.detail = lossy(a->file_path());
-    out.push_back(std::move(r));
+    push(AlertKind::StorageMoveFailed, a->error.message(), a->file_path());
   }
+}
+
+void translate(SessionImpl& impl, lt::alert const* alert, AlertBatch& batch) {
+  if (auto const* update = lt::alert_cast<lt::state_update_alert>(alert)) {
+    Hash id{};
+    for (auto const& status : update->status) {
+      if (impl.id_of(status.handle, id)) batch.statuses.push_back(to_status(id, status));
+    }
+    return;
+  }
+  if (translate_removal(impl, alert, batch.alerts)) return;
+  if (auto const* torrent = dynamic_cast<lt::torrent_alert const*>(alert)) {
+    Hash id{};
+    if (impl.id_of(torrent->handle, id)) translate_torrent(id, alert, batch.alerts);
+    return;
+  }
+  translate_session(alert, batch.alerts);
 }
 
 }  // namespace
@@ -135,13 +166,17 @@ bool wait_for_alert(Session& session, std::uint32_t max_ms) {
 void pop_alerts(Session& session, AlertBatch& batch) {
   batch.alerts.clear();
   batch.statuses.clear();
+  auto& impl = session.impl();
   std::vector<lt::alert*> alerts;
-  session.impl().session.pop_alerts(&alerts);
+  impl.session.pop_alerts(&alerts);
   for (lt::alert const* alert : alerts) {
-    if (auto const* update = lt::alert_cast<lt::state_update_alert>(alert)) {
-      for (auto const& status : update->status) batch.statuses.push_back(to_status(status));
-    } else {
-      translate(alert, batch.alerts);
+    // One unreadable alert must not cost the rest of the batch.
+    try {
+      translate(impl, alert, batch);
+    } catch (std::exception const& err) {
+      auto r = record(AlertKind::Lost, Hash{});
+      r.message = lossy(std::string("unreadable alert: ") + err.what());
+      batch.alerts.push_back(std::move(r));
     }
   }
 }

@@ -26,6 +26,13 @@ lt::torrent_handle const& SessionImpl::handle(Hash const& hash) const {
   return found->second;
 }
 
+bool SessionImpl::id_of(lt::torrent_handle const& handle, Hash& out) const {
+  auto found = ids.find(handle);
+  if (found == ids.end()) return false;
+  out = found->second;
+  return true;
+}
+
 lt::sha1_hash to_sha1(Hash const& hash) {
   return lt::sha1_hash(reinterpret_cast<char const*>(hash.data()));
 }
@@ -36,7 +43,11 @@ Hash to_hash(lt::sha1_hash const& hash) {
   return out;
 }
 
-Hash best_hash(lt::info_hash_t const& hashes) { return to_hash(hashes.get_best()); }
+Hash best_hash(lt::info_hash_t const& hashes) {
+  // Not info_hash_t::get_best(), which prefers the truncated v2 hash:
+  // Revaer names hybrid torrents by their v1 hash, as other clients do.
+  return to_hash(hashes.has_v1() ? hashes.v1 : lt::sha1_hash(hashes.v2.data()));
+}
 
 rust::String lossy(std::string const& text) { return rust::String::lossy(text); }
 rust::String lossy(char const* text) { return rust::String::lossy(text == nullptr ? "" : text); }
@@ -89,9 +100,11 @@ sp to_pack(SessionSettings const& s) {
   pack.set_str(sp::peer_fingerprint, std::string(s.peer_fingerprint));
   pack.set_str(sp::user_agent, std::string(s.user_agent));
   pack.set_int(sp::stop_tracker_timeout, s.stop_tracker_timeout);
+  // Tracker errors arrive through the error category; the tracker category
+  // would add every announce and scrape reply to the queue.
   pack.set_int(sp::alert_mask, static_cast<int>(static_cast<std::uint32_t>(
                                    lt::alert_category::status | lt::alert_category::error |
-                                   lt::alert_category::storage | lt::alert_category::tracker)));
+                                   lt::alert_category::storage)));
   // Leave room for bursts of state updates with many torrents.
   pack.set_int(sp::alert_queue_size, 100000);
   return pack;
@@ -139,7 +152,7 @@ void apply_settings(Session& session, SessionSettings const& settings) {
   ses.set_peer_class_filter(peer_class_filter(settings.rate_limit_local_peers));
 }
 
-void post_torrent_updates(Session& session) {
+void post_updates(Session& session) {
   using th = lt::torrent_handle;
   session.impl().session.post_torrent_updates(th::query_name | th::query_save_path |
                                               th::query_torrent_file |

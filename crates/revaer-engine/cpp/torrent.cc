@@ -11,6 +11,8 @@
 #include <libtorrent/write_resume_data.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -63,8 +65,10 @@ void apply_options(lt::add_torrent_params& atp, AddParams const& p) {
   // An empty save path keeps the one from the resume data.
   if (!p.save_path.empty()) atp.save_path = std::string(p.save_path);
   atp.flags &= ~(tf::paused | tf::auto_managed | tf::sequential_download | tf::upload_mode |
-                 tf::disable_pex | tf::seed_mode | tf::duplicate_is_error);
-  atp.flags |= tf::update_subscribe;
+                 tf::disable_pex | tf::seed_mode);
+  // add_torrent() checks for duplicates itself; anything that slips past
+  // is an error rather than a silent second handle on one torrent.
+  atp.flags |= tf::update_subscribe | tf::duplicate_is_error;
   atp.flags |= p.paused ? tf::paused : tf::auto_managed;
   if (p.sequential) atp.flags |= tf::sequential_download;
   if (p.upload_mode) atp.flags |= tf::upload_mode;
@@ -85,17 +89,45 @@ void apply_options(lt::add_torrent_params& atp, AddParams const& p) {
 
 }  // namespace
 
+namespace {
+
+// The id of a torrent already in the session under any of its hashes, if
+// any: a hybrid torrent may have been added by its v1 hash, its v2 magnet
+// or both.
+bool existing_id(SessionImpl& impl, lt::info_hash_t const& hashes, Hash& out) {
+  std::vector<lt::sha1_hash> keys;
+  if (hashes.has_v1()) keys.push_back(hashes.v1);
+  if (hashes.has_v2()) keys.emplace_back(hashes.v2.data());
+  for (auto const& key : keys) {
+    if (impl.handles.count(key) != 0) {
+      out = to_hash(key);
+      return true;
+    }
+    auto handle = impl.session.find_torrent(key);
+    if (handle.is_valid() && impl.id_of(handle, out)) return true;
+  }
+  return false;
+}
+
+bool is_zero(Hash const& hash) {
+  return std::all_of(hash.begin(), hash.end(), [](std::uint8_t b) { return b == 0; });
+}
+
+}  // namespace
+
 AddedTorrent add_torrent(Session& session, AddParams const& params) {
   auto& impl = session.impl();
   auto atp = base_params(params);
   auto const hashes = atp.ti ? atp.ti->info_hashes() : atp.info_hashes;
   std::string name = atp.ti ? atp.ti->name() : atp.name;
-  auto const key = hashes.get_best();
-  if (impl.handles.count(key) != 0) return AddedTorrent{to_hash(key), lossy(name), true};
+  Hash id{};
+  if (existing_id(impl, hashes, id)) return AddedTorrent{id, lossy(name), true};
+  id = is_zero(params.id) ? best_hash(hashes) : params.id;
   apply_options(atp, params);
   auto handle = impl.session.add_torrent(std::move(atp));
-  impl.handles.emplace(key, handle);
-  return AddedTorrent{to_hash(key), lossy(name), false};
+  impl.handles.emplace(to_sha1(id), handle);
+  impl.ids.emplace(handle, id);
+  return AddedTorrent{id, lossy(name), false};
 }
 
 void remove_torrent(Session& session, Hash const& hash, bool delete_files) {
@@ -104,6 +136,8 @@ void remove_torrent(Session& session, Hash const& hash, bool delete_files) {
   impl.session.remove_torrent(handle, delete_files ? lt::session::delete_files
                                                    : lt::remove_flags_t{});
   impl.handles.erase(to_sha1(hash));
+  impl.ids.erase(handle);
+  impl.removed[handle] = {hash, delete_files};
 }
 
 void pause_torrent(Session& session, Hash const& hash) {
@@ -158,7 +192,9 @@ void set_file_priorities(Session& session, Hash const& hash,
 }
 
 void move_torrent_storage(Session& session, Hash const& hash, rust::Str path) {
-  session.impl().handle(hash).move_storage(std::string(path), lt::move_flags_t::dont_replace);
+  // Files already at the target would be adopted unchecked with
+  // dont_replace; refuse instead, and let the caller pick another place.
+  session.impl().handle(hash).move_storage(std::string(path), lt::move_flags_t::fail_if_exist);
 }
 
 void connect_torrent_peer(Session& session, Hash const& hash, rust::Str ip, std::uint16_t port) {
@@ -232,7 +268,10 @@ rust::Vec<std::uint8_t> torrent_metainfo(Session& session, Hash const& hash) {
 
 MetainfoRecord parse_metainfo(rust::Slice<std::uint8_t const> bytes) {
   auto info = load_info(as_span(bytes.data(), bytes.size()));
-  MetainfoRecord record{best_hash(info->info_hashes()), lossy(info->name()), info->total_size(),
+  auto const& hashes = info->info_hashes();
+  std::array<std::uint8_t, 32> v2{};
+  if (hashes.has_v2()) std::memcpy(v2.data(), hashes.v2.data(), v2.size());
+  MetainfoRecord record{best_hash(hashes), v2, lossy(info->name()), info->total_size(),
                         rust::Vec<FileRecord>()};
   auto const& files = info->files();
   for (lt::file_index_t i : files.file_range()) {

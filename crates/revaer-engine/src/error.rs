@@ -99,6 +99,26 @@ pub enum EngineError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Another engine has the resume directory open.
+    #[error("the resume directory {path:?} is in use by another engine")]
+    ResumeDirInUse {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A torrent is being moved; wait for that move to finish.
+    #[error("torrent {id} is already being moved")]
+    MoveInProgress {
+        /// The torrent.
+        id: InfoHash,
+    },
+    /// An extra tracker URL is unusable.
+    #[error("tracker {index}: {reason}")]
+    InvalidTracker {
+        /// Position in the list.
+        index: usize,
+        /// Why.
+        reason: &'static str,
+    },
     /// The engine did not start listening or did not answer in time.
     #[error("the engine did not {op} within {seconds} s")]
     Timeout {

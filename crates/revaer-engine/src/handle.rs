@@ -59,6 +59,7 @@ impl Engine {
         let shared = Arc::new(Shared::default());
         let (ready, started) = oneshot::channel();
         let max_metainfo_bytes = config.max_metainfo_bytes;
+        shared.set_settings(config.session.clone());
         let context = worker::Context { config, shared: shared.clone(), events: events.clone() };
         let thread = std::thread::Builder::new()
             .name("revaer-engine".to_owned())
@@ -190,7 +191,8 @@ impl Engine {
     }
 
     /// Applies new session settings at once.
-    pub async fn apply_settings(&self, config: SessionConfig) -> Result<()> {
+    pub async fn apply_settings(&self, mut config: SessionConfig) -> Result<()> {
+        config.download_dir = absolute(config.download_dir)?;
         self.request(|reply| Command::Settings { config: Box::new(config), reply }).await
     }
 
@@ -203,6 +205,11 @@ impl Engine {
     /// One torrent's summary from the snapshot.
     pub fn summary(&self, id: InfoHash) -> Option<Arc<TorrentSummary>> {
         self.inner.shared.get(id)
+    }
+
+    /// The session settings in force (as started, or as last applied).
+    pub fn settings(&self) -> SessionConfig {
+        self.inner.shared.settings()
     }
 
     /// The engine's health.

@@ -12,6 +12,8 @@ use crate::ffi;
 pub struct Metainfo {
     /// The torrent's id.
     pub id: InfoHash,
+    /// The full SHA-256 (v2) info-hash, for v2 and hybrid torrents.
+    pub v2: Option<[u8; 32]>,
     /// Its name.
     pub name: String,
     /// Total size of all files, in bytes.
@@ -41,6 +43,7 @@ impl Metainfo {
             .map_err(|err| EngineError::InvalidMetainfo { reason: err.what().to_owned() })?;
         Ok(Self {
             id: InfoHash::from_bytes(record.info_hash),
+            v2: Some(record.info_hash_v2).filter(|hash| hash.iter().any(|byte| *byte != 0)),
             name: record.name,
             total_size: record.total_size.max(0) as u64,
             layout: record.files.into_iter().map(FileSlot::from).collect(),
@@ -136,6 +139,7 @@ mod tests {
             let bytes = create(&root, &options).expect("create");
             let info = Metainfo::parse(&bytes).expect("parse");
             assert_eq!(info.name, "payload");
+            assert_eq!(info.v2.is_some(), !v1_only, "hybrid torrents carry a v2 hash");
             let files = info.files();
             let mut paths = files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>();
             paths.sort_unstable();

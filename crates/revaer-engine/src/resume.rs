@@ -12,9 +12,16 @@
 //!   rewritten as the download progresses.
 //!
 //! A crash can only lose fast-resume freshness (re-downloaded or rechecked
-//! pieces), never a torrent: the meta file is written before the torrent is
-//! reported as added, and a missing or corrupt fast-resume file means a
-//! recheck from the metainfo or magnet.
+//! pieces), never a torrent: the metainfo and then the meta file are
+//! written before the torrent is reported as added, and a missing or
+//! corrupt fast-resume file means a recheck from the metainfo or magnet.
+//! Removal first renames the meta file to `<id>.meta.removed` (the commit
+//! point), so a crash half-way through a removal finishes it at the next
+//! start instead of half-restoring the torrent. Torrents that cannot be
+//! restored at all are moved to `rejected/` (and reported), so they are kept
+//! for inspection without failing every start.
+//!
+//! One engine at a time: the directory is locked (`.lock`) while open.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -29,6 +36,9 @@ use crate::error::{EngineError, Result};
 const META_EXT: &str = "meta.json";
 const METAINFO_EXT: &str = "torrent";
 const RESUME_EXT: &str = "fastresume";
+const TOMBSTONE_EXT: &str = "meta.removed";
+const LOCK_FILE: &str = ".lock";
+const REJECTED_DIR: &str = "rejected";
 /// Version of the meta file format.
 const META_VERSION: u32 = 1;
 
@@ -55,6 +65,10 @@ pub(crate) struct TorrentMeta {
     /// Set when the torrent completes; cleared when it goes back to
     /// downloading, so that each completion is reported once.
     pub completed_at: Option<DateTime<Utc>>,
+    /// Where a move in flight is taking the files; cleared when it ends.
+    /// After a crash mid-move, the restore looks there first.
+    #[serde(default)]
+    pub moving_to: Option<PathBuf>,
 }
 
 impl TorrentMeta {
@@ -75,6 +89,7 @@ impl TorrentMeta {
             trackers: Vec::new(),
             added_at: Utc::now(),
             completed_at: None,
+            moving_to: None,
         }
     }
 }
@@ -89,10 +104,12 @@ pub(crate) struct StoredTorrent {
     pub resume: Option<Vec<u8>>,
 }
 
-/// The resume directory.
-#[derive(Debug, Clone)]
+/// The resume directory, locked for as long as this value lives.
+#[derive(Debug)]
 pub(crate) struct ResumeStore {
     dir: PathBuf,
+    /// Holds the advisory lock on `.lock`.
+    _lock: File,
 }
 
 impl ResumeStore {
@@ -100,6 +117,18 @@ impl ResumeStore {
     /// by a crash mid-write.
     pub(crate) fn open(dir: &Path) -> Result<Self> {
         fs::create_dir_all(dir).map_err(EngineError::io("create resume directory", dir))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock =
+            File::create(&lock_path).map_err(EngineError::io("create lock file", &lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(EngineError::ResumeDirInUse { path: dir.to_path_buf() });
+            }
+            Err(fs::TryLockError::Error(err)) => {
+                return Err(EngineError::io("lock resume directory", lock_path)(err));
+            }
+        }
         let entries = fs::read_dir(dir).map_err(EngineError::io("read resume directory", dir))?;
         for entry in entries.flatten() {
             let path = entry.path();
@@ -107,7 +136,7 @@ impl ResumeStore {
                 fs::remove_file(&path).map_err(EngineError::io("remove stale temp file", &path))?;
             }
         }
-        Ok(Self { dir: dir.to_path_buf() })
+        Ok(Self { dir: dir.to_path_buf(), _lock: lock })
     }
 
     fn path(&self, id: InfoHash, ext: &str) -> PathBuf {
@@ -133,10 +162,21 @@ impl ResumeStore {
         write_atomic(&self.path(id, RESUME_EXT), bytes)
     }
 
-    /// Deletes every file of a torrent. The meta file goes last, so a crash
-    /// half-way leaves a record that restores (and can be removed again).
+    /// Deletes every file of a torrent. Renaming the record to a tombstone
+    /// commits the removal; the rest is finished at the next start if a
+    /// crash interrupts it.
     pub(crate) fn remove(&self, id: InfoHash) -> Result<()> {
-        for ext in [RESUME_EXT, METAINFO_EXT, META_EXT] {
+        let tombstone = self.path(id, TOMBSTONE_EXT);
+        match fs::rename(self.path(id, META_EXT), &tombstone) {
+            Ok(()) => sync_dir(&self.dir)?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(EngineError::io("mark torrent removed", tombstone)(err)),
+        }
+        self.finish_removal(id)
+    }
+
+    fn finish_removal(&self, id: InfoHash) -> Result<()> {
+        for ext in [RESUME_EXT, METAINFO_EXT, TOMBSTONE_EXT] {
             let path = self.path(id, ext);
             match fs::remove_file(&path) {
                 Ok(()) => {}
@@ -145,6 +185,24 @@ impl ResumeStore {
             }
         }
         sync_dir(&self.dir)
+    }
+
+    /// Moves a torrent that cannot be restored out of the way, into
+    /// `rejected/`, keeping its files for inspection.
+    pub(crate) fn quarantine(&self, id: InfoHash) -> Result<PathBuf> {
+        let rejected = self.dir.join(REJECTED_DIR);
+        fs::create_dir_all(&rejected).map_err(EngineError::io("create", &rejected))?;
+        for ext in [RESUME_EXT, METAINFO_EXT, META_EXT] {
+            let path = self.path(id, ext);
+            let target = rejected.join(format!("{id}.{ext}"));
+            match fs::rename(&path, &target) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(EngineError::io("quarantine resume file", path)(err)),
+            }
+        }
+        sync_dir(&self.dir)?;
+        Ok(rejected)
     }
 
     /// Everything stored, one entry per torrent id (from any of its files),
@@ -162,7 +220,15 @@ impl ResumeStore {
             .collect::<Vec<_>>();
         ids.sort_unstable();
         ids.dedup();
-        Ok(ids.into_iter().map(|id| self.load(id)).collect())
+        let mut stored = Vec::with_capacity(ids.len());
+        for id in ids {
+            if self.path(id, TOMBSTONE_EXT).exists() {
+                self.finish_removal(id)?;
+            } else {
+                stored.push(self.load(id));
+            }
+        }
+        Ok(stored)
     }
 
     fn load(&self, id: InfoHash) -> StoredTorrent {
@@ -233,6 +299,41 @@ mod tests {
         store.remove(id(1)).expect("remove");
         store.remove(id(1)).expect("remove twice is fine");
         assert_eq!(store.load_all().expect("load").len(), 1);
+    }
+
+    #[test]
+    fn an_interrupted_removal_is_finished_not_restored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ResumeStore::open(dir.path()).expect("open");
+        store.write_meta(&TorrentMeta::new(id(6), "six".into(), "/d".into())).expect("meta");
+        store.write_resume(id(6), b"resume").expect("resume");
+        // The commit point of a removal, then a crash.
+        let hex = id(6).to_hex();
+        fs::rename(
+            dir.path().join(format!("{hex}.meta.json")),
+            dir.path().join(format!("{hex}.meta.removed")),
+        )
+        .expect("tombstone");
+        assert!(store.load_all().expect("load").is_empty());
+        let left = fs::read_dir(dir.path())
+            .expect("read")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect::<Vec<_>>();
+        assert_eq!(left, [std::ffi::OsString::from(".lock")]);
+    }
+
+    #[test]
+    fn one_engine_per_directory_and_quarantine() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ResumeStore::open(dir.path()).expect("open");
+        assert!(matches!(ResumeStore::open(dir.path()), Err(EngineError::ResumeDirInUse { .. })));
+        store.write_meta(&TorrentMeta::new(id(7), "seven".into(), "/d".into())).expect("meta");
+        let rejected = store.quarantine(id(7)).expect("quarantine");
+        assert!(rejected.join(format!("{}.meta.json", id(7))).exists());
+        assert!(store.load_all().expect("load").is_empty());
+        drop(store);
+        ResumeStore::open(dir.path()).expect("lock released on drop");
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use revaer_domain::{ComponentHealth, InfoHash, TorrentSummary};
 
+use crate::config::SessionConfig;
+
 /// The engine's health as `/health/full` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineHealth {
@@ -24,6 +26,8 @@ pub struct EngineHealth {
 pub(crate) struct Shared {
     summaries: RwLock<HashMap<InfoHash, Arc<TorrentSummary>>>,
     health: RwLock<EngineHealth>,
+    /// The session settings in force; a restarted worker starts from these.
+    settings: RwLock<SessionConfig>,
 }
 
 impl Shared {
@@ -60,6 +64,14 @@ impl Shared {
 
     pub(crate) fn clear(&self) {
         self.summaries.write().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    pub(crate) fn settings(&self) -> SessionConfig {
+        self.settings.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    pub(crate) fn set_settings(&self, settings: SessionConfig) {
+        *self.settings.write().unwrap_or_else(PoisonError::into_inner) = settings;
     }
 
     pub(crate) fn health(&self) -> EngineHealth {

@@ -75,7 +75,14 @@ impl TorrentRecord {
             .as_ref()
             .and_then(|layout| layout.iter().find(|slot| !slot.pad))
             .map_or_else(
-                || self.name(),
+                // Before metadata the name is a magnet's `dn`: only its last
+                // component counts, so it cannot point outside the save path.
+                || {
+                    let name = self.name();
+                    Path::new(&name)
+                        .file_name()
+                        .map_or_else(|| self.id().to_hex(), |n| n.to_string_lossy().into_owned())
+                },
                 |slot| slot.path.split('/').next().unwrap_or_default().to_owned(),
             );
         self.meta.save_path.join(top)

@@ -223,6 +223,9 @@ async fn worker_fault_restarts_and_rebuilds_from_resume_dir() {
     let payload = Payload::create(source.path(), "sturdy", common::FILES);
     let node = Node::seeding(&payload).await;
     let mut events = node.engine.subscribe();
+    let mut settings = node.engine.settings();
+    settings.upload_limit = RateLimit::bytes_per_second(123_456);
+    node.engine.apply_settings(settings.clone()).await.expect("apply");
     node.engine.inject_worker_panic();
     let failing = wait_event(&mut events, "failing health", |e| {
         matches!(e, EngineEvent::Health { status: HealthStatus::Failing, .. })
@@ -234,6 +237,7 @@ async fn worker_fault_restarts_and_rebuilds_from_resume_dir() {
     })
     .await;
     assert_eq!(node.engine.health().worker_restarts, 1);
+    assert_eq!(node.engine.settings(), settings, "run-time settings survive the restart");
     let summary = wait_summary(&node.engine, payload.id, "seeding again", |s| {
         s.state == TorrentState::Seeding
     })

@@ -387,3 +387,72 @@ async fn ipv6_listening_and_run_time_selection_and_recheck() {
     leech.stop().await;
     common::shutdown_checked(&seed).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v2_magnet_for_a_hybrid_torrent_keeps_its_id() {
+    let source = tempfile::tempdir().expect("tempdir");
+    let payload = Payload::create(source.path(), "hybrid", FILES);
+    let v2 = revaer_engine::metainfo::Metainfo::parse(&payload.metainfo).expect("parse").v2;
+    let v2 = v2.map(|hash| hash.map(|b| format!("{b:02x}")).concat()).expect("hybrid");
+    let seed = Node::seeding(&payload).await;
+    let leech = Node::start().await;
+    let mut events = leech.engine.subscribe();
+    let magnet = MagnetUri::parse(&format!("magnet:?xt=urn:btmh:1220{v2}")).expect("v2 magnet");
+    let id = magnet.info_hash();
+    assert_ne!(id, payload.id, "the v2 magnet names the truncated v2 hash");
+    leech
+        .engine
+        .add(TorrentSource::Magnet(magnet), AddTorrentOptions::default())
+        .await
+        .expect("add");
+    leech.engine.connect_peer(id, seed.peer()).await.expect("connect");
+    // The metadata shows it is hybrid; it stays under the id it was added by.
+    wait_event(&mut events, "completion under the v2 id", completed(id)).await;
+    payload.assert_same(&leech.downloads().join("hybrid"), &payload.paths());
+    assert_eq!(leech.engine.list().len(), 1);
+    assert!(leech.engine.summary(id).is_some());
+    // Its .torrent (v1 hash first) is the same torrent, not a second one.
+    let again =
+        leech.engine.add(metainfo(&payload), AddTorrentOptions::default()).await.expect("add");
+    assert!(again.is_duplicate(), "{again:?}");
+    assert_eq!(again.summary().id, id);
+    assert_eq!(leech.engine.list().len(), 1);
+    // And it comes back under the same id after a restart.
+    let dir = leech.stop().await;
+    let engine = common::start_in(dir.path()).await;
+    let restored =
+        wait_summary(&engine, id, "restored as seeding", |s| s.state == TorrentState::Seeding)
+            .await;
+    assert_eq!(restored.bytes_done, payload.total());
+    common::shutdown_checked(&engine).await;
+    seed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_magnet_with_data_before_its_metadata_succeeds() {
+    let node = Node::start().await;
+    let magnet = MagnetUri::parse(
+        "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=../../etc",
+    )
+    .expect("magnet");
+    let id = magnet.info_hash();
+    node.engine
+        .add(TorrentSource::Magnet(magnet), AddTorrentOptions::default())
+        .await
+        .expect("add");
+    let detail = node.engine.detail(id).await.expect("detail");
+    assert!(detail.content_path.starts_with(node.downloads()), "{:?}", detail.content_path);
+    assert!(!detail.content_path.to_string_lossy().contains(".."));
+    let trackers =
+        AddTorrentOptions { trackers: vec!["gopher://x".into()], ..AddTorrentOptions::default() };
+    let other = MagnetUri::parse("magnet:?xt=urn:btih:d12fe1c06bba254a9dc9f519b335aa7c1367a88a")
+        .expect("m");
+    let refused = node.engine.add(TorrentSource::Magnet(other), trackers).await;
+    assert!(matches!(refused, Err(EngineError::InvalidTracker { index: 0, .. })), "{refused:?}");
+    tokio::time::timeout(WAIT, node.engine.remove(id, true))
+        .await
+        .expect("answered")
+        .expect("nothing to delete is a success");
+    assert!(node.engine.list().is_empty());
+    node.stop().await;
+}

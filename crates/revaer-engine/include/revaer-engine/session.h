@@ -10,6 +10,6 @@ enum class DiskIo : std::uint8_t;
 
 std::unique_ptr<Session> new_session(SessionSettings const& settings, DiskIo disk_io);
 void apply_settings(Session& session, SessionSettings const& settings);
-void post_torrent_updates(Session& session);
+void post_updates(Session& session);
 
 }  // namespace revaer

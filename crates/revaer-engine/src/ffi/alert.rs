@@ -18,6 +18,9 @@ pub(crate) mod ffi {
         ResumeFailed,
         StorageMoved,
         StorageMoveFailed,
+        /// libtorrent dropped alerts (queue full) or one could not be read:
+        /// replies waiting for an alert may never get one.
+        Lost,
     }
 
     /// One alert, flattened. `message` is the human text; `detail` is the
@@ -78,7 +81,7 @@ pub(crate) mod ffi {
         type Session = crate::ffi::session::ffi::Session;
 
         /// Blocks up to `max_ms` for an alert; true if one is waiting.
-        fn wait_for_alert(session: Pin<&mut Session>, max_ms: u32) -> bool;
+        fn wait_for_alert(session: Pin<&mut Session>, max_ms: u32) -> Result<bool>;
         /// Moves every pending alert into `batch` (which is cleared first).
         fn pop_alerts(session: Pin<&mut Session>, batch: &mut AlertBatch) -> Result<()>;
     }

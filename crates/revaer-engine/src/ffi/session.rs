@@ -58,7 +58,7 @@ pub(crate) mod ffi {
         fn apply_settings(session: Pin<&mut Session>, settings: &SessionSettings) -> Result<()>;
         /// Asks for a `state_update_alert` with every torrent whose status
         /// changed since the last call.
-        fn post_torrent_updates(session: Pin<&mut Session>);
+        fn post_updates(session: Pin<&mut Session>) -> Result<()>;
     }
 }
 

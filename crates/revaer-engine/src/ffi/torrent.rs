@@ -14,9 +14,11 @@ pub(crate) mod ffi {
     }
 
     /// How to add a torrent. Exactly one of `magnet` and `metainfo` is
-    /// expected; `resume` (libtorrent fast-resume data) is optional.
+    /// expected; `resume` (libtorrent fast-resume data) is optional. `id`
+    /// (all zero for "compute it") fixes the id a restored torrent keeps.
     #[derive(Debug)]
     struct AddParams {
+        id: [u8; 20],
         magnet: String,
         metainfo: Vec<u8>,
         resume: Vec<u8>,
@@ -54,6 +56,8 @@ pub(crate) mod ffi {
     #[derive(Debug)]
     struct MetainfoRecord {
         info_hash: [u8; 20],
+        /// The full SHA-256 info-hash (zero for a v1-only torrent).
+        info_hash_v2: [u8; 32],
         name: String,
         total_size: i64,
         files: Vec<FileRecord>,

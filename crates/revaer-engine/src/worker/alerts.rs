@@ -44,7 +44,10 @@ impl Worker<'_> {
             }
             AlertKind::ListenFailed => {
                 tracing::warn!(endpoint = %alert.detail, error = %alert.message, "listen failed");
-                self.faults.listen_failed.push(format!("{}: {}", alert.detail, alert.message));
+                let failure = format!("{}: {}", alert.detail, alert.message);
+                if !self.faults.listen_failed.contains(&failure) {
+                    self.faults.listen_failed.push(failure);
+                }
                 self.refresh_health();
             }
             AlertKind::ListenSucceeded => self.on_listening(alert),
@@ -54,6 +57,7 @@ impl Worker<'_> {
                 tracing::debug!(torrent = %id, error = %alert.message, "no resume data");
             }
             AlertKind::StorageMoved => self.finish_move(id, Ok(alert.detail.clone())),
+            AlertKind::Lost => self.on_lost_alerts(&alert.message),
             AlertKind::StorageMoveFailed => {
                 let message = format!("{} ({})", alert.message, alert.detail);
                 self.finish_move(id, Err(EngineError::MoveFailed { id, message }));
@@ -65,8 +69,11 @@ impl Worker<'_> {
     fn on_listening(&mut self, alert: &AlertRecord) {
         tracing::info!(endpoint = %alert.detail, "listening");
         let (endpoint, port, tcp) = (alert.detail.clone(), alert.port, alert.tcp);
+        self.faults.listen_failed.retain(|failure| !failure.starts_with(&format!("{endpoint}:")));
         self.context.shared.update_health(|health| {
-            health.listen_endpoints.push(endpoint);
+            if !health.listen_endpoints.contains(&endpoint) {
+                health.listen_endpoints.push(endpoint);
+            }
             if tcp && health.listen_port.is_none() {
                 health.listen_port = Some(port);
             }
@@ -108,19 +115,20 @@ impl Worker<'_> {
 
     fn finish_move(&mut self, id: InfoHash, result: Result<String>) {
         let replies = self.moves.remove(&id).unwrap_or_default();
-        let outcome = result.and_then(|path| {
-            let save_path = std::path::PathBuf::from(path);
-            if let Some(record) = self.torrents.get_mut(&id) {
-                let mut meta = record.meta.clone();
-                meta.save_path.clone_from(&save_path);
-                self.store.write_meta(&meta)?;
-                record.meta = meta;
-                let summary = record.shared_summary();
-                self.context.shared.publish(summary);
+        if let Some(record) = self.torrents.get_mut(&id) {
+            // Memory follows libtorrent whatever the disk says; a failed
+            // write leaves `moving_to` on disk, which the restore resolves.
+            if let Ok(path) = &result {
+                record.meta.save_path = std::path::PathBuf::from(path);
             }
-            self.emit(EngineEvent::StorageMoved { torrent: id, save_path });
+            record.meta.moving_to = None;
+            persist(&self.store, &record.meta);
+            let summary = record.shared_summary();
+            self.context.shared.publish(summary);
+        }
+        let outcome = result.map(|path| {
+            self.emit(EngineEvent::StorageMoved { torrent: id, save_path: path.into() });
             self.request_save(id);
-            Ok(())
         });
         if let Err(err) = &outcome {
             tracing::warn!(torrent = %id, error = %err, "storage move failed");
@@ -132,6 +140,24 @@ impl Worker<'_> {
                 Some(message) => Err(EngineError::MoveFailed { id, message: message.clone() }),
             });
         }
+    }
+
+    /// libtorrent dropped alerts: replies parked on an alert may never get
+    /// one, so they are answered now with what is known.
+    fn on_lost_alerts(&mut self, message: &str) {
+        tracing::error!(%message, "libtorrent alerts lost");
+        let unknown = || EngineError::Native {
+            op: "confirm the operation",
+            message: format!(
+                "libtorrent dropped its alerts ({message}); check the torrent's state"
+            ),
+        };
+        for (_, replies) in self.moves.drain().chain(self.deletes.drain()) {
+            for reply in replies {
+                let _ = reply.send(Err(unknown()));
+            }
+        }
+        self.saving.clear();
     }
 
     /// A magnet's metadata arrived: apply the pending selection, keep the
@@ -226,8 +252,11 @@ impl Worker<'_> {
                 state,
                 TorrentState::Checking | TorrentState::Metadata | TorrentState::Error
             );
+            // A torrent with every file skipped is finished but has
+            // delivered nothing: no completion for it.
             if status.is_finished
                 && status.has_metadata
+                && status.total_wanted > 0
                 && settled
                 && record.meta.completed_at.is_none()
             {

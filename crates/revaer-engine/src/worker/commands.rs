@@ -27,6 +27,7 @@ pub(super) fn add_params(
     pex: bool,
 ) -> AddParams {
     AddParams {
+        id: *meta.id.as_bytes(),
         magnet: meta.magnet.clone().unwrap_or_default(),
         metainfo: metainfo.map(<[u8]>::to_vec).unwrap_or_default(),
         resume: resume.map(<[u8]>::to_vec).unwrap_or_default(),
@@ -55,10 +56,18 @@ impl Worker<'_> {
         change: impl FnOnce(&mut TorrentMeta),
         apply: impl FnOnce(&mut Self) -> Result<()>,
     ) -> Result<()> {
-        let mut meta = self.record(id)?.meta.clone();
+        let old = self.record(id)?.meta.clone();
+        let mut meta = old.clone();
         change(&mut meta);
         self.store.write_meta(&meta)?;
-        apply(self)?;
+        if let Err(err) = apply(self) {
+            // Put the record back as it was, so a restart does not apply
+            // what libtorrent refused.
+            if let Err(undo) = self.store.write_meta(&old) {
+                tracing::error!(torrent = %id, error = %undo, "restoring the torrent record failed");
+            }
+            return Err(err);
+        }
         if let Some(record) = self.torrents.get_mut(&id) {
             record.meta = meta;
             let summary = record.shared_summary();
@@ -74,6 +83,7 @@ impl Worker<'_> {
         options: AddTorrentOptions,
     ) -> Result<AddOutcome> {
         options.labels.validate()?;
+        check_trackers(&options.trackers)?;
         options.selection.compile()?;
         let (id, name, layout, metainfo, magnet) = match source {
             ParsedSource::Magnet(magnet) => {
@@ -110,11 +120,15 @@ impl Worker<'_> {
         }
         meta.selection = options.selection;
         let selection_pending = layout.is_none() && !meta.selection.is_default();
-        // The record goes to disk before libtorrent knows the torrent, so a
-        // crash from here on cannot lose it.
-        self.store.write_meta(&meta)?;
+        // Both files go to disk before libtorrent knows the torrent, the
+        // metainfo first, so a crash from here on cannot lose it and every
+        // record on disk can be restored.
         if let Some(bytes) = &metainfo {
             self.store.write_metainfo(id, bytes)?;
+        }
+        if let Err(err) = self.store.write_meta(&meta) {
+            let _ = self.store.remove(id);
+            return Err(err);
         }
         let params = add_params(
             &meta,
@@ -123,12 +137,29 @@ impl Worker<'_> {
             selection_pending,
             self.session_config.pex,
         );
-        if let Err(err) = ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params) {
+        let added = match ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params) {
+            Ok(added) => added,
+            Err(err) => {
+                let _ = self.store.remove(id);
+                return Err(EngineError::Native {
+                    op: "add the torrent",
+                    message: err.what().to_owned(),
+                });
+            }
+        };
+        if added.duplicate {
+            // Present under another of its hashes (v1 and v2 of a hybrid).
             let _ = self.store.remove(id);
-            return Err(EngineError::Native {
-                op: "add the torrent",
-                message: err.what().to_owned(),
-            });
+            let existing = InfoHash::from_bytes(added.info_hash);
+            return match self.torrents.get(&existing) {
+                Some(record) => Ok(AddOutcome::Duplicate(record.summary())),
+                None => Err(EngineError::Native {
+                    op: "add the torrent",
+                    message: format!(
+                        "libtorrent holds it as {existing}, which Revaer does not know"
+                    ),
+                }),
+            };
         }
         let mut record = TorrentRecord::new(meta, layout);
         record.selection_pending = selection_pending;
@@ -168,6 +199,9 @@ impl Worker<'_> {
             return;
         }
         self.torrents.remove(&id);
+        for waiting in self.moves.remove(&id).unwrap_or_default() {
+            let _ = waiting.send(Err(EngineError::NotFound { id }));
+        }
         self.dirty.remove(&id);
         self.saving.remove(&id);
         self.context.shared.forget(id);
@@ -336,23 +370,36 @@ impl Worker<'_> {
     }
 
     pub(super) fn start_move(&mut self, id: InfoHash, path: &Path, reply: Reply<()>) {
-        let result = check_target(path)
-            .map_err(|reason| EngineError::InvalidPath { path: path.to_path_buf(), reason })
-            .and_then(|()| self.record(id).map(|_| ()))
-            .and_then(|()| {
-                let text = path.to_str().unwrap_or_default();
-                ffi::torrent::ffi::move_torrent_storage(self.session.pin_mut(), id.as_bytes(), text)
-                    .map_err(EngineError::native("move storage"))
-            });
+        let result = self.begin_move(id, path);
         match result {
-            Ok(()) => {
-                self.moves.entry(id).or_default().push(reply);
-                self.refresh_soon();
-            }
+            Ok(()) => self.moves.entry(id).or_default().push(reply),
             Err(err) => {
                 let _ = reply.send(Err(err));
             }
         }
+    }
+
+    fn begin_move(&mut self, id: InfoHash, path: &Path) -> Result<()> {
+        check_target(path)
+            .map_err(|reason| EngineError::InvalidPath { path: path.to_path_buf(), reason })?;
+        self.record(id)?;
+        if self.moves.contains_key(&id) {
+            return Err(EngineError::MoveInProgress { id });
+        }
+        let target = path.to_path_buf();
+        self.update_meta(
+            id,
+            |meta| meta.moving_to = Some(target),
+            |worker| {
+                let text = path.to_str().unwrap_or_default();
+                ffi::torrent::ffi::move_torrent_storage(
+                    worker.session.pin_mut(),
+                    id.as_bytes(),
+                    text,
+                )
+                .map_err(EngineError::native("move storage"))
+            },
+        )
     }
 
     pub(super) fn connect_peer(&mut self, id: InfoHash, peer: SocketAddr) -> Result<()> {
@@ -432,9 +479,39 @@ impl Worker<'_> {
             }
         }
         tracing::info!(?config, "session settings applied");
+        self.context.shared.set_settings(config.clone());
         self.session_config = config;
         Ok(())
     }
+}
+
+/// Most extra trackers accepted on one add.
+const MAX_TRACKERS: usize = 64;
+/// Longest tracker URL accepted, in bytes.
+const MAX_TRACKER_LEN: usize = 2048;
+
+fn check_trackers(trackers: &[String]) -> Result<()> {
+    if trackers.len() > MAX_TRACKERS {
+        return Err(EngineError::InvalidTracker {
+            index: MAX_TRACKERS,
+            reason: "at most 64 trackers",
+        });
+    }
+    for (index, url) in trackers.iter().enumerate() {
+        let scheme_ok =
+            ["http://", "https://", "udp://"].iter().any(|scheme| url.starts_with(scheme));
+        let reason = if url.len() > MAX_TRACKER_LEN {
+            "longer than 2048 bytes"
+        } else if !scheme_ok {
+            "must be an http://, https:// or udp:// URL"
+        } else if url.chars().any(char::is_whitespace) {
+            "must not contain whitespace"
+        } else {
+            continue;
+        };
+        return Err(EngineError::InvalidTracker { index, reason });
+    }
+    Ok(())
 }
 
 fn tracker_entry(record: TrackerRecord) -> TrackerEntry {
@@ -451,5 +528,24 @@ fn tracker_entry(record: TrackerRecord) -> TrackerEntry {
         message: Some(record.message).filter(|message| !message.is_empty()),
         seeds: count(record.seeds),
         leechers: count(record.leechers),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trackers_are_bounded_and_checked() {
+        assert!(check_trackers(&["udp://t:1/announce".into(), "https://t/a".into()]).is_ok());
+        let bad = |url: &str| match check_trackers(&["http://ok/a".into(), url.into()]) {
+            Err(EngineError::InvalidTracker { index: 1, reason }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert!(bad("ftp://t/a").contains("http"));
+        assert!(bad("http://t/a b").contains("whitespace"));
+        assert!(bad(&format!("http://{}", "a".repeat(MAX_TRACKER_LEN))).contains("2048"));
+        let many = vec!["http://t/a".to_owned(); MAX_TRACKERS + 1];
+        assert!(matches!(check_trackers(&many), Err(EngineError::InvalidTracker { .. })));
     }
 }

@@ -72,13 +72,12 @@ pub(crate) fn supervise(
     ready: oneshot::Sender<Result<()>>,
 ) {
     let mut ready = Some(ready);
-    let mut session = context.config.session.clone();
     let mut backoff = BACKOFF_START;
     let mut restarts = 0_u32;
     let mut fault: Option<String> = None;
     loop {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            run_once(context, &mut session, commands, &mut ready, fault.take())
+            run_once(context, commands, &mut ready, fault.take())
         }));
         let reason = match outcome {
             Ok(Ok(Exit::Shutdown)) => return,
@@ -139,16 +138,17 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 fn run_once(
     context: &Context,
-    session_config: &mut SessionConfig,
     commands: &Receiver<Command>,
     ready: &mut Option<oneshot::Sender<Result<()>>>,
     previous_fault: Option<String>,
 ) -> Result<Exit> {
+    // The settings in force, including those applied at run time.
+    let session_config = context.shared.settings();
     let store = ResumeStore::open(&context.config.resume_dir)?;
     let session =
         ffi::session::ffi::new_session(&session_config.to_ffi(), context.config.disk_io())
             .map_err(EngineError::native("start the session"))?;
-    let mut worker = Worker::new(context, store, session, session_config.clone());
+    let mut worker = Worker::new(context, store, session, session_config);
     worker.faults.worker = previous_fault;
     worker.await_listen();
     worker.restore()?;
@@ -157,9 +157,7 @@ fn run_once(
     if let Some(ready) = ready.take() {
         let _ = ready.send(Ok(()));
     }
-    let exit = worker.run(commands);
-    session_config.clone_from(&worker.session_config);
-    exit
+    worker.run(commands)
 }
 
 /// The state owned by the worker thread.
@@ -222,8 +220,10 @@ impl<'a> Worker<'a> {
             if health.listen_port.is_some() || !self.faults.listen_failed.is_empty() {
                 return;
             }
-            ffi::alert::ffi::wait_for_alert(self.session.pin_mut(), 50);
-            if let Err(err) = self.poll_alerts() {
+            if let Err(err) = ffi::alert::ffi::wait_for_alert(self.session.pin_mut(), 50)
+                .map_err(EngineError::native("wait for alerts"))
+                .and_then(|_| self.poll_alerts())
+            {
                 tracing::warn!(error = %err, "polling alerts at start failed");
             }
         }
@@ -252,7 +252,7 @@ impl<'a> Worker<'a> {
                 }
             }
             self.poll_alerts()?;
-            self.on_tick();
+            self.on_tick()?;
         }
     }
 
@@ -301,13 +301,14 @@ impl<'a> Worker<'a> {
         self.last_status_post = None;
     }
 
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self) -> Result<()> {
         let now = Instant::now();
         let due = self
             .last_status_post
             .is_none_or(|last| now.duration_since(last) >= self.context.config.status_interval);
         if due {
-            ffi::session::ffi::post_torrent_updates(self.session.pin_mut());
+            ffi::session::ffi::post_updates(self.session.pin_mut())
+                .map_err(EngineError::native("post status updates"))?;
             self.last_status_post = Some(now);
         }
         let interval = self.context.config.resume_save_interval;
@@ -324,6 +325,7 @@ impl<'a> Worker<'a> {
         for id in ready {
             self.request_save(id);
         }
+        Ok(())
     }
 
     /// Requests fresh resume data for a torrent.
@@ -361,8 +363,10 @@ impl<'a> Worker<'a> {
         }
         let deadline = Instant::now() + SHUTDOWN_SAVE_WAIT;
         while !self.saving.is_empty() && Instant::now() < deadline {
-            ffi::alert::ffi::wait_for_alert(self.session.pin_mut(), 100);
-            if let Err(err) = self.poll_alerts() {
+            if let Err(err) = ffi::alert::ffi::wait_for_alert(self.session.pin_mut(), 100)
+                .map_err(EngineError::native("wait for alerts"))
+                .and_then(|_| self.poll_alerts())
+            {
                 tracing::warn!(error = %err, "polling alerts at shutdown failed");
                 break;
             }

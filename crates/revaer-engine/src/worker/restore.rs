@@ -8,7 +8,7 @@ use super::Worker;
 use super::commands::add_params;
 use crate::error::Result;
 use crate::ffi;
-use crate::metainfo::{Metainfo, priorities_for};
+use crate::metainfo::{FileSlot, Metainfo, priorities_for};
 use crate::resume::{StoredTorrent, TorrentMeta};
 use crate::torrents::TorrentRecord;
 
@@ -37,19 +37,25 @@ impl Worker<'_> {
 
     fn restore_one(&mut self, stored: StoredTorrent) {
         let id = stored.id;
-        let info = stored.metainfo.as_deref().and_then(|bytes| Metainfo::parse(bytes).ok());
-        let layout = info.filter(|info| info.id == id).map(|info| info.layout().to_vec());
+        // The .torrent was written by us under this id (a v2 magnet that
+        // turned out hybrid keeps its v2 id), so it is trusted as is.
+        let layout = stored
+            .metainfo
+            .as_deref()
+            .and_then(|bytes| Metainfo::parse(bytes).ok())
+            .map(|info| info.layout().to_vec());
         let (mut meta, meta_problem) = match stored.meta {
             Ok(meta) => (meta, None),
             Err(reason) => (TorrentMeta::new(id, id.to_hex(), PathBuf::default()), Some(reason)),
         };
         if let Some(reason) = &meta_problem {
             if stored.resume.is_none() && layout.is_none() {
-                self.reject(id, format!("{reason}; nothing left to restore from"));
+                self.give_up(id, &format!("{reason}; nothing left to restore from"));
                 return;
             }
             self.reject(id, reason.clone());
         }
+        let moved = settle_interrupted_move(&mut meta, layout.as_deref());
         if let Some(layout) = &layout
             && meta.file_priorities.is_empty()
             && !meta.selection.is_default()
@@ -71,11 +77,19 @@ impl Worker<'_> {
             params = add_params(&meta, metainfo, None, pending, pex);
             added = ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params);
         }
-        if let Err(err) = added {
-            self.reject(id, format!("could not re-add the torrent: {}", err.what()));
-            return;
+        match added {
+            Ok(added) if !added.duplicate => {}
+            Ok(added) => {
+                let other = InfoHash::from_bytes(added.info_hash);
+                self.give_up(id, &format!("the same torrent is already restored as {other}"));
+                return;
+            }
+            Err(err) => {
+                self.give_up(id, &format!("could not re-add the torrent: {}", err.what()));
+                return;
+            }
         }
-        if meta_problem.is_some()
+        if (meta_problem.is_some() || moved)
             && let Err(err) = self.store.write_meta(&meta)
         {
             tracing::error!(torrent = %id, error = %err, "rewriting the torrent record failed");
@@ -90,5 +104,52 @@ impl Worker<'_> {
         };
         self.torrents.insert(id, record);
         self.emit(event);
+    }
+
+    /// A torrent that cannot come back: reported, and its files moved to
+    /// `rejected/` so that they are kept but do not fail every start.
+    fn give_up(&self, id: InfoHash, reason: &str) {
+        let kept = match self.store.quarantine(id) {
+            Ok(dir) => format!("; its files are kept in {}", dir.display()),
+            Err(err) => format!("; moving its files aside failed: {err}"),
+        };
+        self.reject(id, format!("{reason}{kept}"));
+    }
+}
+
+/// A crash during a move leaves `moving_to` in the record: the files are
+/// wherever the payload now is. Returns whether the record changed.
+fn settle_interrupted_move(meta: &mut TorrentMeta, layout: Option<&[FileSlot]>) -> bool {
+    let Some(target) = meta.moving_to.take() else { return false };
+    let top = layout
+        .and_then(|slots| slots.iter().find(|slot| !slot.pad))
+        .and_then(|slot| slot.path.split('/').next())
+        .map_or_else(|| meta.name.clone(), str::to_owned);
+    if target.join(&top).exists() {
+        meta.save_path = target;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_move_follows_the_payload() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let id = InfoHash::from_bytes([3; 20]);
+        let mut meta = TorrentMeta::new(id, "show".into(), "/old".into());
+        assert!(!settle_interrupted_move(&mut meta, None));
+
+        meta.moving_to = Some(dir.path().to_path_buf());
+        assert!(settle_interrupted_move(&mut meta, None));
+        assert_eq!(meta.save_path, PathBuf::from("/old"), "nothing arrived: stay");
+        assert_eq!(meta.moving_to, None);
+
+        std::fs::create_dir(dir.path().join("show")).expect("mkdir");
+        meta.moving_to = Some(dir.path().to_path_buf());
+        assert!(settle_interrupted_move(&mut meta, None));
+        assert_eq!(meta.save_path, dir.path(), "the payload moved: follow it");
     }
 }
