@@ -13,6 +13,7 @@
 //!   priorities, compiled once and evaluated against a file list.
 //! - [`event`]: what the engine reports as it runs ([`EngineEvent`]).
 //! - [`health`]: component health ([`HealthStatus`], [`ComponentHealth`]).
+//! - [`settings`]: the settings documents and changesets.
 //!
 //! # Quick start
 //! ```
@@ -39,6 +40,7 @@ pub mod health;
 pub mod info_hash;
 pub mod magnet;
 pub mod selection;
+pub mod settings;
 pub mod torrent;
 
 pub use event::EngineEvent;
