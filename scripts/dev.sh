@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 
 # What building needs.
 BUILD_PACKAGES=(build-essential pkg-config libtorrent-rasterbar-dev libboost-dev curl ca-certificates)
-# What the tests need besides: a foreign BitTorrent client for interop tests.
-TEST_PACKAGES=(aria2)
+# What the tests need besides: a foreign BitTorrent client for interop tests
+# and a PostgreSQL server for the store's second backend.
+TEST_PACKAGES=(aria2 postgresql postgresql-client)
+# The role the store tests use to create (and drop) one database per test.
+TEST_PG_ROLE=revaer_test
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -46,6 +49,38 @@ ensure_rust() {
     rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 }
 
+as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
+
+# Starts the local PostgreSQL cluster if it is down and makes sure the test
+# role exists (password login over TCP, allowed to create databases), then
+# points the tests at it. An explicit REVAER_TEST_POSTGRES wins.
+ensure_postgres() {
+    if [ -n "${REVAER_TEST_POSTGRES:-}" ]; then return 0; fi
+    local version
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$version" ]; then
+        echo "PostgreSQL is installed but has no cluster in /etc/postgresql" >&2
+        exit 1
+    fi
+    if ! pg_lsclusters -h 2>/dev/null | awk '{print $4}' | grep -q online; then
+        say "starting PostgreSQL $version"
+        sudo_if_needed pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    fi
+    local tries=0
+    until as_postgres psql -qtAc "SELECT 1" >/dev/null 2>&1; do
+        tries=$((tries + 1))
+        if [ "$tries" -ge 30 ]; then echo "PostgreSQL did not come up" >&2; exit 1; fi
+        sleep 1
+    done
+    as_postgres psql -v ON_ERROR_STOP=1 -qc "DO \$\$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$TEST_PG_ROLE') THEN
+            CREATE ROLE $TEST_PG_ROLE LOGIN CREATEDB PASSWORD '$TEST_PG_ROLE';
+        END IF; END \$\$;" >/dev/null
+    export REVAER_TEST_POSTGRES="postgres://$TEST_PG_ROLE:$TEST_PG_ROLE@127.0.0.1:5432/postgres"
+}
+
 ensure_cargo_tool() {
     local binary=$1 crate=$2
     if ! command -v "$binary" >/dev/null 2>&1; then
@@ -69,6 +104,7 @@ main() {
             ensure_rust
             ensure_cargo_tool just just
             ensure_cargo_tool cargo-nextest cargo-nextest
+            ensure_postgres
             just ci
             ;;
         *)

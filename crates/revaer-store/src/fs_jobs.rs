@@ -1,0 +1,215 @@
+//! Runtime rows: FsOps jobs, one per post-processing run of a torrent.
+
+use chrono::{DateTime, Utc};
+use revaer_domain::InfoHash;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::error::{Result, StoreError, db};
+use crate::{Store, from_ms, now_ms};
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FsJobStatus {
+    /// Waiting to run (or to be retried at `next_attempt_at`).
+    Pending,
+    /// Running.
+    Running,
+    /// Finished.
+    Done,
+    /// Failed for good (after its retries).
+    Failed,
+    /// Nothing to do (the policy says so).
+    Skipped,
+}
+
+impl FsJobStatus {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Running, Self::Done, Self::Failed, Self::Skipped]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+}
+
+/// A new job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFsJob {
+    /// The torrent (its row must exist).
+    pub info_hash: InfoHash,
+    /// The payload to process.
+    pub source_path: String,
+    /// The trace id of the request that added the torrent, if known.
+    pub trace_id: Option<String>,
+}
+
+/// A job's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FsJob {
+    /// Its id.
+    pub id: i64,
+    /// The torrent.
+    pub info_hash: InfoHash,
+    /// The payload.
+    pub source_path: String,
+    /// Where it was delivered, once known.
+    pub destination: Option<String>,
+    /// Status.
+    pub status: FsJobStatus,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+    /// When to try again (pending jobs after a failure).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The step journal (as in `.revaer.meta`).
+    pub journal: Value,
+    /// Trace id of the originating request.
+    pub trace_id: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change to a job (fields left `None` keep their value).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FsJobUpdate {
+    /// New status.
+    pub status: Option<FsJobStatus>,
+    /// New destination.
+    pub destination: Option<String>,
+    /// New attempt count.
+    pub attempts: Option<u32>,
+    /// New last error (`Some(None)` clears it).
+    pub last_error: Option<Option<String>>,
+    /// New retry time (`Some(None)` clears it).
+    pub next_attempt_at: Option<Option<DateTime<Utc>>>,
+    /// New journal.
+    pub journal: Option<Value>,
+}
+
+const COLUMNS: &str = "id, info_hash, source_path, destination, status, attempts, last_error, \
+                       next_attempt_at, journal, trace_id, created_at, updated_at";
+
+fn decode(row: &sqlx::any::AnyRow) -> Result<FsJob> {
+    let read = || db("read an FsOps job");
+    let corrupt = |what, detail: String| StoreError::Corrupt { what, detail };
+    let hex: String = row.try_get(1).map_err(read())?;
+    let status: String = row.try_get(4).map_err(read())?;
+    let journal: String = row.try_get(8).map_err(read())?;
+    Ok(FsJob {
+        id: row.try_get(0).map_err(read())?,
+        info_hash: InfoHash::parse(&hex)
+            .map_err(|err| corrupt("job torrent id", err.to_string()))?,
+        source_path: row.try_get(2).map_err(read())?,
+        destination: row.try_get(3).map_err(read())?,
+        status: FsJobStatus::parse(&status).ok_or_else(|| corrupt("job status", status.clone()))?,
+        attempts: u32::try_from(row.try_get::<i64, _>(5).map_err(read())?).unwrap_or(u32::MAX),
+        last_error: row.try_get(6).map_err(read())?,
+        next_attempt_at: row.try_get::<Option<i64>, _>(7).map_err(read())?.map(from_ms),
+        journal: serde_json::from_str(&journal)
+            .map_err(|err| corrupt("job journal", err.to_string()))?,
+        trace_id: row.try_get(9).map_err(read())?,
+        created_at: from_ms(row.try_get(10).map_err(read())?),
+        updated_at: from_ms(row.try_get(11).map_err(read())?),
+    })
+}
+
+impl Store {
+    /// Creates a pending job.
+    pub async fn create_fs_job(&self, new: &NewFsJob) -> Result<FsJob> {
+        let now = now_ms();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO fs_jobs (info_hash, source_path, status, trace_id, created_at, updated_at) \
+             VALUES ($1, $2, 'pending', $3, $4, $4) RETURNING id",
+        )
+        .bind(new.info_hash.to_hex())
+        .bind(&new.source_path)
+        .bind(new.trace_id.as_deref())
+        .bind(now)
+        .fetch_one(self.pool())
+        .await
+        .map_err(db("create an FsOps job"))?;
+        self.fs_job(id).await
+    }
+
+    /// One job.
+    pub async fn fs_job(&self, id: i64) -> Result<FsJob> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM fs_jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db("read an FsOps job"))?
+            .ok_or_else(|| StoreError::NotFound { what: "FsOps job", id: id.to_string() })?;
+        decode(&row)
+    }
+
+    /// A torrent's jobs, oldest first.
+    pub async fn fs_jobs_for(&self, id: InfoHash) -> Result<Vec<FsJob>> {
+        sqlx::query(&format!("SELECT {COLUMNS} FROM fs_jobs WHERE info_hash = $1 ORDER BY id"))
+            .bind(id.to_hex())
+            .fetch_all(self.pool())
+            .await
+            .map_err(db("list FsOps jobs"))?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
+    /// Jobs to run now: pending ones whose retry time (if any) has come,
+    /// and running ones (left by a crash), oldest first.
+    pub async fn due_fs_jobs(&self, limit: u32) -> Result<Vec<FsJob>> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM fs_jobs WHERE status = 'running' \
+             OR (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $1)) \
+             ORDER BY id LIMIT $2"
+        ))
+        .bind(now_ms())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db("list due FsOps jobs"))?
+        .iter()
+        .map(decode)
+        .collect()
+    }
+
+    /// Updates a job; returns the new row.
+    pub async fn update_fs_job(&self, id: i64, update: &FsJobUpdate) -> Result<FsJob> {
+        let current = self.fs_job(id).await?;
+        let status = update.status.unwrap_or(current.status);
+        let destination = update.destination.clone().or(current.destination);
+        let attempts = update.attempts.unwrap_or(current.attempts);
+        let last_error = update.last_error.clone().unwrap_or(current.last_error);
+        let next = update.next_attempt_at.unwrap_or(current.next_attempt_at);
+        let journal = update.journal.clone().unwrap_or(current.journal);
+        sqlx::query(
+            "UPDATE fs_jobs SET status = $1, destination = $2, attempts = $3, last_error = $4, \
+             next_attempt_at = $5, journal = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(status.as_str())
+        .bind(destination)
+        .bind(i64::from(attempts))
+        .bind(last_error)
+        .bind(next.map(|at| at.timestamp_millis()))
+        .bind(journal.to_string())
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(db("update an FsOps job"))?;
+        self.fs_job(id).await
+    }
+}

@@ -1,0 +1,107 @@
+//! Setup tokens and setup completion.
+//!
+//! A fresh install issues a one-time token (stored hashed, with an expiry;
+//! issuing a new one revokes any older one, so at most one is active).
+//! Completing setup consumes the token, applies the initial changeset with
+//! `app_profile.mode = "active"`, and issues the first API key, all in one
+//! transaction: two concurrent completions cannot both succeed, and a
+//! failure consumes nothing.
+
+use std::time::Duration;
+
+use revaer_domain::settings::{AppMode, Changeset, SettingsSnapshot};
+use serde_json::{Value, json};
+
+use crate::api_keys::{IssuedKey, NewApiKey};
+use crate::error::{Result, StoreError, db};
+use crate::secret::{SecretToken, hash, random_secret};
+use crate::settings::{ChangeContext, apply_in, read_snapshot};
+use crate::{Store, now_ms};
+
+const PREFIX: &str = "rvs_";
+
+impl Store {
+    /// Issues a setup token valid for `ttl`, revoking any other unused one.
+    /// Refused once the instance is set up.
+    #[tracing::instrument(skip(self))]
+    pub async fn issue_setup_token(&self, ttl: Duration) -> Result<SecretToken> {
+        let now = now_ms();
+        let secret = format!("{PREFIX}{}", random_secret());
+        let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
+        // A write first, so that the lock is taken before the read.
+        sqlx::query("UPDATE setup_tokens SET revoked_at = $1 WHERE consumed_at IS NULL AND revoked_at IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("revoke older setup tokens"))?;
+        if read_snapshot(&mut tx).await?.settings.app_profile.mode == AppMode::Active {
+            return Err(StoreError::AlreadySetUp);
+        }
+        let expires = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        sqlx::query(
+            "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(hash(&secret).to_vec())
+        .bind(now)
+        .bind(expires)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("store the setup token"))?;
+        tx.commit().await.map_err(db("commit the setup token"))?;
+        Ok(SecretToken::new(secret))
+    }
+
+    /// Whether an unused, unexpired setup token exists.
+    pub async fn has_setup_token(&self) -> Result<bool> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM setup_tokens WHERE consumed_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(now_ms())
+        .fetch_one(self.pool())
+        .await
+        .map_err(db("look for setup tokens"))?;
+        Ok(count > 0)
+    }
+
+    /// Completes setup: consumes `token`, applies `changeset` with the mode
+    /// set to active, and issues the first API key, atomically.
+    #[tracing::instrument(skip_all, fields(actor = %context.actor))]
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        changeset: &Changeset,
+        first_key: &NewApiKey,
+        context: &ChangeContext,
+    ) -> Result<(SettingsSnapshot, IssuedKey)> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
+        let consumed = sqlx::query(
+            "UPDATE setup_tokens SET consumed_at = $1 WHERE token_hash = $2 \
+             AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(hash(token).to_vec())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("consume the setup token"))?;
+        if consumed.rows_affected() != 1 {
+            return Err(StoreError::SetupTokenRejected);
+        }
+        if read_snapshot(&mut tx).await?.settings.app_profile.mode == AppMode::Active {
+            return Err(StoreError::AlreadySetUp);
+        }
+        let mut changeset = changeset.clone();
+        let app = changeset.0.entry("app_profile").or_insert_with(|| json!({}));
+        if let Value::Object(app) = app {
+            app.insert("mode".to_owned(), json!("active"));
+        }
+        let applied = apply_in(&mut tx, self.backend(), &changeset, context).await?;
+        let key = crate::api_keys::insert(&mut tx, first_key).await?;
+        tx.commit().await.map_err(db("commit setup"))?;
+        if let Some(committed_at) = applied.committed_at {
+            self.watcher().deliver(applied.snapshot.clone(), committed_at);
+        }
+        tracing::info!(revision = applied.snapshot.revision, key_id = %key.key.key_id, "setup completed");
+        Ok((applied.snapshot, key))
+    }
+}

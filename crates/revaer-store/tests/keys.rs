@@ -1,0 +1,169 @@
+//! Setup tokens and API keys on both backends.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use common::TestDb;
+use revaer_domain::settings::{AppMode, Changeset};
+use revaer_store::{ChangeContext, KeyRateLimit, NewApiKey, StoreError};
+use serde_json::json;
+
+fn first_key() -> NewApiKey {
+    NewApiKey { label: "admin".into(), rate_limit: None, expires_at: None }
+}
+
+fn changeset(value: serde_json::Value) -> Changeset {
+    serde_json::from_value(value).expect("changeset")
+}
+
+async fn setup_token_is_one_time_and_exactly_one_concurrent_use_wins(db: &TestDb) {
+    let older = db.store.issue_setup_token(Duration::from_mins(10)).await.expect("token");
+    let token = db.store.issue_setup_token(Duration::from_mins(10)).await.expect("token");
+    assert!(db.store.has_setup_token().await.expect("has"));
+    let context = ChangeContext::new("setup");
+    let initial = changeset(json!({"app_profile": {"instance_name": "home"}}));
+    let refused = db.store.complete_setup(older.expose(), &initial, &first_key(), &context).await;
+    assert!(
+        matches!(refused, Err(StoreError::SetupTokenRejected)),
+        "a newer token revokes older ones"
+    );
+
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, token, initial, context) =
+            (db.store.clone(), token.clone(), initial.clone(), context.clone());
+        tasks.push(tokio::spawn(async move {
+            store.complete_setup(token.expose(), &initial, &first_key(), &context).await
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.expect("join") {
+            Ok(done) => winners.push(done),
+            Err(StoreError::SetupTokenRejected) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one completion wins");
+    let (snapshot, key) = winners.remove(0);
+    assert_eq!(snapshot.settings.app_profile.mode, AppMode::Active);
+    assert_eq!(snapshot.settings.app_profile.instance_name, "home");
+    assert!(db.store.verify_api_key(key.token.expose()).await.expect("verify").is_some());
+    assert_eq!(db.store.list_api_keys().await.expect("list").len(), 1);
+    assert!(!db.store.has_setup_token().await.expect("has"));
+    assert!(matches!(
+        db.store.issue_setup_token(Duration::from_mins(1)).await,
+        Err(StoreError::AlreadySetUp)
+    ));
+}
+
+async fn a_failed_setup_consumes_nothing(db: &TestDb) {
+    let token = db.store.issue_setup_token(Duration::from_mins(10)).await.expect("token");
+    let bad = changeset(json!({"engine_profile": {"connections_limit": 0}}));
+    let context = ChangeContext::new("setup");
+    let err = db.store.complete_setup(token.expose(), &bad, &first_key(), &context).await;
+    assert!(matches!(err, Err(StoreError::InvalidSettings(_))), "{err:?}");
+    let bad_key = NewApiKey { label: String::new(), ..first_key() };
+    let err =
+        db.store.complete_setup(token.expose(), &Changeset::default(), &bad_key, &context).await;
+    assert!(matches!(err, Err(StoreError::Invalid { field: "label", .. })), "{err:?}");
+    assert_eq!(db.store.settings().await.expect("read").settings.app_profile.mode, AppMode::Setup);
+    let (snapshot, _) = db
+        .store
+        .complete_setup(token.expose(), &Changeset::default(), &first_key(), &context)
+        .await
+        .expect("the token still works");
+    assert_eq!(snapshot.settings.app_profile.mode, AppMode::Active);
+}
+
+async fn an_expired_setup_token_is_refused(db: &TestDb) {
+    let token = db.store.issue_setup_token(Duration::ZERO).await.expect("token");
+    let err = db
+        .store
+        .complete_setup(
+            token.expose(),
+            &Changeset::default(),
+            &first_key(),
+            &ChangeContext::new("s"),
+        )
+        .await;
+    assert!(matches!(err, Err(StoreError::SetupTokenRejected)), "{err:?}");
+    assert!(!db.store.has_setup_token().await.expect("has"));
+}
+
+async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
+    let limit = KeyRateLimit { burst: 20, per_seconds: 60 };
+    let issued = db
+        .store
+        .issue_api_key(&NewApiKey {
+            label: "sonarr".into(),
+            rate_limit: Some(limit),
+            expires_at: None,
+        })
+        .await
+        .expect("issue");
+    let token = issued.token.expose().to_owned();
+    assert!(token.starts_with("rvk_"));
+    assert!(!format!("{issued:?}").contains(&token[20..]), "Debug never shows the secret");
+    let verified = db.store.verify_api_key(&token).await.expect("verify").expect("valid");
+    assert_eq!(verified.key_id, issued.key.key_id);
+    assert_eq!(verified.rate_limit, Some(limit));
+    for bad in [
+        "",
+        "rvk_",
+        "Bearer x",
+        &token[..token.len() - 1],
+        &format!("{}x", &token[..token.len() - 1]),
+    ] {
+        assert!(db.store.verify_api_key(bad).await.expect("verify").is_none(), "{bad}");
+    }
+
+    db.store.record_key_use(&issued.key.key_id);
+    db.store.flush_key_uses().await.expect("flush");
+    let listed = db.store.list_api_keys().await.expect("list");
+    assert!(listed[0].last_used_at.is_some());
+
+    let rotated = db.store.rotate_api_key(&issued.key.key_id).await.expect("rotate");
+    assert_ne!(rotated.token.expose(), token);
+    assert!(db.store.verify_api_key(&token).await.expect("verify").is_none(), "old secret dead");
+    assert!(db.store.verify_api_key(rotated.token.expose()).await.expect("verify").is_some());
+
+    db.store.revoke_api_key(&issued.key.key_id).await.expect("revoke");
+    assert!(db.store.verify_api_key(rotated.token.expose()).await.expect("verify").is_none());
+    assert!(matches!(
+        db.store.revoke_api_key(&issued.key.key_id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        db.store.rotate_api_key(&issued.key.key_id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(db.store.api_key(&issued.key.key_id).await.expect("still listed").revoked_at.is_some());
+
+    let expired = db
+        .store
+        .issue_api_key(&NewApiKey {
+            label: "temp".into(),
+            rate_limit: None,
+            expires_at: Some(Utc::now() - chrono::Duration::seconds(1)),
+        })
+        .await
+        .expect("issue");
+    assert!(db.store.verify_api_key(expired.token.expose()).await.expect("verify").is_none());
+    assert!(!expired.key.is_usable(Utc::now()));
+    let invalid = NewApiKey {
+        label: "x".into(),
+        rate_limit: Some(KeyRateLimit { burst: 0, per_seconds: 1 }),
+        expires_at: None,
+    };
+    assert!(matches!(db.store.issue_api_key(&invalid).await, Err(StoreError::Invalid { .. })));
+}
+
+on_both_backends!(
+    setup_token_is_one_time_and_exactly_one_concurrent_use_wins,
+    a_failed_setup_consumes_nothing,
+    an_expired_setup_token_is_refused,
+    api_key_issue_verify_rotate_revoke_expire,
+);
