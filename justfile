@@ -46,5 +46,9 @@ bench *args:
 bench-list torrents="10000":
     cargo run --release -p revaer-engine --example list-bench -- --torrents {{torrents}}
 
+# Costs of the store's hot reads (pass a postgres:// URL to measure PostgreSQL).
+bench-store *args:
+    cargo run --release -p revaer-store --example store-bench -- {{args}}
+
 # The main job. Until the daemon lands this is the engine's loopback transfer.
 run *args: (bench args)

@@ -56,7 +56,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use tokio::task::JoinHandle;
 
-pub use api_keys::{ApiKey, IssuedKey, KeyRateLimit, NewApiKey};
+pub use api_keys::{ApiKey, ApiKeyDigest, IssuedKey, KeyRateLimit, NewApiKey, token_key_id};
 pub use error::{Result, StoreError};
 pub use fs_jobs::{FsJob, FsJobStatus, FsJobUpdate, NewFsJob};
 pub use secret::SecretToken;

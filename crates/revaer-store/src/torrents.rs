@@ -16,7 +16,7 @@ pub enum TorrentSourceRow {
     Metainfo(Vec<u8>),
 }
 
-/// One torrent as the database keeps it.
+/// One torrent as the database keeps it (times to the millisecond).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TorrentRow {
     /// Its id.

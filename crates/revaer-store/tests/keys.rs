@@ -120,6 +120,13 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
         assert!(db.store.verify_api_key(bad).await.expect("verify").is_none(), "{bad}");
     }
 
+    let digests = db.store.api_key_digests().await.expect("digests");
+    assert_eq!(digests.len(), 1);
+    assert!(digests[0].verify(&token));
+    assert!(!digests[0].verify(&format!("{}A", &token[..token.len() - 1])));
+    assert_eq!(revaer_store::token_key_id(&token), Some(issued.key.key_id.as_str()));
+    assert!(!format!("{:?}", digests[0]).contains("secret_hash"));
+
     db.store.record_key_use(&issued.key.key_id);
     db.store.flush_key_uses().await.expect("flush");
     let listed = db.store.list_api_keys().await.expect("list");
@@ -152,6 +159,10 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
         .await
         .expect("issue");
     assert!(db.store.verify_api_key(expired.token.expose()).await.expect("verify").is_none());
+    assert!(
+        db.store.api_key_digests().await.expect("digests").is_empty(),
+        "revoked and expired keys are left out"
+    );
     assert!(!expired.key.is_usable(Utc::now()));
     let invalid = NewApiKey {
         label: "x".into(),
