@@ -56,14 +56,16 @@ pub struct ApiKey {
     pub last_used_at: Option<DateTime<Utc>>,
     /// Expires.
     pub expires_at: Option<DateTime<Utc>>,
-    /// Revoked (then it no longer verifies).
+    /// Revoked (then it no longer verifies, for good).
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Switched on (a disabled key does not verify until enabled again).
+    pub enabled: bool,
 }
 
 impl ApiKey {
     /// Whether the key verifies at `now`.
     pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+        self.enabled && self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
     }
 }
 
@@ -143,7 +145,8 @@ fn parse(token: &str) -> Option<(&str, &str)> {
         .then_some((id, secret))
 }
 
-const COLUMNS: &str = "key_id, label, rate_limit_burst, rate_limit_per_seconds, created_at, last_used_at, expires_at, revoked_at";
+const COLUMNS: &str = "key_id, label, rate_limit_burst, rate_limit_per_seconds, created_at, last_used_at, \
+                       expires_at, revoked_at, enabled";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<ApiKey> {
     let get_i64 =
@@ -158,6 +161,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<ApiKey> {
         last_used_at: get_i64(5)?.map(from_ms),
         expires_at: get_i64(6)?.map(from_ms),
         revoked_at: get_i64(7)?.map(from_ms),
+        enabled: get_i64(8)? == Some(1),
     })
 }
 
@@ -187,6 +191,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, new: &NewApiKey) -> Result<
         last_used_at: None,
         expires_at: new.expires_at,
         revoked_at: None,
+        enabled: true,
     };
     Ok(IssuedKey { key, token: SecretToken::new(format!("{PREFIX}{key_id}_{secret}")) })
 }
@@ -233,7 +238,7 @@ impl Store {
         .map_err(db("list API key digests"))?;
         rows.iter()
             .map(|row| {
-                let secret_hash = row.try_get(8).map_err(db("read an API key digest"))?;
+                let secret_hash = row.try_get(9).map_err(db("read an API key digest"))?;
                 Ok(ApiKeyDigest { key: decode(row)?, secret_hash })
             })
             .collect()
@@ -259,6 +264,23 @@ impl Store {
         Ok(IssuedKey { key, token: SecretToken::new(format!("{PREFIX}{key_id}_{secret}")) })
     }
 
+    /// Switches a key off or on again (revoked keys stay off).
+    #[tracing::instrument(skip(self))]
+    pub async fn set_api_key_enabled(&self, key_id: &str, enabled: bool) -> Result<()> {
+        let updated = sqlx::query(
+            "UPDATE api_keys SET enabled = $1 WHERE key_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(i64::from(enabled))
+        .bind(key_id)
+        .execute(self.pool())
+        .await
+        .map_err(db("switch an API key"))?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "API key", id: key_id.to_owned() });
+        }
+        Ok(())
+    }
+
     /// Revokes a key for good.
     #[tracing::instrument(skip(self))]
     pub async fn revoke_api_key(&self, key_id: &str) -> Result<()> {
@@ -281,18 +303,16 @@ impl Store {
     /// One indexed lookup; callers on a hot path cache the result.
     pub async fn verify_api_key(&self, token: &str) -> Result<Option<ApiKey>> {
         let Some((key_id, secret)) = parse(token) else { return Ok(None) };
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS}, secret_hash, enabled FROM api_keys WHERE key_id = $1"
-        ))
-        .bind(key_id)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db("verify an API key"))?;
+        let row =
+            sqlx::query(&format!("SELECT {COLUMNS}, secret_hash FROM api_keys WHERE key_id = $1"))
+                .bind(key_id)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db("verify an API key"))?;
         let Some(row) = row else { return Ok(None) };
-        let stored: Vec<u8> = row.try_get(8).map_err(db("verify an API key"))?;
-        let enabled: i64 = row.try_get(9).map_err(db("verify an API key"))?;
+        let stored: Vec<u8> = row.try_get(9).map_err(db("verify an API key"))?;
         let key = decode(&row)?;
-        Ok((matches(secret, &stored) && enabled == 1 && key.is_usable(Utc::now())).then_some(key))
+        Ok((matches(secret, &stored) && key.is_usable(Utc::now())).then_some(key))
     }
 
     /// Notes that a key was used now; written in the next batch.

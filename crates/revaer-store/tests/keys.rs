@@ -132,6 +132,12 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
     let listed = db.store.list_api_keys().await.expect("list");
     assert!(listed[0].last_used_at.is_some());
 
+    db.store.set_api_key_enabled(&issued.key.key_id, false).await.expect("disable");
+    assert!(db.store.verify_api_key(&token).await.expect("verify").is_none(), "disabled");
+    assert!(db.store.api_key_digests().await.expect("digests").is_empty());
+    db.store.set_api_key_enabled(&issued.key.key_id, true).await.expect("enable");
+    assert!(db.store.verify_api_key(&token).await.expect("verify").is_some(), "enabled again");
+
     let rotated = db.store.rotate_api_key(&issued.key.key_id).await.expect("rotate");
     assert_ne!(rotated.token.expose(), token);
     assert!(db.store.verify_api_key(&token).await.expect("verify").is_none(), "old secret dead");
@@ -147,6 +153,8 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
         db.store.rotate_api_key(&issued.key.key_id).await,
         Err(StoreError::NotFound { .. })
     ));
+    let revived = db.store.set_api_key_enabled(&issued.key.key_id, true).await;
+    assert!(matches!(revived, Err(StoreError::NotFound { .. })), "a revoked key cannot be enabled");
     assert!(db.store.api_key(&issued.key.key_id).await.expect("still listed").revoked_at.is_some());
 
     let expired = db
