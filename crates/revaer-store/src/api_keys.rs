@@ -120,6 +120,9 @@ fn check(new: &NewApiKey) -> Result<()> {
             reason: "1 to 64 characters, no control characters",
         });
     }
+    if new.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(StoreError::Invalid { field: "expires_at", reason: "must be in the future" });
+    }
     if let Some(limit) = new.rate_limit {
         if !(1..=100_000).contains(&limit.burst) {
             return Err(StoreError::Invalid {
@@ -329,8 +332,21 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
+        let written = self.write_key_uses(&batch).await;
+        if written.is_err() {
+            // Put the batch back (newer uses win) for the next flush.
+            let mut uses = self.inner.key_uses.0.lock().unwrap_or_else(PoisonError::into_inner);
+            for (key_id, at) in batch {
+                let slot = uses.entry(key_id).or_insert(at);
+                *slot = (*slot).max(at);
+            }
+        }
+        written
+    }
+
+    async fn write_key_uses(&self, batch: &HashMap<String, i64>) -> Result<()> {
         let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
-        for (key_id, at) in &batch {
+        for (key_id, at) in batch {
             sqlx::query(
                 "UPDATE api_keys SET last_used_at = $1 WHERE key_id = $2 \
                  AND (last_used_at IS NULL OR last_used_at < $1)",

@@ -43,6 +43,12 @@ pub enum StoreError {
         /// Its id.
         id: String,
     },
+    /// The FsOps job is not (or no longer) held by this runner.
+    #[error("FsOps job {id} is held by another runner (or its lease expired)")]
+    NotOwner {
+        /// The job.
+        id: i64,
+    },
     /// The caller read an older settings revision than the current one.
     #[error("settings changed since revision {expected}; the current revision is {current}")]
     StaleRevision {

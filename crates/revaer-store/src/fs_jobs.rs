@@ -1,5 +1,7 @@
 //! Runtime rows: FsOps jobs, one per post-processing run of a torrent.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use revaer_domain::InfoHash;
 use serde::{Deserialize, Serialize};
@@ -77,6 +79,10 @@ pub struct FsJob {
     pub journal: Value,
     /// Trace id of the originating request.
     pub trace_id: Option<String>,
+    /// The runner holding the job's lease, while it runs.
+    pub owner: Option<String>,
+    /// Until when the lease holds.
+    pub lease_until: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -101,7 +107,7 @@ pub struct FsJobUpdate {
 }
 
 const COLUMNS: &str = "id, info_hash, source_path, destination, status, attempts, last_error, \
-                       next_attempt_at, journal, trace_id, created_at, updated_at";
+                       next_attempt_at, journal, trace_id, created_at, updated_at, owner, lease_until";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<FsJob> {
     let read = || db("read an FsOps job");
@@ -124,6 +130,8 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<FsJob> {
         trace_id: row.try_get(9).map_err(read())?,
         created_at: from_ms(row.try_get(10).map_err(read())?),
         updated_at: from_ms(row.try_get(11).map_err(read())?),
+        owner: row.try_get(12).map_err(read())?,
+        lease_until: row.try_get::<Option<i64>, _>(13).map_err(read())?.map(from_ms),
     })
 }
 
@@ -168,48 +176,99 @@ impl Store {
             .collect()
     }
 
-    /// Jobs to run now: pending ones whose retry time (if any) has come,
-    /// and running ones (left by a crash), oldest first.
-    pub async fn due_fs_jobs(&self, limit: u32) -> Result<Vec<FsJob>> {
-        sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM fs_jobs WHERE status = 'running' \
-             OR (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $1)) \
-             ORDER BY id LIMIT $2"
-        ))
-        .bind(now_ms())
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
+    /// Claims the oldest job that is due (pending and past its retry time,
+    /// or running under an expired lease: its runner died) for `owner`
+    /// until `lease` from now, in one conditional write. `None` when there
+    /// is nothing to do or another runner won the race; call again.
+    pub async fn claim_fs_job(&self, owner: &str, lease: Duration) -> Result<Option<FsJob>> {
+        let now = now_ms();
+        let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "UPDATE fs_jobs SET status = 'running', owner = $1, lease_until = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM fs_jobs \
+                 WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $3)) \
+                    OR (status = 'running' AND (lease_until IS NULL OR lease_until < $3)) \
+                 ORDER BY id LIMIT 1) \
+             AND (status = 'pending' OR lease_until IS NULL OR lease_until < $3) RETURNING id",
+        )
+        .bind(owner)
+        .bind(until)
+        .bind(now)
+        .fetch_optional(self.pool())
         .await
-        .map_err(db("list due FsOps jobs"))?
-        .iter()
-        .map(decode)
-        .collect()
+        .map_err(db("claim an FsOps job"))?;
+        match claimed {
+            Some(id) => self.fs_job(id).await.map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// Updates a job; returns the new row.
-    pub async fn update_fs_job(&self, id: i64, update: &FsJobUpdate) -> Result<FsJob> {
-        let current = self.fs_job(id).await?;
+    /// Extends `owner`'s lease on a job.
+    pub async fn renew_fs_job_lease(&self, id: i64, owner: &str, lease: Duration) -> Result<()> {
+        let until = now_ms().saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let renewed = sqlx::query("UPDATE fs_jobs SET lease_until = $1 WHERE id = $2 AND owner = $3 AND status = 'running'")
+            .bind(until)
+            .bind(id)
+            .bind(owner)
+            .execute(self.pool())
+            .await
+            .map_err(db("renew an FsOps job lease"))?;
+        if renewed.rows_affected() == 0 {
+            return Err(StoreError::NotOwner { id });
+        }
+        Ok(())
+    }
+
+    /// Updates a job `owner` holds, in one transaction; returns the new row.
+    /// Any status other than `running` releases the lease.
+    pub async fn update_fs_job(&self, id: i64, owner: &str, update: &FsJobUpdate) -> Result<FsJob> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
+        // The ownership check is the first write: it takes the lock.
+        let held = sqlx::query("UPDATE fs_jobs SET updated_at = $1 WHERE id = $2 AND owner = $3")
+            .bind(now)
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("update an FsOps job"))?;
+        if held.rows_affected() == 0 {
+            drop(tx);
+            return Err(match self.fs_job(id).await {
+                Ok(_) => StoreError::NotOwner { id },
+                Err(err) => err,
+            });
+        }
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM fs_jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("read an FsOps job"))?;
+        let current = decode(&row)?;
         let status = update.status.unwrap_or(current.status);
-        let destination = update.destination.clone().or(current.destination);
-        let attempts = update.attempts.unwrap_or(current.attempts);
-        let last_error = update.last_error.clone().unwrap_or(current.last_error);
-        let next = update.next_attempt_at.unwrap_or(current.next_attempt_at);
-        let journal = update.journal.clone().unwrap_or(current.journal);
+        let running = status == FsJobStatus::Running;
         sqlx::query(
             "UPDATE fs_jobs SET status = $1, destination = $2, attempts = $3, last_error = $4, \
-             next_attempt_at = $5, journal = $6, updated_at = $7 WHERE id = $8",
+             next_attempt_at = $5, journal = $6, owner = $7, lease_until = $8 WHERE id = $9",
         )
         .bind(status.as_str())
-        .bind(destination)
-        .bind(i64::from(attempts))
-        .bind(last_error)
-        .bind(next.map(|at| at.timestamp_millis()))
-        .bind(journal.to_string())
-        .bind(now_ms())
+        .bind(update.destination.clone().or(current.destination))
+        .bind(i64::from(update.attempts.unwrap_or(current.attempts)))
+        .bind(update.last_error.clone().unwrap_or(current.last_error))
+        .bind(
+            update
+                .next_attempt_at
+                .unwrap_or(current.next_attempt_at)
+                .map(|at| at.timestamp_millis()),
+        )
+        .bind(update.journal.clone().unwrap_or(current.journal).to_string())
+        .bind(running.then_some(owner))
+        .bind(if running { current.lease_until.map(|at| at.timestamp_millis()) } else { None })
         .bind(id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(db("update an FsOps job"))?;
+        tx.commit().await.map_err(db("update an FsOps job"))?;
         self.fs_job(id).await
     }
 }

@@ -24,8 +24,9 @@
 //!
 //! # async fn demo() -> revaer_store::Result<()> {
 //! let store = Store::connect(&StoreConfig::sqlite("/srv/revaer/revaer.db")).await?;
-//! let snapshot = store.settings().await?;
+//! // Subscribe first, then read: nothing can slip in between.
 //! let mut updates = store.subscribe();
+//! let snapshot = store.settings().await?;
 //! let changeset = serde_json::from_str(r#"{"engine_profile": {"dht": false}}"#).expect("json");
 //! store.apply_changeset(&changeset, &ChangeContext::new("admin")).await?;
 //! let update = updates.recv().await.expect("delivered");
@@ -135,14 +136,30 @@ impl fmt::Debug for StoreConfig {
     }
 }
 
-/// A URL with its password (if any) replaced by `***`.
+/// A URL with its password (in the authority or a `password=` query
+/// parameter) replaced by `***`.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((credentials, host)) = rest.split_once('@') else { return url.to_owned() };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
+    let (authority, tail) = rest.find(['/', '?']).map_or((rest, ""), |at| rest.split_at(at));
+    let authority = match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let scrubbed = query
+                .split('&')
+                .map(|pair| if pair.starts_with("password=") { "password=***" } else { pair })
+                .collect::<Vec<_>>()
+                .join("&");
+            format!("{path}?{scrubbed}")
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// The data layer. Cheap to clone; background tasks (watcher, key-use
@@ -195,10 +212,14 @@ impl Store {
             .connect(&config.url)
             .await
             .map_err(|source| StoreError::Connect { backend: backend.name(), source })?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
-        }
+        let mut migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        // Migrations are additive, so an older binary may share a database
+        // a newer one has migrated (instances upgrade one at a time).
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await?;
         let store = Self {
             inner: Arc::new(Inner {
                 pool,
@@ -273,6 +294,12 @@ mod tests {
         ));
         assert_eq!(redact("postgres://me:secret@h:5432/db"), "postgres://me:***@h:5432/db");
         assert_eq!(redact("postgres://me@h/db"), "postgres://me@h/db");
+        assert_eq!(redact("postgres://me:p@ss@h/db"), "postgres://me:***@h/db");
+        assert_eq!(
+            redact("postgres://h/db?user=me&password=x&sslmode=off"),
+            "postgres://h/db?user=me&password=***&sslmode=off"
+        );
+        assert_eq!(redact("sqlite:///tmp/x.db?mode=rwc"), "sqlite:///tmp/x.db?mode=rwc");
         let debug = format!("{:?}", StoreConfig::url("postgres://me:secret@h/db"));
         assert!(!debug.contains("secret"));
     }
@@ -302,8 +329,8 @@ mod send_checks {
         send(store.verify_api_key("t"));
         send(store.flush_key_uses());
         send(store.remove_torrent(revaer_domain::InfoHash::from_bytes([0; 20])));
-        send(store.due_fs_jobs(1));
-        send(store.update_fs_job(1, &FsJobUpdate::default()));
+        send(store.claim_fs_job("me", Duration::ZERO));
+        send(store.update_fs_job(1, "me", &FsJobUpdate::default()));
         send(store.poll_revision());
     }
 }

@@ -11,7 +11,7 @@
 //! together or not at all.
 
 use chrono::{DateTime, Utc};
-use revaer_domain::settings::{Changeset, Settings, SettingsSnapshot};
+use revaer_domain::settings::{Changeset, ChangesetError, Settings, SettingsSnapshot, Violation};
 use serde_json::{Map, Value};
 use sqlx::{AnyConnection, Row};
 
@@ -129,6 +129,15 @@ async fn bump_revision(
     bumped.map_err(db("bump the settings revision"))
 }
 
+/// Whether a change may switch `app_profile.mode` (only completing setup
+/// may: an ordinary changeset that did would lock everyone out, or skip
+/// setup without a key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModeChange {
+    Allowed,
+    Refused,
+}
+
 /// The outcome of [`apply_in`]: the snapshot and, if anything changed, when
 /// it was committed (for the watcher's latency).
 pub(crate) struct AppliedChange {
@@ -143,6 +152,7 @@ pub(crate) async fn apply_in(
     backend: Backend,
     changeset: &Changeset,
     context: &ChangeContext,
+    mode: ModeChange,
 ) -> Result<AppliedChange> {
     let now = now_ms();
     // The write comes first: it takes the lock before anything is read.
@@ -153,6 +163,15 @@ pub(crate) async fn apply_in(
         return Err(StoreError::StaleRevision { expected, current: current.revision });
     };
     let applied = current.settings.apply(changeset)?;
+    if mode == ModeChange::Refused
+        && applied.settings.app_profile.mode != current.settings.app_profile.mode
+    {
+        let violations = vec![Violation {
+            pointer: "/app_profile/mode".to_owned(),
+            message: "changes only by completing setup".to_owned(),
+        }];
+        return Err(ChangesetError::Invalid { violations }.into());
+    }
     if applied.changed.is_empty() {
         // Nothing changes: the caller rolls the bump back.
         let snapshot = SettingsSnapshot { revision: revision - 1, settings: current.settings };
@@ -220,7 +239,8 @@ impl Store {
         context: &ChangeContext,
     ) -> Result<SettingsSnapshot> {
         let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
-        let applied = apply_in(&mut tx, self.backend(), changeset, context).await?;
+        let applied =
+            apply_in(&mut tx, self.backend(), changeset, context, ModeChange::Refused).await?;
         let Some(committed_at) = applied.committed_at else {
             tx.rollback().await.map_err(db("roll back"))?;
             return Ok(applied.snapshot);

@@ -15,10 +15,19 @@ use serde_json::{Value, json};
 use crate::api_keys::{IssuedKey, NewApiKey};
 use crate::error::{Result, StoreError, db};
 use crate::secret::{SecretToken, hash, random_secret};
-use crate::settings::{ChangeContext, apply_in, read_snapshot};
+use crate::settings::{ChangeContext, ModeChange, apply_in, read_snapshot};
 use crate::{Store, now_ms};
 
 const PREFIX: &str = "rvs_";
+
+/// Takes the settings lock without changing anything.
+async fn lock_settings(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    sqlx::query("UPDATE settings_meta SET revision = revision WHERE id = 1")
+        .execute(&mut *conn)
+        .await
+        .map_err(db("lock the settings"))?;
+    Ok(())
+}
 
 impl Store {
     /// Issues a setup token valid for `ttl`, revoking any other unused one.
@@ -28,7 +37,11 @@ impl Store {
         let now = now_ms();
         let secret = format!("{PREFIX}{}", random_secret());
         let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
-        // A write first, so that the lock is taken before the read.
+        // Setup is serialised on the settings row (a row lock on
+        // PostgreSQL, the write lock on SQLite) before anything is read: two
+        // instances starting on a fresh database cannot both end up with a
+        // valid token.
+        lock_settings(&mut tx).await?;
         sqlx::query("UPDATE setup_tokens SET revoked_at = $1 WHERE consumed_at IS NULL AND revoked_at IS NULL")
             .bind(now)
             .execute(&mut *tx)
@@ -75,6 +88,9 @@ impl Store {
     ) -> Result<(SettingsSnapshot, IssuedKey)> {
         let now = now_ms();
         let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
+        // Serialised with every other setup and settings change, so the mode
+        // read below is the one this transaction commits against.
+        lock_settings(&mut tx).await?;
         let consumed = sqlx::query(
             "UPDATE setup_tokens SET consumed_at = $1 WHERE token_hash = $2 \
              AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
@@ -95,7 +111,8 @@ impl Store {
         if let Value::Object(app) = app {
             app.insert("mode".to_owned(), json!("active"));
         }
-        let applied = apply_in(&mut tx, self.backend(), &changeset, context).await?;
+        let applied =
+            apply_in(&mut tx, self.backend(), &changeset, context, ModeChange::Allowed).await?;
         let key = crate::api_keys::insert(&mut tx, first_key).await?;
         tx.commit().await.map_err(db("commit setup"))?;
         if let Some(committed_at) = applied.committed_at {

@@ -49,15 +49,27 @@ pub struct WatcherStatus {
     pub failures: u64,
 }
 
+/// Where a watcher failure comes from; each clears on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Source {
+    Poll,
+    Listener,
+}
+
 #[derive(Debug)]
 pub(crate) struct Watcher {
     sender: broadcast::Sender<SettingsUpdate>,
     status: Mutex<WatcherStatus>,
+    faults: Mutex<std::collections::BTreeMap<Source, String>>,
 }
 
 impl Default for Watcher {
     fn default() -> Self {
-        Self { sender: broadcast::channel(64).0, status: Mutex::new(WatcherStatus::default()) }
+        Self {
+            sender: broadcast::channel(64).0,
+            status: Mutex::new(WatcherStatus::default()),
+            faults: Mutex::new(std::collections::BTreeMap::new()),
+        }
     }
 }
 
@@ -98,23 +110,31 @@ impl Watcher {
         let _ = self.sender.send(update);
     }
 
-    /// Records a failure and degrades health with `reason`.
-    pub(crate) fn fail(&self, reason: String) {
-        let mut status = self.status();
-        status.failures += 1;
-        if status.health.reason.as_deref() != Some(reason.as_str()) {
+    /// Records a failure of `source` and degrades health.
+    pub(crate) fn fail(&self, source: Source, reason: String) {
+        let mut faults = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        if faults.get(&source) != Some(&reason) {
             tracing::warn!(%reason, "settings watcher degraded");
         }
-        status.health = ComponentHealth::degraded(reason);
+        faults.insert(source, reason);
+        let mut status = self.status();
+        status.failures += 1;
+        status.health =
+            ComponentHealth::degraded(faults.values().cloned().collect::<Vec<_>>().join("; "));
     }
 
-    /// Clears a degradation whose reason starts with `source`.
-    pub(crate) fn recover(&self, source: &str) {
-        let mut status = self.status();
-        if status.health.reason.as_deref().is_some_and(|reason| reason.starts_with(source)) {
-            tracing::info!(source, "settings watcher recovered");
-            status.health = ComponentHealth::ok();
+    /// Clears `source`'s failure; health is ok once no source is failing.
+    pub(crate) fn recover(&self, source: Source) {
+        let mut faults = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        if faults.remove(&source).is_none() {
+            return;
         }
+        tracing::info!(?source, "settings watcher source recovered");
+        self.status().health = if faults.is_empty() {
+            ComponentHealth::ok()
+        } else {
+            ComponentHealth::degraded(faults.values().cloned().collect::<Vec<_>>().join("; "))
+        };
     }
 }
 
@@ -184,8 +204,8 @@ async fn poll_loop(weak: Weak<Inner>, every: Duration) {
         ticker.tick().await;
         let Some(store) = Store::upgrade(&weak) else { return };
         match store.poll_revision().await {
-            Ok(()) => store.watcher().recover("revision poll"),
-            Err(err) => store.watcher().fail(format!("revision poll failed: {err}")),
+            Ok(()) => store.watcher().recover(Source::Poll),
+            Err(err) => store.watcher().fail(Source::Poll, format!("revision poll failed: {err}")),
         }
     }
 }

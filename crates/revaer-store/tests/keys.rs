@@ -123,7 +123,8 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
     let digests = db.store.api_key_digests().await.expect("digests");
     assert_eq!(digests.len(), 1);
     assert!(digests[0].verify(&token));
-    assert!(!digests[0].verify(&format!("{}A", &token[..token.len() - 1])));
+    let last = if token.ends_with('A') { 'B' } else { 'A' };
+    assert!(!digests[0].verify(&format!("{}{last}", &token[..token.len() - 1])));
     assert_eq!(revaer_store::token_key_id(&token), Some(issued.key.key_id.as_str()));
     assert!(!format!("{:?}", digests[0]).contains("secret_hash"));
 
@@ -157,21 +158,28 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
     assert!(matches!(revived, Err(StoreError::NotFound { .. })), "a revoked key cannot be enabled");
     assert!(db.store.api_key(&issued.key.key_id).await.expect("still listed").revoked_at.is_some());
 
-    let expired = db
-        .store
-        .issue_api_key(&NewApiKey {
-            label: "temp".into(),
-            rate_limit: None,
-            expires_at: Some(Utc::now() - chrono::Duration::seconds(1)),
-        })
-        .await
-        .expect("issue");
-    assert!(db.store.verify_api_key(expired.token.expose()).await.expect("verify").is_none());
-    assert!(
-        db.store.api_key_digests().await.expect("digests").is_empty(),
-        "revoked and expired keys are left out"
-    );
-    assert!(!expired.key.is_usable(Utc::now()));
+    let past = NewApiKey {
+        label: "late".into(),
+        rate_limit: None,
+        expires_at: Some(Utc::now() - chrono::Duration::seconds(1)),
+    };
+    let refused = db.store.issue_api_key(&past).await;
+    assert!(matches!(refused, Err(StoreError::Invalid { field: "expires_at", .. })), "{refused:?}");
+    let soon = NewApiKey {
+        label: "temp".into(),
+        rate_limit: None,
+        expires_at: Some(Utc::now() + chrono::Duration::milliseconds(300)),
+    };
+    let expiring = db.store.issue_api_key(&soon).await.expect("issue");
+    assert!(db.store.verify_api_key(expiring.token.expose()).await.expect("verify").is_some());
+    tokio::time::timeout(common::WAIT, async {
+        while db.store.verify_api_key(expiring.token.expose()).await.expect("verify").is_some() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the key stops verifying once it expires");
+    assert!(!expiring.key.is_usable(Utc::now()));
     let invalid = NewApiKey {
         label: "x".into(),
         rate_limit: Some(KeyRateLimit { burst: 0, per_seconds: 1 }),
@@ -180,7 +188,53 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
     assert!(matches!(db.store.issue_api_key(&invalid).await, Err(StoreError::Invalid { .. })));
 }
 
+async fn two_instances_setting_up_at_once_cannot_both_succeed(db: &TestDb) {
+    let other = db.another().await;
+    let mut tasks = Vec::new();
+    for store in [db.store.clone(), other.clone(), db.store.clone(), other.clone()] {
+        tasks.push(tokio::spawn(async move {
+            let token = store.issue_setup_token(Duration::from_mins(10)).await?;
+            store
+                .complete_setup(
+                    token.expose(),
+                    &Changeset::default(),
+                    &first_key(),
+                    &ChangeContext::new("s"),
+                )
+                .await
+        }));
+    }
+    let mut completed = 0;
+    for task in tasks {
+        match task.await.expect("join") {
+            Ok(_) => completed += 1,
+            Err(StoreError::SetupTokenRejected | StoreError::AlreadySetUp) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(completed, 1, "exactly one setup completes");
+    assert_eq!(db.store.list_api_keys().await.expect("keys").len(), 1, "one first key");
+    other.close().await;
+}
+
+async fn only_setup_changes_the_mode(db: &TestDb) {
+    let sneaky: Changeset =
+        serde_json::from_value(json!({"app_profile": {"mode": "active"}})).expect("cs");
+    let err =
+        db.store.apply_changeset(&sneaky, &ChangeContext::new("x")).await.expect_err("refused");
+    let StoreError::InvalidSettings(revaer_domain::settings::ChangesetError::Invalid {
+        violations,
+    }) = err
+    else {
+        panic!("expected a violation, got {err:?}");
+    };
+    assert_eq!(violations[0].pointer, "/app_profile/mode");
+    assert_eq!(db.store.settings().await.expect("read").settings.app_profile.mode, AppMode::Setup);
+}
+
 on_both_backends!(
+    two_instances_setting_up_at_once_cannot_both_succeed,
+    only_setup_changes_the_mode,
     setup_token_is_one_time_and_exactly_one_concurrent_use_wins,
     a_failed_setup_consumes_nothing,
     an_expired_setup_token_is_refused,

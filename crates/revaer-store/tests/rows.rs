@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use chrono::{TimeZone, Utc};
 use common::TestDb;
 use revaer_domain::InfoHash;
@@ -52,6 +54,7 @@ async fn torrents_keep_their_source(db: &TestDb) {
 }
 
 async fn fs_jobs_move_through_their_states(db: &TestDb) {
+    let lease = Duration::from_mins(1);
     let row = torrent(3, TorrentSourceRow::Magnet("magnet:?xt=urn:btih:0303".into()));
     db.store.upsert_torrent(&row).await.expect("insert");
     let new = NewFsJob {
@@ -64,14 +67,27 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
         (job.status, job.attempts, job.journal.clone()),
         (FsJobStatus::Pending, 0, json!([]))
     );
-    assert_eq!(db.store.due_fs_jobs(10).await.expect("due").len(), 1);
 
+    // One runner claims it; nobody else can while the lease holds.
+    let claimed = db.store.claim_fs_job("runner-a", lease).await.expect("claim").expect("due");
+    assert_eq!(
+        (claimed.id, claimed.status, claimed.owner.as_deref()),
+        (job.id, FsJobStatus::Running, Some("runner-a"))
+    );
+    assert_eq!(db.store.claim_fs_job("runner-b", lease).await.expect("claim"), None);
+    let stolen = db.store.update_fs_job(job.id, "runner-b", &FsJobUpdate::default()).await;
+    assert!(matches!(stolen, Err(StoreError::NotOwner { .. })), "{stolen:?}");
+    db.store.renew_fs_job_lease(job.id, "runner-a", lease).await.expect("renew");
+
+    // A failure goes back to pending with a retry time, releasing the lease.
     let later = Utc::now() + chrono::Duration::hours(1);
     let failed = db
         .store
         .update_fs_job(
             job.id,
+            "runner-a",
             &FsJobUpdate {
+                status: Some(FsJobStatus::Pending),
                 attempts: Some(1),
                 last_error: Some(Some("disk full".into())),
                 next_attempt_at: Some(Some(later)),
@@ -81,29 +97,40 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
         )
         .await
         .expect("update");
-    assert_eq!(failed.last_error.as_deref(), Some("disk full"));
-    assert!(db.store.due_fs_jobs(10).await.expect("due").is_empty(), "not before its retry time");
+    assert_eq!((failed.last_error.as_deref(), failed.owner.as_deref()), (Some("disk full"), None));
+    assert_eq!(
+        db.store.claim_fs_job("runner-b", lease).await.expect("claim"),
+        None,
+        "not before its retry time"
+    );
 
+    // A runner that dies leaves an expired lease: another takes over.
+    db.store.create_fs_job(&NewFsJob { trace_id: None, ..new.clone() }).await.expect("second job");
+    let doomed =
+        db.store.claim_fs_job("runner-a", Duration::ZERO).await.expect("claim").expect("due");
+    let taken =
+        db.store.claim_fs_job("runner-b", lease).await.expect("claim").expect("expired lease");
+    assert_eq!((taken.id, taken.owner.as_deref()), (doomed.id, Some("runner-b")));
     let done = db
         .store
         .update_fs_job(
-            job.id,
+            taken.id,
+            "runner-b",
             &FsJobUpdate {
                 status: Some(FsJobStatus::Done),
                 destination: Some("/data/library/tv/t3".into()),
-                last_error: Some(None),
-                next_attempt_at: Some(None),
                 ..FsJobUpdate::default()
             },
         )
         .await
         .expect("done");
-    assert_eq!(done.status, FsJobStatus::Done);
-    assert_eq!(done.last_error, None);
-    assert_eq!(done.attempts, 1, "untouched fields keep their values");
-    assert_eq!(done.trace_id.as_deref(), Some("abc"));
-    assert_eq!(db.store.fs_jobs_for(row.info_hash).await.expect("jobs").len(), 1);
+    assert_eq!((done.status, done.owner, done.lease_until), (FsJobStatus::Done, None, None));
+    assert_eq!(db.store.fs_jobs_for(row.info_hash).await.expect("jobs").len(), 2);
     assert!(matches!(db.store.fs_job(9999).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        db.store.update_fs_job(9999, "x", &FsJobUpdate::default()).await,
+        Err(StoreError::NotFound { .. })
+    ));
 
     // A job for an unknown torrent is refused by the foreign key.
     let orphan = NewFsJob {
@@ -119,4 +146,46 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
     );
 }
 
-on_both_backends!(torrents_keep_their_source, fs_jobs_move_through_their_states);
+async fn concurrent_claims_give_each_job_to_one_runner(db: &TestDb) {
+    let row = torrent(4, TorrentSourceRow::Magnet("magnet:?xt=urn:btih:0404".into()));
+    db.store.upsert_torrent(&row).await.expect("insert");
+    let new = NewFsJob {
+        info_hash: row.info_hash,
+        source_path: "/data/downloads/t4".into(),
+        trace_id: None,
+    };
+    for _ in 0..6 {
+        db.store.create_fs_job(&new).await.expect("job");
+    }
+    let mut claims = Vec::new();
+    for runner in 0..4 {
+        let store = db.store.clone();
+        claims.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..20 {
+                if let Some(job) = store
+                    .claim_fs_job(&format!("r{runner}"), Duration::from_mins(1))
+                    .await
+                    .expect("claim")
+                {
+                    mine.push(job.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for claim in claims {
+        all.extend(claim.await.expect("join"));
+    }
+    all.sort_unstable();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (6, 6), "six jobs, each claimed once");
+}
+
+on_both_backends!(
+    torrents_keep_their_source,
+    fs_jobs_move_through_their_states,
+    concurrent_claims_give_each_job_to_one_runner,
+);

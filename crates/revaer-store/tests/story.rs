@@ -77,7 +77,10 @@ async fn full_story(db: &TestDb) {
         destination: Some("library/Movies/Film".into()),
         ..FsJobUpdate::default()
     };
-    store.update_fs_job(job.id, &done).await.expect("job done");
+    let claimed =
+        store.claim_fs_job("runner", Duration::from_mins(1)).await.expect("claim").expect("due");
+    assert_eq!(claimed.id, job.id);
+    store.update_fs_job(job.id, "runner", &done).await.expect("job done");
 
     // A second instance on the same database sees everything.
     let other = db.another().await;

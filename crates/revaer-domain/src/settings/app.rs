@@ -20,7 +20,7 @@ pub enum AppMode {
 
 /// The application profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct AppProfile {
     /// A name for this instance (shown in health, logs and the UI).
     pub instance_name: String,
@@ -78,11 +78,8 @@ impl AppProfile {
             let valid = !name.is_empty()
                 && name.len() <= 64
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-            check.require(
-                valid,
-                &format!("/features/{name}"),
-                "flag names are [A-Za-z0-9_-]{1,64}",
-            );
+            let pointer = format!("/features/{}", super::categories::escape_pointer(name));
+            check.require(valid, &pointer, "flag names are [A-Za-z0-9_-]{1,64}");
         }
         check.require(self.immutable_keys.len() <= 256, "/immutable_keys", "at most 256 keys");
         for (index, key) in self.immutable_keys.iter().enumerate() {

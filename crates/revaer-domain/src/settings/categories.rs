@@ -16,7 +16,7 @@ pub struct Categories(pub BTreeMap<String, Category>);
 
 /// One category.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Category {
     /// Where its torrents download (default: the engine's download root).
     pub save_path: Option<String>,
@@ -39,7 +39,7 @@ impl Default for Category {
 
 /// Fields of `fs_policy` a category may override.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct FsOverrides {
     /// Transfer mode for this category.
     pub transfer_mode: Option<TransferMode>,
@@ -57,6 +57,9 @@ pub struct FsOverrides {
 fn template_problem(template: &str) -> Option<String> {
     if template.trim().is_empty() || template.len() > 1024 {
         return Some("must be 1 to 1024 bytes".to_owned());
+    }
+    if template.chars().any(char::is_control) {
+        return Some("must not contain control characters".to_owned());
     }
     if template.starts_with('/') || template.split('/').any(|part| part == "..") {
         return Some("must stay inside the library root (no leading / and no ..)".to_owned());
@@ -85,12 +88,17 @@ impl Categories {
         check.require(self.0.len() <= 256, "", "at most 256 categories");
         for (name, category) in &self.0 {
             let base = format!("/{}", escape_pointer(name));
-            let valid_name =
-                !name.trim().is_empty() && name.len() <= 128 && !name.chars().any(char::is_control);
+            // Names end up in paths through `{category}`: nothing that could
+            // climb out of the library or split a path.
+            let valid_name = !name.trim().is_empty()
+                && name.len() <= 128
+                && name != "."
+                && name != ".."
+                && !name.chars().any(|c| c.is_control() || c == '/' || c == '\\');
             check.require(
                 valid_name,
                 &base,
-                "category names are 1 to 128 characters without control characters",
+                "category names are 1 to 128 characters, not . or .., without / \\ or control characters",
             );
             if let Some(path) = &category.save_path {
                 check.path(path, &format!("{base}/save_path"));
@@ -134,6 +142,11 @@ mod tests {
             ("ok".to_owned(), Category::default()),
         ]));
         let pointers = categories.validate().into_iter().map(|v| v.pointer).collect::<Vec<_>>();
-        assert_eq!(pointers, ["/categories/tv~1hd/library_path"]);
+        assert_eq!(pointers, ["/categories/tv~1hd", "/categories/tv~1hd/library_path"]);
+        for bad in ["..", ".", "a\\b", "x\ty"] {
+            let one = Categories(BTreeMap::from([(bad.to_owned(), Category::default())]));
+            assert_eq!(one.validate().len(), 1, "{bad:?}");
+        }
+        assert!(template_problem("a\0b").is_some());
     }
 }

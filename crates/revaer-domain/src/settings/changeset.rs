@@ -90,6 +90,23 @@ fn merge(target: &mut Value, patch: &Value, null_deletes: bool) {
     }
 }
 
+/// Flags fields of `patch` that decoding dropped: the strict half of
+/// lenient reading (stored documents ignore unknown fields; changesets must
+/// not contain any).
+fn unknown_fields(patch: &Value, decoded: &Value, pointer: &str, out: &mut Vec<Violation>) {
+    let (Value::Object(patch), Value::Object(decoded)) = (patch, decoded) else { return };
+    for (key, value) in patch {
+        let here = format!("{pointer}/{}", super::categories::escape_pointer(key));
+        match decoded.get(key) {
+            None if !value.is_null() => {
+                out.push(Violation { pointer: here, message: "unknown field".to_owned() });
+            }
+            None => {}
+            Some(inner) => unknown_fields(value, inner, &here, out),
+        }
+    }
+}
+
 fn pointer_of(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     path.iter()
@@ -141,8 +158,15 @@ impl Settings {
                 "fs_policy" => decode(doc, value).map(|v| settings.fs_policy = v),
                 _ => decode(doc, value).map(|v| settings.categories = v),
             };
-            if let Err(violation) = decoded {
-                violations.push(violation);
+            match decoded {
+                Err(violation) => violations.push(violation),
+                Ok(()) => {
+                    if let (Some(patch), Some(decoded)) =
+                        (changeset.0.get(doc), settings.document(doc))
+                    {
+                        unknown_fields(patch, &decoded, &format!("/{doc}"), &mut violations);
+                    }
+                }
             }
         }
         if violations.is_empty() {
@@ -176,6 +200,16 @@ impl Settings {
             if before.pointer(key) != after.pointer(key) {
                 violations
                     .push(Violation { pointer: key.clone(), message: "is immutable".to_owned() });
+            }
+        }
+        // A new key must name something that exists (a typo would protect
+        // nothing, and the list can never shrink).
+        for (index, key) in next.app_profile.immutable_keys.iter().enumerate() {
+            if !keys.contains(key) && after.pointer(key).is_none() {
+                violations.push(Violation {
+                    pointer: format!("/app_profile/immutable_keys/{index}"),
+                    message: format!("{key} does not point at an existing setting"),
+                });
             }
         }
         violations
@@ -265,6 +299,12 @@ mod tests {
             .apply(&changeset(json!({"engine_profile": {"listen_port": 7000}})))
             .expect_err("immutable");
         assert_eq!(pointers(err), ["/engine_profile/listen_port"]);
+        let typo = locked
+            .apply(&changeset(json!({
+                "app_profile": {"immutable_keys": ["/engine_profile/listen_port", "/engine_profile/lisen"]}
+            })))
+            .expect_err("typo");
+        assert_eq!(pointers(typo), ["/app_profile/immutable_keys/1"]);
         let err = locked
             .apply(&changeset(json!({
                 "app_profile": {"immutable_keys": []},
@@ -280,6 +320,33 @@ mod tests {
         assert_eq!(same.map(|applied| applied.changed), Ok(vec![]), "an unchanged value is fine");
         let whole = locked.apply(&changeset(json!({"engine_profile": {"dht": false}})));
         assert!(whole.is_ok(), "other fields stay changeable");
+    }
+
+    #[test]
+    fn stored_documents_are_read_leniently_but_changesets_are_strict() {
+        let stored =
+            json!({"engine_profile": {"dht": false, "from_a_newer_version": 1}, "future_doc": {}});
+        let settings: Settings = serde_json::from_value(stored).expect("lenient read");
+        assert!(!settings.engine_profile.dht);
+        let err = settings
+            .apply(&changeset(
+                json!({"categories": {"tv": {"library_path": "TV", "colour": "red"}}}),
+            ))
+            .expect_err("strict changeset");
+        assert_eq!(pointers(err), ["/categories/tv/colour"]);
+        let drops = vec!["y".repeat(1000); 10];
+        let many = (0..200)
+            .map(|i| {
+                (
+                    format!("c{i}"),
+                    json!({"library_path": "x".repeat(1000), "overrides": {"cleanup_drop": drops}}),
+                )
+            })
+            .collect::<Map<_, _>>();
+        let err = Settings::default()
+            .apply(&changeset(json!({"categories": many})))
+            .expect_err("too big");
+        assert_eq!(pointers(err), [""]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub enum Encryption {
 
 /// The BitTorrent session profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 #[allow(clippy::struct_excessive_bools, reason = "independent protocol toggles")]
 pub struct EngineProfile {
     /// Peer listen port; 0 picks an ephemeral one.

@@ -21,7 +21,7 @@ pub enum TransferMode {
 
 /// The post-processing policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 #[allow(clippy::struct_excessive_bools, reason = "independent pipeline steps")]
 pub struct FsPolicy {
     /// Root of the library (relative: under the data directory).

@@ -31,12 +31,18 @@ pub use fs::{FsPolicy, TransferMode};
 
 use serde::{Deserialize, Serialize};
 
+/// Largest serialised settings accepted, in bytes.
+pub const MAX_SETTINGS_BYTES: usize = 1024 * 1024;
+
 /// The names of the settings documents, in a stable order.
 pub const DOCUMENTS: [&str; 4] = ["app_profile", "engine_profile", "fs_policy", "categories"];
 
 /// Every settings document, as one value.
+///
+/// Reading is lenient (fields this version does not know are ignored, so
+/// instances of different versions can share a database); changesets are
+/// strict (an unknown field is a violation with its pointer).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The application profile.
     #[serde(default)]
@@ -126,6 +132,15 @@ impl Check {
 impl Settings {
     /// Every violation of every document's rules.
     pub fn validate(&self) -> Vec<Violation> {
+        let size = serde_json::to_vec(self).map_or(usize::MAX, |bytes| bytes.len());
+        if size > MAX_SETTINGS_BYTES {
+            return vec![Violation {
+                pointer: String::new(),
+                message: format!(
+                    "settings may take at most {MAX_SETTINGS_BYTES} bytes, these take {size}"
+                ),
+            }];
+        }
         let mut violations = self.app_profile.validate();
         violations.extend(self.engine_profile.validate());
         violations.extend(self.fs_policy.validate());

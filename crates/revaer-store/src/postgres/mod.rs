@@ -13,6 +13,7 @@ use std::time::Duration;
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 
+use crate::watcher::Source;
 use crate::{Inner, Store};
 
 /// The notification channel.
@@ -32,6 +33,17 @@ async fn connect(url: &str) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
+/// How long the listener waits for a notification before it checks that
+/// its connection is still alive (a half-open connection would otherwise
+/// hang without an error).
+const PING_EVERY: Duration = Duration::from_secs(30);
+
+async fn poll_now(store: &Store) {
+    if let Err(err) = store.poll_revision().await {
+        store.watcher().fail(Source::Poll, format!("revision poll failed: {err}"));
+    }
+}
+
 pub(crate) async fn listen_loop(weak: Weak<Inner>, url: String) {
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -40,15 +52,13 @@ pub(crate) async fn listen_loop(weak: Weak<Inner>, url: String) {
         let mut listener = match listener {
             Ok(listener) => {
                 backoff = Duration::from_millis(100);
-                store.watcher().recover(SOURCE);
+                store.watcher().recover(Source::Listener);
                 // Whatever was committed while we were not listening.
-                if let Err(err) = store.poll_revision().await {
-                    store.watcher().fail(format!("revision poll failed: {err}"));
-                }
+                poll_now(&store).await;
                 listener
             }
             Err(err) => {
-                store.watcher().fail(format!("{SOURCE} cannot connect: {err}"));
+                store.watcher().fail(Source::Listener, format!("{SOURCE} cannot connect: {err}"));
                 drop(store);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -57,20 +67,25 @@ pub(crate) async fn listen_loop(weak: Weak<Inner>, url: String) {
         };
         drop(store);
         loop {
-            let received = listener.try_recv().await;
+            let received = match tokio::time::timeout(PING_EVERY, listener.try_recv()).await {
+                Ok(received) => received.map_err(|_| ()),
+                // Quiet: make sure the connection is still there.
+                Err(_) => match sqlx::query("SELECT 1").execute(&mut listener).await {
+                    Ok(_) => continue,
+                    Err(_) => Err(()),
+                },
+            };
             let Some(store) = Store::upgrade(&weak) else { return };
             if let Ok(Some(notification)) = received {
                 let announced = notification.payload().parse::<i64>().unwrap_or(i64::MAX);
-                if announced > store.watcher().last_revision()
-                    && let Err(err) = store.poll_revision().await
-                {
-                    store.watcher().fail(format!("revision poll failed: {err}"));
+                if announced > store.watcher().last_revision() {
+                    poll_now(&store).await;
                 }
             } else {
-                store.watcher().fail(format!("{SOURCE} connection lost; reconnecting"));
-                if let Err(err) = store.poll_revision().await {
-                    store.watcher().fail(format!("revision poll failed: {err}"));
-                }
+                store
+                    .watcher()
+                    .fail(Source::Listener, format!("{SOURCE} connection lost; reconnecting"));
+                poll_now(&store).await;
                 break;
             }
         }
