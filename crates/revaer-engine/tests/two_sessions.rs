@@ -82,6 +82,14 @@ async fn magnet_add_fetches_metadata_from_the_peer() {
     seed.stop().await;
 }
 
+/// The selection below keeps the movie and skips everything else.
+fn assert_only_movie(payload: &Payload, root: &std::path::Path) {
+    payload.assert_same(root, &["movie.mkv"]);
+    for skipped in ["Sample/movie-sample.mkv", "extras/interview.mkv", "notes.nfo"] {
+        assert!(!root.join(skipped).exists(), "{skipped} was written under {}", root.display());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn excluded_files_are_not_written() {
     let source = tempfile::tempdir().expect("tempdir");
@@ -107,11 +115,7 @@ async fn excluded_files_are_not_written() {
     leech.engine.add(metainfo(&payload), options).await.expect("add");
     leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
     wait_event(&mut events, "selected files to complete", completed(payload.id)).await;
-    let root = leech.downloads().join("film");
-    payload.assert_same(&root, &["movie.mkv"]);
-    for skipped in ["Sample/movie-sample.mkv", "extras/interview.mkv", "notes.nfo"] {
-        assert!(!root.join(skipped).exists(), "{skipped} was written");
-    }
+    assert_only_movie(&payload, &leech.downloads().join("film"));
     let summary = leech.engine.summary(payload.id).expect("summary");
     assert!(summary.bytes_wanted < payload.total());
 
@@ -123,11 +127,7 @@ async fn excluded_files_are_not_written() {
     other.engine.add(TorrentSource::Magnet(magnet), options).await.expect("add magnet");
     other.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
     wait_event(&mut other_events, "magnet selection to complete", completed(payload.id)).await;
-    let root = other.downloads().join("film");
-    payload.assert_same(&root, &["movie.mkv"]);
-    for skipped in ["Sample/movie-sample.mkv", "extras/interview.mkv", "notes.nfo"] {
-        assert!(!root.join(skipped).exists(), "{skipped} was written for the magnet");
-    }
+    assert_only_movie(&payload, &other.downloads().join("film"));
     other.stop().await;
     leech.stop().await;
     seed.stop().await;

@@ -245,30 +245,38 @@ impl Store {
             .await
             .map_err(db("read an FsOps job"))?;
         let current = decode(&row)?;
+        // The row as it will be: written, then returned without a re-read.
         let status = update.status.unwrap_or(current.status);
         let running = status == FsJobStatus::Running;
+        let next = FsJob {
+            status,
+            destination: update.destination.clone().or(current.destination),
+            attempts: update.attempts.unwrap_or(current.attempts),
+            last_error: update.last_error.clone().unwrap_or(current.last_error),
+            next_attempt_at: update.next_attempt_at.unwrap_or(current.next_attempt_at),
+            journal: update.journal.clone().unwrap_or(current.journal),
+            owner: running.then(|| owner.to_owned()),
+            lease_until: if running { current.lease_until } else { None },
+            updated_at: from_ms(now),
+            ..current
+        };
         sqlx::query(
             "UPDATE fs_jobs SET status = $1, destination = $2, attempts = $3, last_error = $4, \
              next_attempt_at = $5, journal = $6, owner = $7, lease_until = $8 WHERE id = $9",
         )
-        .bind(status.as_str())
-        .bind(update.destination.clone().or(current.destination))
-        .bind(i64::from(update.attempts.unwrap_or(current.attempts)))
-        .bind(update.last_error.clone().unwrap_or(current.last_error))
-        .bind(
-            update
-                .next_attempt_at
-                .unwrap_or(current.next_attempt_at)
-                .map(|at| at.timestamp_millis()),
-        )
-        .bind(update.journal.clone().unwrap_or(current.journal).to_string())
-        .bind(running.then_some(owner))
-        .bind(if running { current.lease_until.map(|at| at.timestamp_millis()) } else { None })
+        .bind(next.status.as_str())
+        .bind(next.destination.as_deref())
+        .bind(i64::from(next.attempts))
+        .bind(next.last_error.as_deref())
+        .bind(next.next_attempt_at.map(|at| at.timestamp_millis()))
+        .bind(next.journal.to_string())
+        .bind(next.owner.as_deref())
+        .bind(next.lease_until.map(|at| at.timestamp_millis()))
         .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(db("update an FsOps job"))?;
         tx.commit().await.map_err(db("update an FsOps job"))?;
-        self.fs_job(id).await
+        Ok(next)
     }
 }

@@ -40,11 +40,11 @@ pub struct TorrentRow {
 const COLUMNS: &str = "info_hash, name, category, tags, save_path, source_magnet, source_metainfo, added_at, completed_at";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<TorrentRow> {
-    let read = db("read a torrent");
-    let hex: String = row.try_get(0).map_err(db("read a torrent"))?;
-    let tags: String = row.try_get(3).map_err(db("read a torrent"))?;
-    let magnet: Option<String> = row.try_get(5).map_err(db("read a torrent"))?;
-    let metainfo: Option<Vec<u8>> = row.try_get(6).map_err(db("read a torrent"))?;
+    let read = || db("read a torrent");
+    let hex: String = row.try_get(0).map_err(read())?;
+    let tags: String = row.try_get(3).map_err(read())?;
+    let magnet: Option<String> = row.try_get(5).map_err(read())?;
+    let metainfo: Option<Vec<u8>> = row.try_get(6).map_err(read())?;
     let source = match (magnet, metainfo) {
         (_, Some(bytes)) => TorrentSourceRow::Metainfo(bytes),
         (Some(uri), None) => TorrentSourceRow::Magnet(uri),
@@ -58,14 +58,14 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<TorrentRow> {
     Ok(TorrentRow {
         info_hash: InfoHash::parse(&hex)
             .map_err(|err| StoreError::Corrupt { what: "torrent id", detail: err.to_string() })?,
-        name: row.try_get(1).map_err(db("read a torrent"))?,
-        category: row.try_get(2).map_err(db("read a torrent"))?,
+        name: row.try_get(1).map_err(read())?,
+        category: row.try_get(2).map_err(read())?,
         tags: serde_json::from_str(&tags)
             .map_err(|err| StoreError::Corrupt { what: "torrent tags", detail: err.to_string() })?,
-        save_path: row.try_get(4).map_err(db("read a torrent"))?,
+        save_path: row.try_get(4).map_err(read())?,
         source,
-        added_at: from_ms(row.try_get(7).map_err(db("read a torrent"))?),
-        completed_at: row.try_get::<Option<i64>, _>(8).map_err(read)?.map(from_ms),
+        added_at: from_ms(row.try_get(7).map_err(read())?),
+        completed_at: row.try_get::<Option<i64>, _>(8).map_err(read())?.map(from_ms),
     })
 }
 
