@@ -8,10 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # What building needs.
-BUILD_PACKAGES=(build-essential pkg-config libtorrent-rasterbar-dev libboost-dev curl ca-certificates)
-# What the tests need besides: a foreign BitTorrent client for interop tests
-# and a PostgreSQL server for the store's second backend.
-TEST_PACKAGES=(aria2 postgresql postgresql-client)
+BUILD_PACKAGES=(build-essential pkg-config libtorrent-rasterbar-dev libboost-dev libarchive-dev curl ca-certificates)
+# What the tests need besides: a foreign BitTorrent client for interop tests,
+# a PostgreSQL server for the store's second backend, and archive tools for
+# FsOps (unar reads RAR; 7z, zstd and xz build test fixtures).
+TEST_PACKAGES=(aria2 postgresql postgresql-client unar p7zip-full zstd xz-utils)
 # The role the store tests use to create (and drop) one database per test.
 TEST_PG_ROLE=revaer_test
 

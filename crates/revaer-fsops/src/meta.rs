@@ -1,0 +1,290 @@
+//! The job journal: the plan, the deliverables and a record per step, kept
+//! in the `fs_jobs` row and as `.revaer.meta` in the destination folder.
+//!
+//! See `JOURNAL.md` for the invariants that make a job resumable.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use revaer_domain::InfoHash;
+use revaer_domain::settings::TransferMode;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FsopsError, Result};
+use crate::fsutil;
+
+/// The journal's file name inside the destination folder.
+pub const META_FILE: &str = ".revaer.meta";
+/// The journal format version.
+pub const META_VERSION: u32 = 1;
+/// Journals larger than this are refused when read back.
+const MAX_META_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The steps, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Resolve and allow-list the source and destination; fix the plan.
+    Validate,
+    /// Extract archives into the work folder.
+    Extract,
+    /// Collapse a single top-level folder.
+    Flatten,
+    /// Move, link or copy into the destination.
+    Transfer,
+    /// Modes and owners.
+    Permissions,
+    /// Drop clutter, remove emptied folders and the work folder.
+    Cleanup,
+    /// A checksum per delivered file.
+    Checksum,
+}
+
+impl Step {
+    /// Every step in order.
+    pub const ALL: [Self; 7] = [
+        Self::Validate,
+        Self::Extract,
+        Self::Flatten,
+        Self::Transfer,
+        Self::Permissions,
+        Self::Cleanup,
+        Self::Checksum,
+    ];
+
+    /// Its snake-case name (as in the journal and metric labels).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Validate => "validate",
+            Self::Extract => "extract",
+            Self::Flatten => "flatten",
+            Self::Transfer => "transfer",
+            Self::Permissions => "permissions",
+            Self::Cleanup => "cleanup",
+            Self::Checksum => "checksum",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a step attempt ended (or that it has not yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// Started; no end recorded (it is running, or the process died).
+    Started,
+    /// Did its work.
+    Done,
+    /// Had nothing to do (off in the policy, or nothing matched).
+    Skipped,
+    /// Failed; `detail` says why.
+    Failed,
+}
+
+/// One attempt of one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The step.
+    pub step: Step,
+    /// How it ended.
+    pub outcome: StepOutcome,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// What it did, or why it failed.
+    pub detail: Option<String>,
+}
+
+/// What the validate step fixed for the rest of the job. Never recomputed
+/// on resume, so that a settings change mid-job cannot split a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::struct_excessive_bools, reason = "independent pipeline switches")]
+pub struct Plan {
+    /// The folder that the deliverables' relative paths start from.
+    pub source_root: PathBuf,
+    /// The library folder the entry lands in.
+    pub destination: PathBuf,
+    /// Scratch space for extraction, on the library's filesystem.
+    pub work_dir: PathBuf,
+    /// How files get there.
+    pub mode: TransferMode,
+    /// The engine moves the payload (a `move` of a torrent that seeds on).
+    pub engine_move: bool,
+    /// Extract archives.
+    pub extract: bool,
+    /// Collapse a single top-level folder.
+    pub flatten: bool,
+    /// Record checksums.
+    pub checksum: bool,
+    /// Always copy instead of linking or renaming (cross-filesystem path).
+    pub force_copy: bool,
+    /// Mode for files (`None`: leave).
+    pub file_mode: Option<u32>,
+    /// Mode for folders (`None`: leave).
+    pub dir_mode: Option<u32>,
+    /// Owner, by name or id.
+    pub owner: Option<String>,
+    /// Group, by name or id.
+    pub group: Option<String>,
+    /// Drop patterns.
+    pub drop: Vec<String>,
+    /// Keep patterns.
+    pub keep: Vec<String>,
+}
+
+/// Where a deliverable came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A file of the torrent.
+    Payload,
+    /// A file extracted from an archive of the torrent.
+    Extracted,
+}
+
+/// One file to deliver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Where it is now.
+    pub src: PathBuf,
+    /// Where it goes, relative to the destination (`/`-separated).
+    pub rel: String,
+    /// Its size.
+    pub size: u64,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Not delivered: an archive volume that was extracted, or dropped by
+    /// the cleanup rules.
+    #[serde(default)]
+    pub skip: bool,
+}
+
+/// The whole journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Format version.
+    pub version: u32,
+    /// The job this journal belongs to (the `fs_jobs` id): a later job for
+    /// the same torrent starts a journal of its own.
+    pub job: i64,
+    /// The torrent.
+    pub torrent: InfoHash,
+    /// Its name.
+    pub name: String,
+    /// The plan, once validated.
+    pub plan: Option<Plan>,
+    /// The deliverables, once known.
+    pub items: Vec<Item>,
+    /// SHA-256 of each delivered file, by relative path.
+    pub checksums: BTreeMap<String, String>,
+    /// Every step attempt, in order.
+    pub steps: Vec<StepRecord>,
+    /// Set when the last step ended.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl Meta {
+    /// An empty journal for a torrent.
+    pub fn new(job: i64, torrent: InfoHash, name: &str) -> Self {
+        Self {
+            version: META_VERSION,
+            job,
+            torrent,
+            name: name.to_owned(),
+            plan: None,
+            items: Vec::new(),
+            checksums: BTreeMap::new(),
+            steps: Vec::new(),
+            completed_at: None,
+        }
+    }
+
+    /// The latest record of `step`, if it ever ran.
+    pub fn last(&self, step: Step) -> Option<&StepRecord> {
+        self.steps.iter().rev().find(|record| record.step == step)
+    }
+
+    /// Whether `step` has ended well (done or skipped) in its latest attempt.
+    pub fn finished(&self, step: Step) -> bool {
+        self.last(step)
+            .is_some_and(|r| matches!(r.outcome, StepOutcome::Done | StepOutcome::Skipped))
+    }
+
+    /// The first step still to run, `None` when the job is complete.
+    pub fn next_step(&self) -> Option<Step> {
+        Step::ALL.into_iter().find(|step| !self.finished(*step))
+    }
+
+    /// The journal as JSON (for the `fs_jobs` row).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// A journal from JSON (the `fs_jobs` row); `None` for anything else,
+    /// such as the empty list a new row holds.
+    pub fn from_value(value: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value::<Self>(value.clone())
+            .ok()
+            .filter(|meta| meta.version == META_VERSION)
+    }
+
+    /// Reads `.revaer.meta` from a destination folder (`None` if absent).
+    pub fn read_from(dir: &Path) -> Result<Option<Self>> {
+        let path = dir.join(META_FILE);
+        let bytes = match fsutil::read_bounded(&path, MAX_META_BYTES) {
+            Ok(bytes) => bytes,
+            Err(FsopsError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None);
+            }
+            Err(err) => return Err(err),
+        };
+        let meta: Self = serde_json::from_slice(&bytes)
+            .map_err(|err| FsopsError::Journal { path: path.clone(), detail: err.to_string() })?;
+        if meta.version != META_VERSION {
+            return Err(FsopsError::Journal { path, detail: format!("version {}", meta.version) });
+        }
+        Ok(Some(meta))
+    }
+
+    /// Writes `.revaer.meta` into `dir` atomically.
+    pub fn write_to(&self, dir: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        fsutil::write_atomic(&dir.join(META_FILE), &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_step_follows_the_latest_record() {
+        let id = InfoHash::parse("0123456789abcdef0123456789abcdef01234567").expect("valid");
+        let mut meta = Meta::new(7, id, "x");
+        assert_eq!(meta.next_step(), Some(Step::Validate));
+        let record = |step, outcome| StepRecord {
+            step,
+            outcome,
+            started_at: Utc::now(),
+            finished_at: None,
+            detail: None,
+        };
+        meta.steps.push(record(Step::Validate, StepOutcome::Done));
+        meta.steps.push(record(Step::Extract, StepOutcome::Failed));
+        assert_eq!(meta.next_step(), Some(Step::Extract));
+        meta.steps.push(record(Step::Extract, StepOutcome::Skipped));
+        meta.steps.push(record(Step::Flatten, StepOutcome::Started));
+        assert_eq!(meta.next_step(), Some(Step::Flatten));
+        let round = Meta::from_value(&meta.to_value()).expect("round trip");
+        assert_eq!(round, meta);
+        assert!(Meta::from_value(&serde_json::json!([])).is_none());
+    }
+}

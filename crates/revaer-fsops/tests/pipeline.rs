@@ -1,0 +1,265 @@
+//! The pipeline end to end on real folders: every transfer mode, the
+//! library layout, cleanup, permissions, checksums, the allow-list and
+//! journal behaviour (resume, no-op rerun).
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use common::{Lab, bytes, names, pipeline, run};
+use revaer_domain::settings::{Category, TransferMode};
+use revaer_fsops::{FsopsError, META_FILE, Meta, Step, StepOutcome};
+
+fn show(lab: &Lab) -> revaer_fsops::JobSpec {
+    lab.payload(
+        1,
+        "Show.S01.2019",
+        &[
+            ("e01.mkv", bytes(1, 70_000)),
+            ("Season/e02.mkv", bytes(2, 50_001)),
+            ("Sample/sample.mkv", bytes(3, 1000)),
+            ("info.nfo", b"release notes".to_vec()),
+        ],
+    )
+}
+
+#[test]
+fn default_policy_hard_links_a_clean_entry_and_reruns_as_a_no_op() {
+    let lab = Lab::new();
+    let spec = show(&lab);
+    let pipeline = pipeline(lab.config());
+    let first = run(&pipeline, 1, &spec, None);
+    first.report.result.as_ref().expect("job succeeds");
+    let dest = lab.library().join("Show.S01.2019");
+    assert_eq!(first.report.destination(), Some(dest.clone()));
+    assert_eq!(names(&dest), [META_FILE, "Season", "Season/e02.mkv", "e01.mkv"]);
+    let src = fs::metadata(lab.downloads().join("Show.S01.2019/e01.mkv")).expect("source stays");
+    let linked = fs::metadata(dest.join("e01.mkv")).expect("delivered");
+    assert_eq!((src.dev(), src.ino()), (linked.dev(), linked.ino()), "a hard link, not a copy");
+    assert_eq!(
+        names(&lab.downloads().join("Show.S01.2019")).len(),
+        6,
+        "the download seeds on untouched"
+    );
+    assert!(!lab.library().join(".revaer-work").exists(), "work folder cleared");
+
+    let outcomes: Vec<(Step, StepOutcome)> =
+        first.steps.iter().map(|s| (s.step, s.outcome)).collect();
+    assert_eq!(
+        outcomes,
+        [
+            (Step::Validate, StepOutcome::Done),
+            (Step::Extract, StepOutcome::Skipped),
+            (Step::Flatten, StepOutcome::Skipped),
+            (Step::Transfer, StepOutcome::Done),
+            (Step::Permissions, StepOutcome::Skipped),
+            (Step::Cleanup, StepOutcome::Done),
+            (Step::Checksum, StepOutcome::Skipped),
+        ]
+    );
+    let on_disk = Meta::read_from(&dest).expect("readable").expect("journal written");
+    assert_eq!(&on_disk, first.saved.last().expect("persisted"), "row and file agree");
+    assert!(on_disk.completed_at.is_some());
+    assert_eq!(on_disk.steps.len(), 7);
+    assert_eq!(first.saved.len(), 14, "persisted before and after each step");
+
+    let again = run(&pipeline, 1, &spec, Some(on_disk.clone()));
+    again.report.result.expect("no-op succeeds");
+    assert!(again.saved.is_empty() && again.steps.is_empty(), "a finished job does nothing");
+    assert_eq!(again.report.meta, on_disk);
+}
+
+#[test]
+fn copy_reflink_and_move_deliver_the_same_entry() {
+    for mode in [TransferMode::Copy, TransferMode::Reflink, TransferMode::Move] {
+        let lab = Lab::new();
+        let spec = show(&lab);
+        let mut config = lab.config();
+        config.policy.transfer_mode = mode;
+        let done = run(&pipeline(config), 1, &spec, None);
+        done.report.result.as_ref().unwrap_or_else(|err| panic!("{mode:?}: {err}"));
+        let dest = lab.library().join("Show.S01.2019");
+        assert_eq!(
+            fs::read(dest.join("Season/e02.mkv")).expect("delivered"),
+            bytes(2, 50_001),
+            "{mode:?}"
+        );
+        let src = lab.downloads().join("Show.S01.2019/e01.mkv");
+        if mode == TransferMode::Move {
+            assert!(
+                !lab.downloads().join("Show.S01.2019").exists(),
+                "move empties and removes the download folder"
+            );
+        } else {
+            let (a, b) = (
+                fs::metadata(&src).expect("kept"),
+                fs::metadata(dest.join("e01.mkv")).expect("copy"),
+            );
+            assert_ne!(a.ino(), b.ino(), "{mode:?} makes a file of its own");
+        }
+        assert!(!names(&dest).iter().any(|n| n.contains(".revaer-part-")), "no part files left");
+    }
+}
+
+/// A second filesystem: `/dev/shm` is a tmpfs on Linux; when it is not a
+/// different device here, the copy path is forced by configuration.
+#[test]
+fn across_filesystems_links_and_moves_fall_back_to_verified_copies() {
+    for mode in [TransferMode::Hardlink, TransferMode::Move] {
+        let lab = Lab::new();
+        let shm = tempfile::tempdir_in("/dev/shm").ok();
+        let other_fs = shm.as_ref().filter(|dir| {
+            fs::metadata(dir.path()).expect("shm").dev()
+                != fs::metadata(lab.root.path()).expect("lab").dev()
+        });
+        let mut config = lab.config();
+        let save_path = if let Some(dir) = other_fs {
+            dir.path().to_owned()
+        } else {
+            config.force_copy = true;
+            lab.downloads()
+        };
+        config.download_roots = vec![save_path.clone()];
+        config.policy.transfer_mode = mode;
+        common::write(&save_path.join("Film/film.mkv"), &bytes(9, 300_000));
+        let spec = revaer_fsops::JobSpec {
+            save_path: save_path.clone(),
+            files: vec!["Film/film.mkv".into()],
+            ..show(&lab)
+        };
+        let done = run(&pipeline(config), 1, &spec, None);
+        done.report.result.as_ref().unwrap_or_else(|err| panic!("{mode:?}: {err}"));
+        let dest = lab.library().join("Show.S01.2019/film.mkv");
+        assert_eq!(fs::read(&dest).expect("delivered"), bytes(9, 300_000));
+        let transfer = done.steps.iter().find(|s| s.step == Step::Transfer).expect("ran");
+        assert_eq!(transfer.bytes, 300_000, "{mode:?} copied the bytes");
+        assert_eq!(save_path.join("Film/film.mkv").exists(), mode == TransferMode::Hardlink);
+    }
+}
+
+#[test]
+fn categories_place_entries_and_collisions_resolve_deterministically() {
+    let lab = Lab::new();
+    let mut config = lab.config();
+    config.categories.0.insert(
+        "tv".to_owned(),
+        Category { library_path: "{category}/{name} ({year})".to_owned(), ..Category::default() },
+    );
+    let mut spec = show(&lab);
+    spec.category = Some("tv".to_owned());
+    // Someone else's folder holds the first name.
+    let taken = lab.library().join("tv/Show.S01.2019 (2019)");
+    common::write(&taken.join("theirs.txt"), b"not ours");
+    let pipeline = pipeline(config);
+    let done = run(&pipeline, 1, &spec, None);
+    done.report.result.as_ref().expect("ok");
+    let dest = lab.library().join("tv/Show.S01.2019 (2019) (2)");
+    assert_eq!(done.report.destination(), Some(dest.clone()));
+    assert_eq!(names(&taken), ["theirs.txt"], "the other entry is untouched");
+    // A later job for the same torrent finds its own folder again.
+    let later = run(&pipeline, 2, &spec, None);
+    later.report.result.as_ref().expect("ok");
+    assert_eq!(later.report.destination(), Some(dest));
+    assert_eq!(
+        Meta::read_from(&later.report.destination().expect("dest")).expect("ok").expect("some").job,
+        2
+    );
+}
+
+#[test]
+fn sources_and_destinations_outside_the_allow_list_are_refused_untouched() {
+    let lab = Lab::new();
+    let spec = show(&lab);
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let mut config = lab.config();
+    config.policy.allowed_roots = vec![elsewhere.path().to_string_lossy().into_owned()];
+    let refused = run(&pipeline(config), 1, &spec, None);
+    assert!(matches!(refused.report.result, Err(FsopsError::OutsideAllowedRoots { .. })));
+    assert!(!refused.report.result.as_ref().expect_err("refused").is_retryable());
+    assert!(names(&lab.library()).is_empty(), "nothing written");
+
+    // Names that climb out, from the torrent itself.
+    let mut climbing = show(&lab);
+    climbing.files.push("Show.S01.2019/../../etc/passwd".into());
+    let refused = run(&pipeline(lab.config()), 1, &climbing, None);
+    assert!(matches!(refused.report.result, Err(FsopsError::UnsafeName { .. })));
+
+    // A symlink in the payload pointing out of the allowed roots.
+    let mut linked = show(&lab);
+    std::os::unix::fs::symlink("/etc/hostname", lab.downloads().join("Show.S01.2019/link.mkv"))
+        .expect("symlink");
+    linked.files.push("Show.S01.2019/link.mkv".into());
+    let refused = run(&pipeline(lab.config()), 1, &linked, None);
+    assert!(
+        matches!(refused.report.result, Err(FsopsError::UnsafeName { .. })),
+        "{:?}",
+        refused.report.result
+    );
+    assert!(names(&lab.library()).is_empty(), "still nothing written");
+    let record = refused.report.meta.last(Step::Validate).expect("recorded");
+    assert_eq!(record.outcome, StepOutcome::Failed);
+    assert!(record.detail.as_deref().is_some_and(|d| d.contains("symbolic link")));
+}
+
+#[test]
+fn permissions_checksums_and_cleanup_rules_apply() {
+    let lab = Lab::new();
+    let spec = show(&lab);
+    let mut config = lab.config();
+    config.policy.transfer_mode = TransferMode::Copy;
+    config.policy.chmod_file = Some("0640".into());
+    config.policy.chmod_dir = Some("0750".into());
+    let (uid, gid) = (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
+    config.policy.chown = Some(uid.to_string());
+    config.policy.chgrp = Some(gid.to_string());
+    config.policy.checksum = true;
+    config.policy.cleanup_drop = vec!["@fluff".into(), "e02.*".into()];
+    config.policy.cleanup_keep = vec!["info.nfo".into()];
+    let done = run(&pipeline(config.clone()), 1, &spec, None);
+    done.report.result.as_ref().expect("ok");
+    let dest = lab.library().join("Show.S01.2019");
+    assert_eq!(
+        names(&dest),
+        [META_FILE, "e01.mkv", "info.nfo"],
+        "drops applied, keep wins, emptied folder gone"
+    );
+    let mode =
+        |rel: &str| fs::metadata(dest.join(rel)).expect("exists").permissions().mode() & 0o7777;
+    assert_eq!((mode("e01.mkv"), mode("info.nfo")), (0o640, 0o640));
+    assert_eq!(fs::metadata(&dest).expect("dir").permissions().mode() & 0o7777, 0o750);
+    let meta = Meta::read_from(&dest).expect("ok").expect("journal");
+    let expected = common::sha256_hex(&bytes(1, 70_000));
+    assert_eq!(meta.checksums.get("e01.mkv"), Some(&expected));
+    assert_eq!(meta.checksums.len(), 2);
+
+    let mut unknown = config;
+    unknown.policy.chown = Some("no-such-user-revaer".into());
+    let failed =
+        run(&pipeline(unknown), 2, &lab.payload(2, "Other", &[("a.mkv", bytes(4, 10))]), None);
+    assert!(matches!(failed.report.result, Err(FsopsError::UnknownOwner { .. })));
+    assert_eq!(
+        failed.report.meta.last(Step::Permissions).map(|r| r.outcome),
+        Some(StepOutcome::Failed)
+    );
+}
+
+#[test]
+fn a_failed_step_resumes_where_it_stopped() {
+    let lab = Lab::new();
+    let spec = show(&lab);
+    let mut config = lab.config();
+    config.policy.chown = Some("no-such-user-revaer".into());
+    let failed = run(&pipeline(config), 1, &spec, None);
+    assert!(failed.report.result.is_err());
+    // The operator fixes the owner; the job resumes at permissions.
+    let fixed = lab.config();
+    let resumed = run(&pipeline(fixed), 1, &spec, Some(failed.report.meta.clone()));
+    resumed.report.result.as_ref().expect("ok");
+    let ran: Vec<Step> = resumed.steps.iter().map(|s| s.step).collect();
+    assert_eq!(
+        ran,
+        [Step::Permissions, Step::Cleanup, Step::Checksum],
+        "earlier steps are not redone"
+    );
+}
