@@ -111,7 +111,7 @@ fn across_filesystems_links_and_moves_fall_back_to_verified_copies() {
         let shm = tempfile::tempdir_in("/dev/shm").ok();
         let other_fs = shm.as_ref().filter(|dir| {
             fs::metadata(dir.path()).expect("shm").dev()
-                != fs::metadata(lab.root.path()).expect("lab").dev()
+                != fs::metadata(lab.root()).expect("lab").dev()
         });
         let mut config = lab.config();
         let save_path = if let Some(dir) = other_fs {

@@ -60,7 +60,7 @@ pub fn zip(path: &Path, entries: &[Entry]) {
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&(0x0314u16).to_le_bytes()); // made by: unix
         common(&mut central);
-        central.extend_from_slice(&[0; 8]); // comment, disk, internal attributes
+        central.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
         central.extend_from_slice(&(mode << 16).to_le_bytes());
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(name.as_bytes());
@@ -148,6 +148,8 @@ fn rar_block(kind: u8, flags: u16, body: &[u8]) -> Vec<u8> {
 }
 
 fn rar_file(name: &str, part: &[u8], total: u64, crc: u32, flags: u16) -> Vec<u8> {
+    // RAR stores `\` between path components, whatever the host.
+    let name = name.replace('/', "\\");
     let mut body = Vec::new();
     body.extend_from_slice(&(part.len() as u32).to_le_bytes());
     body.extend_from_slice(&(total as u32).to_le_bytes());

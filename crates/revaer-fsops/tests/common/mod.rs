@@ -43,27 +43,38 @@ pub fn id(n: u8) -> InfoHash {
 /// Temp folders: `downloads/` (the engine's save path) and `data/` (the
 /// base folder; the library is `data/library`).
 pub struct Lab {
-    pub root: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+    path: PathBuf,
 }
 
 impl Lab {
     pub fn new() -> Self {
-        let root = tempfile::tempdir().expect("tempdir");
-        fs::create_dir_all(root.path().join("downloads")).expect("downloads");
-        fs::create_dir_all(root.path().join("data")).expect("data");
-        Self { root }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lab = Self::at(dir.path());
+        Self { _dir: Some(dir), ..lab }
+    }
+
+    /// A lab in an existing folder (a child process's view of its parent's).
+    pub fn at(path: &Path) -> Self {
+        fs::create_dir_all(path.join("downloads")).expect("downloads");
+        fs::create_dir_all(path.join("data")).expect("data");
+        Self { _dir: None, path: path.to_owned() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.path
     }
 
     pub fn downloads(&self) -> PathBuf {
-        self.root.path().join("downloads")
+        self.path.join("downloads")
     }
 
     pub fn library(&self) -> PathBuf {
-        self.root.path().join("data/library")
+        self.path.join("data/library")
     }
 
     pub fn config(&self) -> FsopsConfig {
-        FsopsConfig::new(self.root.path().join("data"), vec![self.downloads()])
+        FsopsConfig::new(self.path.join("data"), vec![self.downloads()])
     }
 
     /// Writes a multi-file payload `name/<rel>` and returns its spec.
