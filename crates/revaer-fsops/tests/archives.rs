@@ -26,6 +26,9 @@ fn spec_with(lab: &Lab, name: &str, archive_files: &[&Path]) -> revaer_fsops::Jo
     spec
 }
 
+/// Writes an archive into a folder and returns its path.
+type Builder = fn(&Path) -> std::path::PathBuf;
+
 fn movie_entries() -> Vec<Entry> {
     vec![
         Entry::Dir("Movie"),
@@ -48,7 +51,7 @@ fn assert_movie_delivered(lab: &Lab, name: &str) {
 #[test]
 fn zip_tar_and_compressed_tars_extract_in_process() {
     let lab = Lab::new();
-    let cases: [(&str, fn(&Path) -> std::path::PathBuf); 5] = [
+    let cases: [(&str, Builder); 5] = [
         ("zip", |dir| {
             let path = dir.join("movie.zip");
             archives::zip(&path, &movie_entries());

@@ -97,9 +97,9 @@ fn links_are_never_created_so_nothing_is_written_through_them() {
         ];
         let archive = dir.join(format!("links.{kind}"));
         if kind == "zip" {
-            archives::zip(&archive, &entries)
+            archives::zip(&archive, &entries);
         } else {
-            archives::tar(&archive, &entries)
+            archives::tar(&archive, &entries);
         }
         let done = run(&pipeline(lab.config()), 1, &job_with(&lab, kind, &archive), None);
         done.report.result.as_ref().unwrap_or_else(|err| panic!("{kind}: {err}"));
