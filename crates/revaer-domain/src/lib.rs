@@ -12,6 +12,7 @@
 //! - [`selection`]: include/exclude globs, the skip-fluff preset and per-file
 //!   priorities, compiled once and evaluated against a file list.
 //! - [`event`]: what the engine reports as it runs ([`EngineEvent`]).
+//! - [`fsops_event`]: what post-processing reports ([`FsopsEvent`]).
 //! - [`health`]: component health ([`HealthStatus`], [`ComponentHealth`]).
 //! - [`settings`]: the settings documents and changesets.
 //!
@@ -36,6 +37,7 @@
 
 pub mod event;
 pub mod file;
+pub mod fsops_event;
 pub mod health;
 pub mod info_hash;
 pub mod magnet;
@@ -45,6 +47,7 @@ pub mod torrent;
 
 pub use event::EngineEvent;
 pub use file::{FileEntry, FilePriority};
+pub use fsops_event::FsopsEvent;
 pub use health::{ComponentHealth, HealthStatus};
 pub use info_hash::{InfoHash, InfoHashError};
 pub use magnet::{MagnetError, MagnetUri};

@@ -45,6 +45,19 @@ impl FsJobStatus {
     }
 }
 
+/// Jobs by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FsJobCounts {
+    /// Waiting (new or to be retried).
+    pub pending: u64,
+    /// Running.
+    pub running: u64,
+    /// Finished.
+    pub done: u64,
+    /// Failed for good.
+    pub failed: u64,
+}
+
 /// A new job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFsJob {
@@ -174,6 +187,43 @@ impl Store {
             .iter()
             .map(decode)
             .collect()
+    }
+
+    /// How many jobs are in each status (for the queue gauge and health).
+    pub async fn fs_job_counts(&self) -> Result<FsJobCounts> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM fs_jobs GROUP BY status")
+                .fetch_all(self.pool())
+                .await
+                .map_err(db("count FsOps jobs"))?;
+        let mut counts = FsJobCounts::default();
+        for (status, count) in rows {
+            let count = u64::try_from(count).unwrap_or(0);
+            match FsJobStatus::parse(&status) {
+                Some(FsJobStatus::Pending) => counts.pending = count,
+                Some(FsJobStatus::Running) => counts.running = count,
+                Some(FsJobStatus::Done) => counts.done = count,
+                Some(FsJobStatus::Failed) => counts.failed = count,
+                Some(FsJobStatus::Skipped) | None => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Puts a job that failed for good back in the queue with a fresh
+    /// attempt count (its journal is kept: it resumes where it stopped).
+    /// `false` when the job is not failed.
+    pub async fn requeue_fs_job(&self, id: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE fs_jobs SET status = 'pending', attempts = 0, next_attempt_at = NULL, \
+             updated_at = $1 WHERE id = $2 AND status = 'failed'",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(db("requeue an FsOps job"))?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Claims the oldest job that is due (pending and past its retry time,

@@ -59,7 +59,7 @@ use tokio::task::JoinHandle;
 
 pub use api_keys::{ApiKey, ApiKeyDigest, IssuedKey, KeyRateLimit, NewApiKey, token_key_id};
 pub use error::{Result, StoreError};
-pub use fs_jobs::{FsJob, FsJobStatus, FsJobUpdate, NewFsJob};
+pub use fs_jobs::{FsJob, FsJobCounts, FsJobStatus, FsJobUpdate, NewFsJob};
 pub use secret::SecretToken;
 pub use settings::{ChangeContext, HistoryEntry};
 pub use torrents::{TorrentRow, TorrentSourceRow};

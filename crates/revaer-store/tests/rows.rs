@@ -7,7 +7,9 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use common::TestDb;
 use revaer_domain::InfoHash;
-use revaer_store::{FsJobStatus, FsJobUpdate, NewFsJob, StoreError, TorrentRow, TorrentSourceRow};
+use revaer_store::{
+    FsJobCounts, FsJobStatus, FsJobUpdate, NewFsJob, StoreError, TorrentRow, TorrentSourceRow,
+};
 use serde_json::json;
 
 fn torrent(byte: u8, source: TorrentSourceRow) -> TorrentRow {
@@ -184,7 +186,36 @@ async fn concurrent_claims_give_each_job_to_one_runner(db: &TestDb) {
     assert_eq!((before, all.len()), (6, 6), "six jobs, each claimed once");
 }
 
+async fn failed_jobs_are_counted_and_requeued(db: &TestDb) {
+    let row = torrent(5, TorrentSourceRow::Magnet("magnet:?xt=urn:btih:0505".into()));
+    db.store.upsert_torrent(&row).await.expect("insert");
+    let new = NewFsJob { info_hash: row.info_hash, source_path: "/d/t5".into(), trace_id: None };
+    assert_eq!(db.store.fs_job_counts().await.expect("counts"), FsJobCounts::default());
+    let first = db.store.create_fs_job(&new).await.expect("job");
+    db.store.create_fs_job(&new).await.expect("job");
+    let claimed = db.store.claim_fs_job("r", Duration::from_mins(1)).await.expect("claim");
+    assert_eq!(claimed.map(|job| job.id), Some(first.id));
+    let counts = db.store.fs_job_counts().await.expect("counts");
+    assert_eq!((counts.pending, counts.running, counts.failed), (1, 1, 0));
+    assert!(!db.store.requeue_fs_job(first.id).await.expect("requeue"), "only failed jobs");
+    let update = FsJobUpdate {
+        status: Some(FsJobStatus::Failed),
+        attempts: Some(5),
+        last_error: Some(Some("disk full".into())),
+        ..FsJobUpdate::default()
+    };
+    db.store.update_fs_job(first.id, "r", &update).await.expect("fail");
+    assert_eq!(db.store.fs_job_counts().await.expect("counts").failed, 1);
+    assert!(db.store.requeue_fs_job(first.id).await.expect("requeue"));
+    let again = db.store.fs_job(first.id).await.expect("job");
+    assert_eq!((again.status, again.attempts), (FsJobStatus::Pending, 0));
+    assert_eq!(again.last_error.as_deref(), Some("disk full"), "the last error stays visible");
+    let counts = db.store.fs_job_counts().await.expect("counts");
+    assert_eq!((counts.pending, counts.failed), (2, 0));
+}
+
 on_both_backends!(
+    failed_jobs_are_counted_and_requeued,
     torrents_keep_their_source,
     fs_jobs_move_through_their_states,
     concurrent_claims_give_each_job_to_one_runner,
