@@ -226,6 +226,23 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Gives back every job `owner` holds as running: a runner restarting
+    /// under the same name calls this first, so that the jobs its previous
+    /// life was running resume at once instead of after their leases.
+    /// Returns how many were released.
+    pub async fn release_fs_jobs(&self, owner: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE fs_jobs SET status = 'pending', owner = NULL, lease_until = NULL, \
+             updated_at = $1 WHERE owner = $2 AND status = 'running'",
+        )
+        .bind(now_ms())
+        .bind(owner)
+        .execute(self.pool())
+        .await
+        .map_err(db("release FsOps jobs"))?;
+        Ok(done.rows_affected())
+    }
+
     /// Claims the oldest job that is due (pending and past its retry time,
     /// or running under an expired lease: its runner died) for `owner`
     /// until `lease` from now, in one conditional write. `None` when there

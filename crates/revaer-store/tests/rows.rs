@@ -212,6 +212,12 @@ async fn failed_jobs_are_counted_and_requeued(db: &TestDb) {
     assert_eq!(again.last_error.as_deref(), Some("disk full"), "the last error stays visible");
     let counts = db.store.fs_job_counts().await.expect("counts");
     assert_eq!((counts.pending, counts.failed), (2, 0));
+    // A runner that restarts under its name takes its running jobs back.
+    db.store.claim_fs_job("r", Duration::from_hours(1)).await.expect("claim").expect("due");
+    assert_eq!(db.store.release_fs_jobs("other").await.expect("release"), 0);
+    assert_eq!(db.store.release_fs_jobs("r").await.expect("release"), 1);
+    assert_eq!(db.store.fs_job_counts().await.expect("counts").running, 0);
+    assert!(db.store.claim_fs_job("r2", Duration::from_mins(1)).await.expect("claim").is_some());
 }
 
 on_both_backends!(

@@ -1,0 +1,362 @@
+//! The FsOps orchestrator: every completed torrent gets a job in the
+//! store; workers claim due jobs under a lease, run the pipeline on a
+//! blocking thread (journal saved to the job's row before and after each
+//! step, seeding torrents moved through the engine), and record the
+//! outcome: done, retried later with exponential back-off, or failed for
+//! good once the attempts are spent or the error cannot heal.
+//!
+//! Several daemons may share one database: a job runs on one of them at a
+//! time (the lease), and a daemon that died leaves its jobs to be taken
+//! over when their leases expire (or at once, when it restarts under the
+//! same instance name).
+
+mod job;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use revaer_domain::{
+    ComponentHealth, EngineEvent, FilePriority, FsopsEvent, HealthStatus, InfoHash,
+};
+use revaer_engine::{Engine, EngineError};
+use revaer_fsops::{JobSpec, Pipeline};
+use revaer_store::{FsJob, FsJobStatus, NewFsJob, Store, StoreError, TorrentRow, TorrentSourceRow};
+use revaer_telemetry::names;
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::task::JoinHandle;
+
+/// How the orchestrator runs jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrchestratorConfig {
+    /// This daemon's name as a job owner; unique among daemons sharing a
+    /// database, stable across its restarts.
+    pub instance: String,
+    /// Jobs run at once (each on a blocking thread).
+    pub workers: usize,
+    /// How long a claim holds without renewal (renewed every third of it).
+    pub lease: Duration,
+    /// Attempts before a job fails for good.
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubles with each attempt.
+    pub retry_base: Duration,
+    /// Longest delay between retries.
+    pub retry_cap: Duration,
+    /// How often idle workers look for due jobs (retries, other daemons'
+    /// jobs); new jobs on this daemon wake them at once.
+    pub poll: Duration,
+    /// Jobs waiting or running beyond which health is degraded.
+    pub queue_threshold: u64,
+}
+
+impl Default for OrchestratorConfig {
+    fn default() -> Self {
+        Self {
+            instance: "revaerd".to_owned(),
+            workers: 2,
+            lease: Duration::from_mins(2),
+            max_attempts: 5,
+            retry_base: Duration::from_secs(30),
+            retry_cap: Duration::from_hours(1),
+            poll: Duration::from_secs(2),
+            queue_threshold: 100,
+        }
+    }
+}
+
+/// Why the orchestrator could not do something.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OrchestratorError {
+    /// The engine refused or does not know the torrent.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct Shared {
+    store: Store,
+    engine: Engine,
+    pipeline: RwLock<Arc<Pipeline>>,
+    config: OrchestratorConfig,
+    wake: Notify,
+    events: broadcast::Sender<FsopsEvent>,
+}
+
+impl Shared {
+    fn pipeline(&self) -> Arc<Pipeline> {
+        self.pipeline
+            .read()
+            .map_or_else(|poisoned| Arc::clone(&poisoned.into_inner()), |p| Arc::clone(&p))
+    }
+}
+
+/// The running orchestrator. Cheap to share behind an `Arc`.
+pub struct Orchestrator {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: tokio::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Orchestrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orchestrator").field("config", &self.shared.config).finish_non_exhaustive()
+    }
+}
+
+impl Orchestrator {
+    /// Starts listening for completions and the workers. Jobs this instance
+    /// was running when it last stopped are released first, and completed
+    /// torrents that never got a job (a crash between the two) get one.
+    pub async fn start(
+        store: Store,
+        engine: Engine,
+        pipeline: Pipeline,
+        config: OrchestratorConfig,
+    ) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        let (stop, _) = watch::channel(false);
+        let workers = config.workers.max(1);
+        let shared = Arc::new(Shared {
+            store,
+            engine,
+            pipeline: RwLock::new(Arc::new(pipeline)),
+            config,
+            wake: Notify::new(),
+            events,
+        });
+        match shared.store.release_fs_jobs(&shared.config.instance).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "FsOps jobs of a previous run resume"),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not release FsOps jobs of a previous run");
+            }
+        }
+        // Subscribe before reconciling, so no completion falls in between.
+        let completions = shared.engine.subscribe();
+        reconcile(&shared).await;
+        let mut tasks =
+            vec![tokio::spawn(listen(Arc::clone(&shared), completions, stop.subscribe()))];
+        for _ in 0..workers {
+            tasks.push(tokio::spawn(work(Arc::clone(&shared), stop.subscribe())));
+        }
+        Self { shared, stop, tasks: tokio::sync::Mutex::new(tasks) }
+    }
+
+    /// FsOps events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<FsopsEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Uses a new pipeline (the settings changed) for jobs claimed from now on.
+    pub fn set_pipeline(&self, pipeline: Pipeline) {
+        match self.shared.pipeline.write() {
+            Ok(mut current) => *current = Arc::new(pipeline),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(pipeline),
+        }
+    }
+
+    /// Queues a job for a torrent that has all its wanted bytes, unless one
+    /// is already waiting or running. `None` when nothing was queued.
+    pub async fn enqueue(
+        &self,
+        torrent: InfoHash,
+        trace_id: Option<String>,
+    ) -> Result<Option<FsJob>, OrchestratorError> {
+        enqueue(&self.shared, torrent, trace_id).await
+    }
+
+    /// Puts a torrent's failed jobs back in the queue (after the cause was
+    /// fixed); returns how many.
+    pub async fn retry(&self, torrent: InfoHash) -> Result<usize, OrchestratorError> {
+        let mut requeued = 0;
+        for job in self.shared.store.fs_jobs_for(torrent).await? {
+            if job.status == FsJobStatus::Failed && self.shared.store.requeue_fs_job(job.id).await?
+            {
+                requeued += 1;
+            }
+        }
+        if requeued > 0 {
+            self.shared.wake.notify_waiters();
+        }
+        Ok(requeued)
+    }
+
+    /// FsOps health: degraded while a tool extraction needs is missing, a
+    /// job has failed for good, or the queue is over its threshold.
+    pub async fn health(&self) -> ComponentHealth {
+        let pipeline = self.shared.pipeline();
+        let config = pipeline.config();
+        let extracting = config.policy.extract
+            || config.categories.0.values().any(|c| c.overrides.extract == Some(true));
+        let mut reasons = Vec::new();
+        let tools = pipeline.tools().health(extracting);
+        if tools.status != HealthStatus::Ok {
+            reasons.extend(tools.reason);
+        }
+        match self.shared.store.fs_job_counts().await {
+            Ok(counts) => {
+                let queued = counts.pending + counts.running;
+                metrics::gauge!(names::FSOPS_QUEUE_DEPTH).set(queued as f64);
+                if counts.failed > 0 {
+                    reasons.push(format!(
+                        "{} FsOps job(s) failed for good; see the torrents' FsOps status",
+                        counts.failed
+                    ));
+                }
+                if queued > self.shared.config.queue_threshold {
+                    reasons.push(format!(
+                        "{queued} FsOps jobs queued (threshold {})",
+                        self.shared.config.queue_threshold
+                    ));
+                }
+            }
+            Err(err) => reasons.push(format!("cannot read the FsOps queue: {err}")),
+        }
+        if reasons.is_empty() {
+            ComponentHealth::ok()
+        } else {
+            ComponentHealth::degraded(reasons.join("; "))
+        }
+    }
+
+    /// Stops taking jobs and waits for the running ones to finish their
+    /// current run (a job cut short by a crash instead resumes from its
+    /// journal on the next start).
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        self.shared.wake.notify_waiters();
+        let tasks = std::mem::take(&mut *self.tasks.lock().await);
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// What FsOps needs to know of a torrent, from the engine.
+async fn job_spec(engine: &Engine, torrent: InfoHash) -> Result<JobSpec, EngineError> {
+    let detail = engine.detail(torrent).await?;
+    Ok(JobSpec {
+        torrent,
+        name: detail.summary.name.clone(),
+        save_path: detail.summary.save_path.clone(),
+        files: detail
+            .files
+            .iter()
+            .filter(|f| f.priority != FilePriority::Skip)
+            .map(|f| f.path.clone())
+            .collect(),
+        category: detail.summary.labels.category.clone(),
+        tags: detail.summary.labels.tags.clone(),
+        seeding: true,
+    })
+}
+
+async fn enqueue(
+    shared: &Shared,
+    torrent: InfoHash,
+    trace_id: Option<String>,
+) -> Result<Option<FsJob>, OrchestratorError> {
+    let detail = shared.engine.detail(torrent).await?;
+    if detail.summary.bytes_done < detail.summary.bytes_wanted {
+        return Ok(None);
+    }
+    let jobs = shared.store.fs_jobs_for(torrent).await?;
+    if jobs.iter().any(|job| matches!(job.status, FsJobStatus::Pending | FsJobStatus::Running)) {
+        return Ok(None);
+    }
+    if shared.store.torrent(torrent).await?.is_none() {
+        // Rows are written when torrents are added through the API; one
+        // added otherwise is recorded by its magnet so that the job (and
+        // the torrent) can be found again.
+        let magnet = format!("magnet:?xt=urn:btih:{}", torrent.to_hex());
+        shared
+            .store
+            .upsert_torrent(&TorrentRow {
+                info_hash: torrent,
+                name: detail.summary.name.clone(),
+                category: detail.summary.labels.category.clone(),
+                tags: detail.summary.labels.tags.clone(),
+                save_path: detail.summary.save_path.to_string_lossy().into_owned(),
+                source: TorrentSourceRow::Magnet(magnet),
+                added_at: detail.summary.added_at.unwrap_or_else(chrono::Utc::now),
+                completed_at: detail.summary.completed_at,
+            })
+            .await?;
+    }
+    let job = shared
+        .store
+        .create_fs_job(&NewFsJob {
+            info_hash: torrent,
+            source_path: detail.content_path.to_string_lossy().into_owned(),
+            trace_id,
+        })
+        .await?;
+    shared.wake.notify_one();
+    Ok(Some(job))
+}
+
+/// Completed torrents without any job get one.
+async fn reconcile(shared: &Shared) {
+    for summary in shared.engine.list() {
+        if summary.completed_at.is_none() || summary.bytes_done < summary.bytes_wanted {
+            continue;
+        }
+        match shared.store.fs_jobs_for(summary.id).await {
+            Ok(jobs) if jobs.is_empty() => {
+                if let Err(err) = enqueue(shared, summary.id, None).await {
+                    tracing::warn!(torrent = %summary.id, error = %err, "could not queue FsOps");
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "could not read FsOps jobs"),
+        }
+    }
+}
+
+async fn listen(
+    shared: Arc<Shared>,
+    mut events: broadcast::Receiver<EngineEvent>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let event = tokio::select! {
+            _ = stop.changed() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(EngineEvent::Completed { torrent, .. }) => {
+                if let Err(err) = enqueue(&shared, torrent, None).await {
+                    tracing::warn!(%torrent, error = %err, "could not queue FsOps for a completed torrent");
+                }
+            }
+            Ok(_) => {}
+            // Missed events: catch up from the engine's list.
+            Err(broadcast::error::RecvError::Lagged(_)) => reconcile(&shared).await,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn work(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        match shared.store.claim_fs_job(&shared.config.instance, shared.config.lease).await {
+            Ok(Some(claimed)) => job::run(&shared, claimed).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    () = shared.wake.notified() => {}
+                    () = tokio::time::sleep(shared.config.poll) => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "could not claim an FsOps job");
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    () = tokio::time::sleep(shared.config.poll) => {}
+                }
+            }
+        }
+    }
+}
