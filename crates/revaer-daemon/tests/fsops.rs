@@ -250,11 +250,11 @@ async fn move_mode_moves_the_seeding_torrent_through_the_engine() {
     rig.download().await;
     wait_fsops(&mut events, completed).await;
     let dest = rig.library().join("tv/Movie.2020");
-    assert_eq!(std::fs::read(dest.join("Movie.2020/e01.mkv")).expect("moved"), bytes(1, 400_001));
-    assert!(
-        dest.join("Movie.2020/Sample/sample.mkv").exists(),
-        "a seeding torrent keeps all its files"
-    );
+    // The destination is named like the torrent's folder: the engine moves
+    // the torrent beside it, so its files land in the destination itself.
+    assert_eq!(std::fs::read(dest.join("e01.mkv")).expect("moved"), bytes(1, 400_001));
+    assert!(dest.join("Sample/sample.mkv").exists(), "a seeding torrent keeps all its files");
+    assert!(dest.join(META_FILE).exists());
     assert!(!rig.downloaded("e01.mkv").exists(), "gone from the download folder");
     // The published snapshot catches up with the move within a status tick.
     let summary = tokio::time::timeout(WAIT, async {
@@ -268,7 +268,7 @@ async fn move_mode_moves_the_seeding_torrent_through_the_engine() {
     })
     .await
     .expect("seeding again after the move");
-    assert_eq!(summary.save_path, dest, "the engine seeds from the library");
+    assert_eq!(summary.save_path, rig.library().join("tv"), "the engine seeds from the library");
     rig.stop(orchestrator).await;
 }
 

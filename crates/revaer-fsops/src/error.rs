@@ -117,6 +117,9 @@ pub enum FsopsError {
         /// What differed.
         detail: String,
     },
+    /// The cleanup rules drop every file: nothing would reach the library.
+    #[error("the cleanup rules drop every file of the torrent; nothing to deliver")]
+    NothingToDeliver,
     /// The journal on disk belongs to a different torrent or version.
     #[error("the journal {path} is unreadable: {detail}")]
     Journal {
@@ -128,9 +131,9 @@ pub enum FsopsError {
 }
 
 impl FsopsError {
-    /// Whether trying again later can succeed. Refusals on safety grounds
-    /// do not change with time; IO errors, missing tools and the engine
-    /// might.
+    /// Whether trying again later can succeed. Refusals on safety grounds,
+    /// corrupt archives and rules that drop everything do not change with
+    /// time; IO errors, missing tools and the engine might.
     pub const fn is_retryable(&self) -> bool {
         !matches!(
             self,
@@ -139,6 +142,8 @@ impl FsopsError {
                 | Self::ArchiveUnsafe { .. }
                 | Self::ArchiveTooLarge { .. }
                 | Self::UnknownOwner { .. }
+                | Self::Archive { .. }
+                | Self::NothingToDeliver
         )
     }
 

@@ -9,10 +9,23 @@ use crate::error::{FsopsError, Result};
 /// Prefix of in-progress files; never a final name.
 pub const PART_PREFIX: &str = ".revaer-part-";
 
-/// The temporary sibling a file is written under before its rename.
+/// The temporary sibling a file is written under before its rename: a
+/// fixed-length name (from a hash of the final one), so that a final name
+/// of 255 bytes still has a part name that fits.
 pub fn part_path(dest: &Path) -> PathBuf {
+    use sha2::Digest as _;
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    dest.with_file_name(format!("{PART_PREFIX}{name}"))
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    dest.with_file_name(format!("{PART_PREFIX}{}", hex(&digest[..8])))
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
 }
 
 /// Reads a file of at most `limit` bytes.
@@ -30,11 +43,15 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
 /// never a mix: temporary sibling, fsync, rename, fsync of the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let part = part_path(path);
-    let mut file = File::create(&part).map_err(FsopsError::io("create", &part))?;
-    file.write_all(bytes).map_err(FsopsError::io("write", &part))?;
-    file.sync_all().map_err(FsopsError::io("sync", &part))?;
-    drop(file);
+    write_synced(&part, bytes)?;
     rename_durable(&part, path)
+}
+
+/// Writes a whole file and fsyncs it.
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = File::create(path).map_err(FsopsError::io("create", path))?;
+    file.write_all(bytes).map_err(FsopsError::io("write", path))?;
+    file.sync_all().map_err(FsopsError::io("sync", path))
 }
 
 /// Renames and makes the rename durable (fsync of the target's folder).

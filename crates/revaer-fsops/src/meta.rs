@@ -112,6 +112,9 @@ pub struct Plan {
     pub source_root: PathBuf,
     /// The library folder the entry lands in.
     pub destination: PathBuf,
+    /// Where the engine moves a seeding torrent (its new save path) so that
+    /// its files land in the destination; set with `engine_move`.
+    pub engine_save_path: Option<PathBuf>,
     /// Scratch space for extraction, on the library's filesystem.
     pub work_dir: PathBuf,
     /// How files get there.
@@ -224,8 +227,11 @@ impl Meta {
     }
 
     /// The journal as JSON (for the `fs_jobs` row).
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+    pub fn to_value(&self) -> Result<serde_json::Value> {
+        serde_json::to_value(self).map_err(|err| FsopsError::Journal {
+            path: PathBuf::from(META_FILE),
+            detail: err.to_string(),
+        })
     }
 
     /// A journal from JSON (the `fs_jobs` row); `None` for anything else,
@@ -256,8 +262,22 @@ impl Meta {
 
     /// Writes `.revaer.meta` into `dir` atomically.
     pub fn write_to(&self, dir: &Path) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        fsutil::write_atomic(&dir.join(META_FILE), &bytes)
+        let path = dir.join(META_FILE);
+        let bytes = serde_json::to_vec_pretty(self)
+            .map_err(|err| FsopsError::Journal { path: path.clone(), detail: err.to_string() })?;
+        fsutil::write_atomic(&path, &bytes)
+    }
+
+    /// Writes `.revaer.meta` into `dir`, unless the folder holds another
+    /// torrent's journal (then it is not ours to write into).
+    pub fn write_owned(&self, dir: &Path) -> Result<()> {
+        match Self::read_from(dir) {
+            Ok(Some(existing)) if existing.torrent != self.torrent => Err(FsopsError::Journal {
+                path: dir.join(META_FILE),
+                detail: format!("the folder belongs to torrent {}", existing.torrent.to_hex()),
+            }),
+            _ => self.write_to(dir),
+        }
     }
 }
 
@@ -283,7 +303,7 @@ mod tests {
         meta.steps.push(record(Step::Extract, StepOutcome::Skipped));
         meta.steps.push(record(Step::Flatten, StepOutcome::Started));
         assert_eq!(meta.next_step(), Some(Step::Flatten));
-        let round = Meta::from_value(&meta.to_value()).expect("round trip");
+        let round = Meta::from_value(&meta.to_value().expect("json")).expect("round trip");
         assert_eq!(round, meta);
         assert!(Meta::from_value(&serde_json::json!([])).is_none());
     }

@@ -114,6 +114,14 @@ impl Pipeline {
             crate::plan::refresh(plan, &self.config, spec);
         }
         let result = self.run_steps(spec, &mut meta, hooks);
+        if let Err(err) = &result
+            && !err.is_retryable()
+            && !meta.finished(Step::Transfer)
+        {
+            // Failed for good before anything was delivered: no empty
+            // folder stays in the library.
+            crate::plan::release(&meta);
+        }
         JobReport { meta, result }
     }
 
@@ -180,7 +188,7 @@ fn save(meta: &Meta, hooks: &mut Hooks<'_, '_>) -> Result<()> {
     if let Some(plan) = &meta.plan
         && plan.destination.is_dir()
     {
-        meta.write_to(&plan.destination)?;
+        meta.write_owned(&plan.destination)?;
     }
     Ok(())
 }

@@ -12,8 +12,9 @@ use revaer_domain::InfoHash;
 
 use crate::error::{FsopsError, Result};
 
-/// Segment length limit of common filesystems, in bytes.
-const MAX_SEGMENT: usize = 255;
+/// Longest rendered segment, in bytes: the 255 of common filesystems less
+/// room for a collision suffix (` (100)`).
+const MAX_SEGMENT: usize = 248;
 
 /// What a template's placeholders stand for.
 #[derive(Debug, Clone, PartialEq, Eq)]

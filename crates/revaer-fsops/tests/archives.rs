@@ -90,6 +90,29 @@ fn zip_tar_and_compressed_tars_extract_in_process() {
     }
 }
 
+/// `tar -C dir -cf x.tar .` starts with a `./` entry: the archive's root,
+/// not a hostile name.
+#[test]
+fn tars_made_from_a_folder_with_dot_entries_extract() {
+    let lab = Lab::new();
+    let staging = tempfile::tempdir().expect("tempdir");
+    common::write(&staging.path().join("Movie/movie.mkv"), &bytes(11, 200_000));
+    common::write(&staging.path().join("Movie/subs/en.srt"), &bytes(12, 3_000));
+    let archive = payload_dir(&lab, "dots").join("movie.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(staging.path())
+        .arg("-cf")
+        .arg(&archive)
+        .arg(".")
+        .status()
+        .expect("tar runs");
+    assert!(status.success());
+    let done = run(&pipeline(lab.config()), 1, &spec_with(&lab, "dots", &[&archive]), None);
+    done.report.result.as_ref().expect("a ./ entry is fine");
+    assert_movie_delivered(&lab, "dots");
+}
+
 #[test]
 fn seven_zip_extracts_in_process() {
     let lab = Lab::new();
@@ -161,7 +184,11 @@ fn a_missing_rar_tool_fails_rar_jobs_cleanly_and_degrades_health() {
         failed.report.meta.last(Step::Extract).map(|r| r.outcome),
         Some(StepOutcome::Failed)
     );
-    assert!(!lab.library().join("rar").exists(), "nothing delivered half-way");
+    // Retryable: the claimed folder waits for the retry, holding only the
+    // journal; when the job fails for good it is released.
+    assert_eq!(names(&lab.library().join("rar")), [META_FILE], "nothing delivered half-way");
+    assert!(revaer_fsops::plan::release(&failed.report.meta));
+    assert!(!lab.library().join("rar").exists());
     // The same pipeline still handles everything else.
     let zip = payload_dir(&lab, "zip").join("movie.zip");
     archives::zip(&zip, &movie_entries());

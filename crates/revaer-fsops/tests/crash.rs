@@ -27,7 +27,7 @@ const BIG: usize = 48 << 20;
 
 /// A payload that makes every step work: an archive, a nested layout,
 /// fluff to drop, modes and checksums; moved, so sources disappear.
-fn scenario(lab: &Lab, big: usize) -> (FsopsConfig, JobSpec) {
+fn scenario(lab: &Lab, big: usize, mode: TransferMode) -> (FsopsConfig, JobSpec) {
     let files = [
         ("Pack/extra.mkv", bytes(31, 100_000)),
         ("Pack/Sample/sample.mkv", bytes(32, 500)),
@@ -41,11 +41,11 @@ fn scenario(lab: &Lab, big: usize) -> (FsopsConfig, JobSpec) {
     if big > 0 {
         common::write(&lab.downloads().join("Pack.2020/Pack/big.bin"), &bytes(34, big));
     }
-    job(lab, big)
+    job(lab, big, mode)
 }
 
 /// The scenario's configuration and torrent, without writing the payload.
-fn job(lab: &Lab, big: usize) -> (FsopsConfig, JobSpec) {
+fn job(lab: &Lab, big: usize, mode: TransferMode) -> (FsopsConfig, JobSpec) {
     let mut files: Vec<String> =
         ["Pack/extra.mkv", "Pack/Sample/sample.mkv", "Pack/notes.txt", "Pack/movie.zip"]
             .iter()
@@ -64,7 +64,7 @@ fn job(lab: &Lab, big: usize) -> (FsopsConfig, JobSpec) {
         seeding: false,
     };
     let mut config = lab.config();
-    config.policy.transfer_mode = TransferMode::Move;
+    config.policy.transfer_mode = mode;
     config.policy.chmod_file = Some("0640".into());
     config.policy.checksum = true;
     // Every byte is copied (and verified) so that a copy is long enough to
@@ -91,7 +91,9 @@ fn load_row(lab: &Path) -> Option<Meta> {
 fn child(lab_path: &Path, at: &str) {
     let lab = Lab::at(lab_path);
     let big = if at == "kill" { BIG } else { 0 };
-    let (config, spec) = job(&lab, big);
+    let (mode, at) = at.split_once('/').unwrap_or(("move", at));
+    let mode = if mode == "copy" { TransferMode::Copy } else { TransferMode::Move };
+    let (config, spec) = job(&lab, big, mode);
     let (step, phase) = at.split_once(':').unwrap_or((at, ""));
     let pipeline = common::pipeline(config);
     let _ = pipeline.run(
@@ -148,16 +150,16 @@ fn outcome(lab: &Lab) -> (Tree, Tree, Meta) {
     (library, tree(&lab.downloads()), meta)
 }
 
-fn finish(lab: &Lab, big: usize) -> (Tree, Tree, Meta) {
-    let (config, spec) = job(lab, big);
+fn finish(lab: &Lab, big: usize, mode: TransferMode) -> (Tree, Tree, Meta) {
+    let (config, spec) = job(lab, big, mode);
     let resumed = common::run(&common::pipeline(config), 1, &spec, load_row(lab.root()));
     resumed.report.result.as_ref().expect("the rerun finishes the job");
     outcome(lab)
 }
 
-fn reference(big: usize) -> (Tree, Tree, Meta) {
+fn reference(big: usize, mode: TransferMode) -> (Tree, Tree, Meta) {
     let lab = Lab::new();
-    let (config, spec) = scenario(&lab, big);
+    let (config, spec) = scenario(&lab, big, mode);
     let done = common::run(&common::pipeline(config), 1, &spec, None);
     done.report.result.as_ref().expect("uninterrupted run");
     outcome(&lab)
@@ -188,38 +190,55 @@ fn assert_same(at: &str, got: &(Tree, Tree, Meta), want: &(Tree, Tree, Meta)) {
 
 #[test]
 fn a_crash_at_every_step_boundary_resumes_to_the_same_result() {
-    let want = reference(0);
-    assert!(want.0.keys().any(|k| k.ends_with("movie.mkv")), "the scenario extracts");
-    assert!(
-        want.1.is_empty() || want.1.keys().all(|k| !k.contains("Pack/")),
-        "a move consumes the download: {:?}",
-        want.1.keys()
-    );
-    for step in Step::ALL {
-        for phase in ["before", "after"] {
-            let at = format!("{step}:{phase}");
+    for (name, mode) in [("move", TransferMode::Move), ("copy", TransferMode::Copy)] {
+        let want = reference(0, mode);
+        assert!(want.0.keys().any(|k| k.ends_with("movie.mkv")), "the scenario extracts");
+        let original = {
             let lab = Lab::new();
-            scenario(&lab, 0);
-            let status = spawn_child(lab.root(), &at).wait().expect("child ends");
-            assert_eq!(status.signal(), Some(SIGABRT), "{at}: the child died at the boundary");
-            assert!(load_row(lab.root()).is_some(), "{at}: a journal was left");
-            let got = finish(&lab, 0);
-            assert_same(&at, &got, &want);
+            scenario(&lab, 0, mode);
+            tree(&lab.downloads())
+        };
+        if mode == TransferMode::Move {
+            assert!(want.1.keys().all(|k| !k.contains("Pack/")), "a move consumes the download");
+        } else {
+            assert!(want.1 == original, "a copy leaves the download as it was");
+        }
+        for step in Step::ALL {
+            for phase in ["before", "after"] {
+                let at = format!("{name}/{step}:{phase}");
+                let lab = Lab::new();
+                scenario(&lab, 0, mode);
+                let status = spawn_child(lab.root(), &at).wait().expect("child ends");
+                assert_eq!(status.signal(), Some(SIGABRT), "{at}: the child died at the boundary");
+                assert!(load_row(lab.root()).is_some(), "{at}: a journal was left");
+                let got = finish(&lab, 0, mode);
+                assert_same(&at, &got, &want);
+                if mode == TransferMode::Copy {
+                    assert!(tree(&lab.downloads()) == original, "{at}: the download is untouched");
+                }
+            }
         }
     }
 }
 
 #[test]
 fn a_kill_in_the_middle_of_a_copy_leaves_no_half_file_and_resumes() {
-    let want = reference(BIG);
+    let want = reference(BIG, TransferMode::Move);
     let lab = Lab::new();
-    scenario(&lab, BIG);
+    scenario(&lab, BIG, TransferMode::Move);
     let mut child = spawn_child(lab.root(), "kill");
-    let part = lab.library().join("Pack.2020/.revaer-part-big.bin");
+    let dest = lab.library().join("Pack.2020");
+    let part_file = || {
+        std::fs::read_dir(&dest).ok().and_then(|entries| {
+            entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".revaer-part-"))
+            })
+        })
+    };
     let deadline = Instant::now() + Duration::from_mins(1);
     let mut caught = false;
     while Instant::now() < deadline {
-        if part.exists() {
+        if part_file().is_some() {
             child.kill().expect("SIGKILL");
             caught = true;
             break;
@@ -236,7 +255,7 @@ fn a_kill_in_the_middle_of_a_copy_leaves_no_half_file_and_resumes() {
         !lab.library().join("Pack.2020/big.bin").exists(),
         "no final name before the copy is complete"
     );
-    let got = finish(&lab, BIG);
+    let got = finish(&lab, BIG, TransferMode::Move);
     assert_same("kill", &got, &want);
-    assert!(!part.exists());
+    assert!(part_file().is_none());
 }

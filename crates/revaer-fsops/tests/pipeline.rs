@@ -6,6 +6,7 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 
 use common::{Lab, bytes, names, pipeline, run};
 use revaer_domain::settings::{Category, TransferMode};
@@ -262,4 +263,167 @@ fn a_failed_step_resumes_where_it_stopped() {
         [Step::Permissions, Step::Cleanup, Step::Checksum],
         "earlier steps are not redone"
     );
+}
+
+#[test]
+fn single_file_torrents_land_in_a_folder_named_without_the_extension() {
+    let lab = Lab::new();
+    common::write(&lab.downloads().join("Proof.2005.1080p.mkv"), &bytes(7, 90_000));
+    let spec = revaer_fsops::JobSpec {
+        torrent: common::id(9),
+        name: "Proof.2005.1080p.mkv".into(),
+        save_path: lab.downloads(),
+        files: vec!["Proof.2005.1080p.mkv".into()],
+        category: None,
+        tags: Vec::new(),
+        seeding: false,
+    };
+    let done = run(&pipeline(lab.config()), 1, &spec, None);
+    done.report.result.as_ref().expect("ok");
+    let dest = lab.library().join("Proof.2005.1080p");
+    // Named like fluff ("proof"), but it is the film: it is delivered.
+    assert_eq!(names(&dest), [META_FILE, "Proof.2005.1080p.mkv"]);
+}
+
+#[test]
+fn dropped_clutter_does_not_keep_a_folder_from_collapsing() {
+    let lab = Lab::new();
+    let spec = lab.payload(
+        5,
+        "Show.S02",
+        &[
+            ("Season 02/e01.mkv", bytes(1, 30_000)),
+            ("Season 02/e02.mkv", bytes(2, 30_000)),
+            ("readme.txt", b"clutter".to_vec()),
+        ],
+    );
+    let done = run(&pipeline(lab.config()), 1, &spec, None);
+    done.report.result.as_ref().expect("ok");
+    assert_eq!(names(&lab.library().join("Show.S02")), [META_FILE, "e01.mkv", "e02.mkv"]);
+}
+
+#[test]
+fn reserved_and_clashing_names_are_delivered_under_free_names() {
+    let lab = Lab::new();
+    let spec = lab.payload(
+        6,
+        "Odd",
+        &[
+            (".revaer.meta", b"theirs".to_vec()),
+            ("_.revaer.meta", b"also theirs".to_vec()),
+            ("a.mkv", bytes(3, 9)),
+        ],
+    );
+    let done = run(&pipeline(lab.config()), 1, &spec, None);
+    done.report.result.as_ref().expect("ok");
+    let dest = lab.library().join("Odd");
+    assert_eq!(names(&dest), [META_FILE, "_.revaer (2).meta", "_.revaer.meta", "a.mkv"]);
+    let delivered: Vec<Vec<u8>> = ["_.revaer.meta", "_.revaer (2).meta"]
+        .iter()
+        .map(|n| fs::read(dest.join(n)).expect("file"))
+        .collect();
+    assert!(
+        delivered.contains(&b"theirs".to_vec()) && delivered.contains(&b"also theirs".to_vec())
+    );
+    assert!(Meta::read_from(&dest).expect("ok").is_some(), "the journal is intact");
+}
+
+#[test]
+fn rules_that_drop_everything_fail_the_job_and_leave_no_folder() {
+    let lab = Lab::new();
+    let spec = show(&lab);
+    let mut config = lab.config();
+    config.policy.transfer_mode = TransferMode::Move;
+    config.policy.cleanup_drop = vec!["*".into()];
+    let failed = run(&pipeline(config), 1, &spec, None);
+    assert!(matches!(failed.report.result, Err(FsopsError::NothingToDeliver)));
+    assert!(!lab.library().join("Show.S01.2019").exists(), "the claimed folder is released");
+    assert_eq!(
+        names(&lab.downloads().join("Show.S01.2019")).len(),
+        6,
+        "nothing deleted from the download"
+    );
+}
+
+#[test]
+fn two_torrents_with_one_name_never_share_a_folder() {
+    let lab = Lab::new();
+    let mut first = show(&lab);
+    let rar = lab.downloads().join("Show.S01.2019/extras.rar");
+    common::archives::rar(&rar, &[("bonus.mkv", &bytes(8, 1000))]);
+    Lab::add_file(&mut first, &rar);
+    let mut second = first.clone();
+    second.torrent = common::id(2);
+    // The first job claims its folder, then waits for a retry: no RAR tool.
+    let without_tools = revaer_fsops::Pipeline::new(lab.config(), revaer_fsops::Toolbox::default());
+    let a = run(&without_tools, 1, &first, None);
+    assert!(matches!(a.report.result, Err(FsopsError::ToolMissing { .. })));
+    let b = run(&pipeline(lab.config()), 2, &second, None);
+    b.report.result.as_ref().expect("ok");
+    assert_eq!(a.report.destination(), Some(lab.library().join("Show.S01.2019")));
+    assert_eq!(b.report.destination(), Some(lab.library().join("Show.S01.2019 (2)")));
+    // The first resumes into its own folder once the tool is there.
+    let resumed = run(&pipeline(lab.config()), 1, &first, Some(a.report.meta.clone()));
+    resumed.report.result.as_ref().expect("ok");
+    let owner =
+        |dir: &str| Meta::read_from(&lab.library().join(dir)).expect("ok").map(|m| m.torrent);
+    assert_eq!(owner("Show.S01.2019"), Some(first.torrent));
+    assert_eq!(owner("Show.S01.2019 (2)"), Some(second.torrent));
+    assert!(lab.library().join("Show.S01.2019/bonus.mkv").exists());
+}
+
+const UNPRIVILEGED_LAB: &str = "REVAER_FSOPS_UNPRIVILEGED_LAB";
+
+/// Runs a job that asks for `root` as owner without the privilege to
+/// change owners (as `nobody` in a child when the tests run as root).
+fn chown_without_privilege(lab_root: &std::path::Path) -> revaer_fsops::JobReport {
+    let lab = Lab::at(lab_root);
+    let spec = lab.payload(8, "Mine", &[("a.mkv", bytes(9, 1000))]);
+    let mut config = lab.config();
+    config.policy.transfer_mode = TransferMode::Copy;
+    config.policy.chown = Some("root".into());
+    config.policy.chmod_file = Some("0604".into());
+    run(&pipeline(config), 1, &spec, None).report
+}
+
+#[test]
+fn owners_are_skipped_with_a_warning_when_not_privileged() {
+    if let Some(lab) = std::env::var_os(UNPRIVILEGED_LAB) {
+        // The child, as nobody: report through the exit code.
+        let report = chown_without_privilege(std::path::Path::new(&lab));
+        let detail =
+            report.meta.last(Step::Permissions).and_then(|r| r.detail.clone()).unwrap_or_default();
+        let ok = report.result.is_ok() && detail.contains("not privileged");
+        std::process::exit(i32::from(!ok));
+    }
+    let lab = Lab::new();
+    if nix::unistd::getuid().is_root() {
+        for entry in walkdir::WalkDir::new(lab.root()) {
+            let path = entry.expect("walk").into_path();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o777)).expect("open up the lab");
+        }
+        let nobody =
+            nix::unistd::User::from_name("nobody").expect("lookup").expect("nobody exists");
+        let status = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "owners_are_skipped_with_a_warning_when_not_privileged",
+                "--exact",
+                "--nocapture",
+            ])
+            .env(UNPRIVILEGED_LAB, lab.root())
+            .uid(nobody.uid.as_raw())
+            .gid(nobody.gid.as_raw())
+            .status()
+            .expect("child runs");
+        assert!(status.success(), "as nobody: the job succeeds and says owners were not changed");
+        let mode =
+            fs::metadata(lab.library().join("Mine/a.mkv")).expect("delivered").permissions().mode();
+        assert_eq!(mode & 0o7777, 0o604, "modes still applied");
+    } else {
+        let report = chown_without_privilege(lab.root());
+        report.result.as_ref().expect("the job succeeds");
+        let detail =
+            report.meta.last(Step::Permissions).and_then(|r| r.detail.clone()).unwrap_or_default();
+        assert!(detail.contains("not privileged"), "{detail}");
+    }
 }

@@ -17,13 +17,9 @@ fn job_with(lab: &Lab, name: &str, archive: &Path) -> revaer_fsops::JobSpec {
     spec
 }
 
-/// Everything under the lab except the download and the library entry.
-fn stray_files(lab: &Lab) -> Vec<String> {
-    names(lab.root())
-        .into_iter()
-        .filter(|n| !n.starts_with("downloads") && !n.starts_with("data/library"))
-        .filter(|n| n != "data")
-        .collect()
+/// Every path under the lab (the work folder included) that mentions `what`.
+fn anywhere(lab: &Lab, what: &str) -> Vec<String> {
+    names(lab.root()).into_iter().filter(|n| n.contains(what)).collect()
 }
 
 #[test]
@@ -55,11 +51,7 @@ fn climbing_and_absolute_names_refuse_the_archive() {
         let err = failed.report.result.as_ref().expect_err("refused");
         assert!(matches!(err, FsopsError::ArchiveUnsafe { .. }), "{kind}: {err}");
         assert!(!err.is_retryable(), "{kind}: a hostile archive stays hostile");
-        assert!(
-            stray_files(&lab).iter().all(|n| !n.contains("escaped")),
-            "{kind}: {:?}",
-            stray_files(&lab)
-        );
+        assert!(anywhere(&lab, "escaped").is_empty(), "{kind}: {:?}", anywhere(&lab, "escaped"));
         assert!(!Path::new("/tmp/revaer-abs-escape.txt").exists());
         assert!(!lab.library().join(kind).exists(), "{kind}: nothing delivered");
     }
@@ -171,4 +163,45 @@ fn rar_bombs_are_refused_from_their_listing() {
         "{:?}",
         failed.report.result
     );
+}
+
+#[test]
+fn rar_archives_with_links_are_refused_before_unar_creates_them() {
+    let lab = Lab::new();
+    let outside = tempfile::tempdir().expect("outside");
+    let dir = lab.downloads().join("rarlink");
+    fs::create_dir_all(&dir).expect("dir");
+    let archive = dir.join("links.rar");
+    let target = outside.path().to_string_lossy().into_owned();
+    archives::rar_with_link(
+        &archive,
+        "evil",
+        &target,
+        &[("evil/planted.dat", b"through the link")],
+    );
+    let failed = run(&pipeline(lab.config()), 1, &job_with(&lab, "rarlink", &archive), None);
+    let err = failed.report.result.as_ref().expect_err("refused");
+    assert!(matches!(err, FsopsError::ArchiveUnsafe { reason: "is a link", .. }), "{err}");
+    assert!(!err.is_retryable());
+    assert!(names(outside.path()).is_empty(), "nothing written through the link");
+    assert!(anywhere(&lab, "planted").is_empty());
+}
+
+#[test]
+fn the_absolute_cap_holds_whatever_the_ratio() {
+    let lab = Lab::new();
+    let dir = lab.downloads().join("cap");
+    fs::create_dir_all(&dir).expect("dir");
+    // Random bytes: a ratio of about 1, far below the ratio limit.
+    let tar = dir.join("big.tar");
+    archives::tar(&tar, &[Entry::File("big.bin", bytes(6, 300_000))]);
+    let mut config = lab.config();
+    config.limits = ExtractLimits { max_bytes: 100_000, ..ExtractLimits::default() };
+    let failed = run(&pipeline(config), 1, &job_with(&lab, "cap", &tar), None);
+    assert!(
+        matches!(failed.report.result, Err(FsopsError::ArchiveTooLarge { ref reason, .. }) if reason.contains("100000")),
+        "{:?}",
+        failed.report.result
+    );
+    assert!(anywhere(&lab, "big.bin").is_empty(), "the partial output is removed");
 }

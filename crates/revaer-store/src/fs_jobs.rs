@@ -244,7 +244,8 @@ impl Store {
     }
 
     /// Claims the oldest job that is due (pending and past its retry time,
-    /// or running under an expired lease: its runner died) for `owner`
+    /// or running under a lease that has run out, `lease_until <= now`: its
+    /// runner died) for `owner`
     /// until `lease` from now, in one conditional write. `None` when there
     /// is nothing to do or another runner won the race; call again.
     pub async fn claim_fs_job(&self, owner: &str, lease: Duration) -> Result<Option<FsJob>> {
@@ -254,9 +255,9 @@ impl Store {
             "UPDATE fs_jobs SET status = 'running', owner = $1, lease_until = $2, updated_at = $3 \
              WHERE id = (SELECT id FROM fs_jobs \
                  WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $3)) \
-                    OR (status = 'running' AND (lease_until IS NULL OR lease_until < $3)) \
+                    OR (status = 'running' AND (lease_until IS NULL OR lease_until <= $3)) \
                  ORDER BY id LIMIT 1) \
-             AND (status = 'pending' OR lease_until IS NULL OR lease_until < $3) RETURNING id",
+             AND (status = 'pending' OR lease_until IS NULL OR lease_until <= $3) RETURNING id",
         )
         .bind(owner)
         .bind(until)

@@ -28,18 +28,26 @@ pub(super) async fn run(shared: &Arc<Shared>, job: FsJob) {
         attempt,
         trace_id: job.trace_id.clone(),
     });
-    let result = match job_spec(&shared.engine, torrent).await {
+    let (result, meta) = match job_spec(&shared.engine, torrent).await {
         Ok(spec) => run_pipeline(shared, &job, spec).await,
-        Err(err) => Err((format!("the engine does not have the torrent: {err}"), false)),
+        Err(err) => (Err((format!("the engine does not have the torrent: {err}"), false)), None),
     };
-    finish(shared, &job, result).await;
+    let failed_for_good = finish(shared, &job, result).await;
+    if failed_for_good && let Some(meta) = meta {
+        // No empty folder stays in the library for a job that never delivered.
+        let _ = tokio::task::spawn_blocking(move || revaer_fsops::plan::release(&meta)).await;
+    }
 }
 
 /// The pipeline's outcome: the destination, or the error and whether
 /// retrying can help.
 type Outcome = Result<String, (String, bool)>;
 
-async fn run_pipeline(shared: &Arc<Shared>, job: &FsJob, spec: revaer_fsops::JobSpec) -> Outcome {
+async fn run_pipeline(
+    shared: &Arc<Shared>,
+    job: &FsJob,
+    spec: revaer_fsops::JobSpec,
+) -> (Outcome, Option<Meta>) {
     let pipeline = shared.pipeline();
     let previous = Meta::from_value(&job.journal);
     let renewer = tokio::spawn(renew_lease(Arc::clone(shared), job.id));
@@ -50,7 +58,7 @@ async fn run_pipeline(shared: &Arc<Shared>, job: &FsJob, spec: revaer_fsops::Job
         let owner = worker.config.instance.clone();
         let mut persist = |meta: &Meta| {
             let update = FsJobUpdate {
-                journal: Some(meta.to_value()),
+                journal: Some(meta.to_value().map_err(|e| e.to_string())?),
                 destination: meta
                     .plan
                     .as_ref()
@@ -77,10 +85,14 @@ async fn run_pipeline(shared: &Arc<Shared>, job: &FsJob, spec: revaer_fsops::Job
     renewer.abort();
     match report {
         Ok(JobReport { result: Ok(()), meta }) => {
-            Ok(meta.plan.map(|p| p.destination.to_string_lossy().into_owned()).unwrap_or_default())
+            let destination =
+                meta.plan.as_ref().map(|p| p.destination.to_string_lossy().into_owned());
+            (Ok(destination.unwrap_or_default()), Some(meta))
         }
-        Ok(JobReport { result: Err(err), .. }) => Err((err.to_string(), err.is_retryable())),
-        Err(join) => Err((format!("the FsOps worker stopped: {join}"), true)),
+        Ok(JobReport { result: Err(err), meta }) => {
+            (Err((err.to_string(), err.is_retryable())), Some(meta))
+        }
+        Err(join) => (Err((format!("the FsOps worker stopped: {join}"), true)), None),
     }
 }
 
@@ -119,7 +131,8 @@ async fn renew_lease(shared: Arc<Shared>, id: i64) {
     }
 }
 
-async fn finish(shared: &Shared, job: &FsJob, result: Outcome) {
+/// Records the outcome; `true` when the job failed for good.
+async fn finish(shared: &Shared, job: &FsJob, result: Outcome) -> bool {
     let torrent = job.info_hash;
     let attempts = job.attempts + 1;
     let (update, event, label) = match result {
@@ -175,9 +188,10 @@ async fn finish(shared: &Shared, job: &FsJob, result: Outcome) {
     if let Err(err) = shared.store.update_fs_job(job.id, &shared.config.instance, &update).await {
         // The lease lapsed and another runner took the job: it carries on.
         tracing::warn!(job = job.id, error = %err, "could not record an FsOps outcome");
-        return;
+        return false;
     }
     let _ = shared.events.send(event);
+    label == "failed"
 }
 
 #[cfg(test)]

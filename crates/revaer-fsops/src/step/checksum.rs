@@ -1,8 +1,6 @@
 //! Checksum: SHA-256 of every delivered file, recorded in the journal by
 //! relative path (and so in `.revaer.meta`). Recomputed in full on a rerun.
 
-use std::fmt::Write as _;
-
 use super::transfer::hash_file;
 use super::{Ctx, Outcome};
 use crate::error::Result;
@@ -16,11 +14,7 @@ pub(crate) fn apply(ctx: &mut Ctx<'_, '_>) -> Result<Outcome> {
     let mut bytes = 0u64;
     for item in ctx.meta.items.iter().filter(|item| !item.skip) {
         let digest = hash_file(&plan.destination.join(&item.rel))?;
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            let _ = write!(hex, "{byte:02x}");
-        }
-        sums.insert(item.rel.clone(), hex);
+        sums.insert(item.rel.clone(), crate::fsutil::hex(&digest));
         bytes += item.size;
     }
     let count = sums.len();

@@ -1,28 +1,38 @@
-//! Flatten: while every deliverable sits in one top-level folder, that
-//! folder is collapsed (`Movie/Movie/movie.mkv` → `movie.mkv`).
+//! Flatten: first the cleanup rules decide which files will not be
+//! delivered (so that a dropped `.nfo` cannot keep a folder from
+//! collapsing); then, while every remaining deliverable sits in one
+//! top-level folder, that folder is collapsed (`Movie/Movie/movie.mkv` →
+//! `movie.mkv`).
 //!
-//! Pure bookkeeping on the relative paths in the journal: nothing moves on
-//! disk until the transfer, so a rerun computes the same layout.
+//! Pure bookkeeping on the journal: nothing moves on disk until the
+//! transfer, so a rerun computes the same layout.
 
 use super::{Ctx, Outcome};
-use crate::error::Result;
+use crate::error::{FsopsError, Result};
 use crate::meta::Item;
+use crate::rules::CleanupRules;
 
 pub(crate) fn apply(ctx: &mut Ctx<'_, '_>) -> Result<Outcome> {
     let plan = ctx.plan()?;
+    let rules = CleanupRules::new(&plan.drop, &plan.keep)?;
+    let dropped = rules.mark(&mut ctx.meta.items, plan.engine_move);
+    if !ctx.meta.items.iter().any(|item| !item.skip) {
+        return Err(FsopsError::NothingToDeliver);
+    }
+    let note = format!("{dropped} file(s) dropped by the cleanup rules");
     if !plan.flatten {
         let why = if plan.engine_move {
             "the torrent seeds on in its own layout"
         } else {
             "flattening is off"
         };
-        return Ok(Outcome::Skipped(why.to_owned()));
+        return Ok(Outcome::Skipped(format!("{why}; {note}")));
     }
     let collapsed = collapse(&mut ctx.meta.items);
     if collapsed.is_empty() {
-        return Ok(Outcome::Skipped("no single top-level folder".to_owned()));
+        return Ok(Outcome::Skipped(format!("no single top-level folder; {note}")));
     }
-    Ok(Outcome::Done(format!("collapsed {}", collapsed.join("/"))))
+    Ok(Outcome::Done(format!("collapsed {}; {note}", collapsed.join("/"))))
 }
 
 /// Strips shared top folders from the deliverables; returns them in order.

@@ -54,7 +54,7 @@ pub(crate) enum Outcome {
 pub(crate) fn apply(step: Step, ctx: &mut Ctx<'_, '_>) -> Result<Outcome> {
     match step {
         Step::Validate => {
-            let (plan, items) = crate::plan::validate(ctx.config, ctx.spec)?;
+            let (plan, items) = crate::plan::validate(ctx.config, ctx.spec, ctx.meta.job)?;
             let detail = format!("{} files to {}", items.len(), plan.destination.display());
             ctx.meta.plan = Some(plan);
             ctx.meta.items = items;

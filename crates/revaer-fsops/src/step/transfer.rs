@@ -5,11 +5,13 @@
 //! `.revaer-part-` name, synced, checked and renamed), so on a rerun an
 //! existing final name is a finished file and is left alone. A link or
 //! rename across filesystems falls back to copy + verify + rename; a move
-//! deletes its source only after the copy is in place.
+//! deletes its source only after the copy is in place and verified.
+//! Sources are opened without following links, and every destination's
+//! folder is checked to still resolve inside the destination.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use revaer_domain::settings::TransferMode;
@@ -19,30 +21,28 @@ use super::{Ctx, Outcome};
 use crate::error::{FsopsError, Result};
 use crate::fsutil::{self, part_path};
 use crate::meta::{Origin, Plan};
+use crate::plan::resolve;
 use crate::rules::CleanupRules;
 
 pub(crate) fn apply(ctx: &mut Ctx<'_, '_>) -> Result<Outcome> {
     let plan = ctx.plan()?;
-    let rules = CleanupRules::new(&plan.drop, &plan.keep)?;
-    let mut dropped = 0;
-    for item in &mut ctx.meta.items {
-        let engine_owned = plan.engine_move && item.origin == Origin::Payload;
-        if !item.skip && !engine_owned && rules.drops(&item.rel) {
-            item.skip = true;
-            dropped += 1;
-        }
+    // Already decided before flattening; again here for journals that
+    // predate that (a no-op otherwise).
+    CleanupRules::new(&plan.drop, &plan.keep)?.mark(&mut ctx.meta.items, plan.engine_move);
+    if !ctx.meta.items.iter().any(|item| !item.skip) {
+        return Err(FsopsError::NothingToDeliver);
     }
-    fsutil::create_dirs(&plan.destination)?;
-    // The journal lands first: it marks the folder as this torrent's.
-    ctx.meta.write_to(&plan.destination)?;
+    crate::plan::reclaim(&plan.destination, ctx.spec, ctx.meta.job)?;
+    ctx.meta.write_owned(&plan.destination)?;
     if plan.engine_move {
+        let to = plan.engine_save_path.clone().unwrap_or_else(|| plan.destination.clone());
         let mover = ctx.mover.as_mut().ok_or_else(|| FsopsError::EngineMove {
-            to: plan.destination.clone(),
+            to: to.clone(),
             detail: "no engine is attached to move a seeding torrent".to_owned(),
         })?;
-        mover(&plan.destination)
-            .map_err(|detail| FsopsError::EngineMove { to: plan.destination.clone(), detail })?;
+        mover(&to).map_err(|detail| FsopsError::EngineMove { to: to.clone(), detail })?;
     }
+    let root = resolve(&plan.destination)?;
     let mut delivered = 0;
     for item in ctx.meta.items.iter().filter(|item| !item.skip) {
         let dest = plan.destination.join(&item.rel);
@@ -54,13 +54,13 @@ pub(crate) fn apply(ctx: &mut Ctx<'_, '_>) -> Result<Outcome> {
             // Extracted files are ours to move whatever the mode.
             let mode =
                 if item.origin == Origin::Extracted { TransferMode::Move } else { plan.mode };
-            ctx.bytes += place(&item.src, &dest, mode, &plan)?;
+            ctx.bytes += place(&item.src, &dest, &root, mode, &plan)?;
         }
         delivered += 1;
     }
     let how = if plan.engine_move { "move (by the engine)" } else { mode_name(plan.mode) };
     Ok(Outcome::Done(format!(
-        "{delivered} file(s) by {how} to {}, {} bytes copied, {dropped} dropped",
+        "{delivered} file(s) by {how} to {}, {} bytes copied",
         plan.destination.display(),
         ctx.bytes
     )))
@@ -76,24 +76,44 @@ const fn mode_name(mode: TransferMode) -> &'static str {
 }
 
 /// Puts one file in place; returns the bytes copied (0 for links/renames).
-fn place(src: &Path, dest: &Path, mode: TransferMode, plan: &Plan) -> Result<u64> {
+fn place(src: &Path, dest: &Path, root: &Path, mode: TransferMode, plan: &Plan) -> Result<u64> {
+    if let Some(parent) = dest.parent() {
+        fsutil::create_dirs(parent)?;
+        // Nothing between the destination and the file may lead elsewhere.
+        let real = resolve(parent)?;
+        if !real.starts_with(root) {
+            return Err(FsopsError::OutsideAllowedRoots {
+                path: real,
+                roots: root.display().to_string(),
+            });
+        }
+    }
     if let Ok(existing) = fs::symlink_metadata(dest) {
         // Finished by an earlier run. A move may have died between its
-        // copy and the removal of its source: finish that.
+        // copy and the removal of its source: finish that, once the copy is
+        // known to be the same file.
         if mode == TransferMode::Move
             && let Ok(source) = fs::symlink_metadata(src)
-            && source.len() == existing.len()
+            && source.is_file()
             && !same_file(&source, &existing)
         {
+            if source.len() != existing.len() || hash_file(src)? != hash_file(dest)? {
+                return Err(FsopsError::VerifyFailed {
+                    path: src.to_owned(),
+                    detail: format!("{} already holds a different file", dest.display()),
+                });
+            }
             fsutil::remove_file_if_exists(src)?;
         }
         return Ok(0);
     }
-    if fs::symlink_metadata(src).is_err() {
-        return Err(FsopsError::SourceMissing { path: src.to_owned() });
-    }
-    if let Some(parent) = dest.parent() {
-        fsutil::create_dirs(parent)?;
+    let source = fs::symlink_metadata(src)
+        .map_err(|_| FsopsError::SourceMissing { path: src.to_owned() })?;
+    if !source.is_file() {
+        return Err(FsopsError::UnsafeName {
+            name: src.display().to_string(),
+            reason: "is no longer a regular file",
+        });
     }
     match mode {
         TransferMode::Hardlink if !plan.force_copy => match fs::hard_link(src, dest) {
@@ -107,15 +127,7 @@ fn place(src: &Path, dest: &Path, mode: TransferMode, plan: &Plan) -> Result<u64
             Err(err) => Err(FsopsError::io("move", dest)(err)),
         },
         TransferMode::Move => move_by_copy(src, dest),
-        TransferMode::Reflink if !plan.force_copy => {
-            let part = part_path(dest);
-            fsutil::remove_file_if_exists(&part)?;
-            reflink_copy::reflink_or_copy(src, &part).map_err(FsopsError::io("clone", src))?;
-            File::open(&part).and_then(|f| f.sync_all()).map_err(FsopsError::io("sync", &part))?;
-            check_size(src, &part)?;
-            fsutil::rename_durable(&part, dest)?;
-            Ok(fs::metadata(dest).map_or(0, |m| m.len()))
-        }
+        TransferMode::Reflink if !plan.force_copy => reflink_into_place(src, dest),
         TransferMode::Hardlink | TransferMode::Copy | TransferMode::Reflink => {
             copy_into_place(src, dest, false)
         }
@@ -138,50 +150,75 @@ fn move_by_copy(src: &Path, dest: &Path) -> Result<u64> {
     Ok(copied)
 }
 
+fn reflink_into_place(src: &Path, dest: &Path) -> Result<u64> {
+    let part = part_path(dest);
+    let result = (|| {
+        fsutil::remove_file_if_exists(&part)?;
+        reflink_copy::reflink_or_copy(src, &part).map_err(FsopsError::io("clone", src))?;
+        File::open(&part).and_then(|f| f.sync_all()).map_err(FsopsError::io("sync", &part))?;
+        check_size(src, &part)?;
+        fsutil::rename_durable(&part, dest)
+    })();
+    if result.is_err() {
+        let _ = fsutil::remove_file_if_exists(&part);
+    }
+    result.map(|()| fs::metadata(dest).map_or(0, |m| m.len()))
+}
+
 /// Copies under a part name, syncs, checks (size always; content too when
-/// the source is deleted afterwards), then renames into place.
+/// the source is deleted afterwards), then renames into place. A failed
+/// copy leaves no part file behind (it could be most of a disk).
 fn copy_into_place(src: &Path, dest: &Path, verify_content: bool) -> Result<u64> {
     let part = part_path(dest);
-    let written = {
-        let mut input = File::open(src).map_err(FsopsError::io("open", src))?;
-        let mut output = File::create(&part).map_err(FsopsError::io("create", &part))?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut total = 0u64;
-        loop {
-            let n = input.read(&mut buf).map_err(FsopsError::io("read", src))?;
-            if n == 0 {
-                break;
-            }
-            if verify_content {
-                hasher.update(&buf[..n]);
-            }
-            output.write_all(&buf[..n]).map_err(FsopsError::io("write", &part))?;
-            total += n as u64;
+    let result = copy_to_part(src, &part, verify_content);
+    match result {
+        Ok(written) => {
+            fsutil::rename_durable(&part, dest)?;
+            Ok(written)
         }
-        output.sync_all().map_err(FsopsError::io("sync", &part))?;
+        Err(err) => {
+            let _ = fsutil::remove_file_if_exists(&part);
+            Err(err)
+        }
+    }
+}
+
+fn copy_to_part(src: &Path, part: &Path, verify_content: bool) -> Result<u64> {
+    let mut input = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(src)
+        .map_err(FsopsError::io("open", src))?;
+    let mut output = File::create(part).map_err(FsopsError::io("create", part))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = input.read(&mut buf).map_err(FsopsError::io("read", src))?;
+        if n == 0 {
+            break;
+        }
         if verify_content {
-            let copy = hash_file(&part)?;
-            if copy != hasher.finalize().as_slice() {
-                fsutil::remove_file_if_exists(&part)?;
-                return Err(FsopsError::VerifyFailed {
-                    path: src.to_owned(),
-                    detail: "content differs".to_owned(),
-                });
-            }
+            hasher.update(&buf[..n]);
         }
-        total
-    };
-    check_size(src, &part)?;
-    fsutil::rename_durable(&part, dest)?;
-    Ok(written)
+        output.write_all(&buf[..n]).map_err(FsopsError::io("write", part))?;
+        total += n as u64;
+    }
+    output.sync_all().map_err(FsopsError::io("sync", part))?;
+    if verify_content && hash_file(part)? != hasher.finalize().as_slice() {
+        return Err(FsopsError::VerifyFailed {
+            path: src.to_owned(),
+            detail: "content differs".to_owned(),
+        });
+    }
+    check_size(src, part)?;
+    Ok(total)
 }
 
 fn check_size(src: &Path, part: &Path) -> Result<()> {
     let want = fs::metadata(src).map_err(FsopsError::io("read", src))?.len();
     let got = fs::metadata(part).map_err(FsopsError::io("read", part))?.len();
     if want != got {
-        fsutil::remove_file_if_exists(part)?;
         return Err(FsopsError::VerifyFailed {
             path: src.to_owned(),
             detail: format!("{got} of {want} bytes"),

@@ -148,6 +148,10 @@ fn rar_block(kind: u8, flags: u16, body: &[u8]) -> Vec<u8> {
 }
 
 fn rar_file(name: &str, part: &[u8], total: u64, crc: u32, flags: u16) -> Vec<u8> {
+    rar_entry(name, part, total, crc, flags, 0o100_644)
+}
+
+fn rar_entry(name: &str, part: &[u8], total: u64, crc: u32, flags: u16, mode: u32) -> Vec<u8> {
     // RAR stores `\` between path components, whatever the host.
     let name = name.replace('/', "\\");
     let mut body = Vec::new();
@@ -159,7 +163,7 @@ fn rar_file(name: &str, part: &[u8], total: u64, crc: u32, flags: u16) -> Vec<u8
     body.push(20); // version to unpack
     body.push(0x30); // stored
     body.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    body.extend_from_slice(&(0o100_644u32 << 16).to_le_bytes());
+    body.extend_from_slice(&mode.to_le_bytes());
     body.extend_from_slice(name.as_bytes());
     let mut block = rar_block(0x74, flags | 0x8000, &body);
     block.extend_from_slice(part);
@@ -174,6 +178,19 @@ pub fn rar(path: &Path, files: &[(&str, &[u8])]) {
     out.extend(rar_block(0x73, 0, &[0; 6]));
     for (name, data) in files {
         out.extend(rar_file(name, data, data.len() as u64, crc32(data), 0));
+    }
+    out.extend(rar_block(0x7b, 0, &[]));
+    fs::write(path, out).expect("write rar");
+}
+
+/// A RAR 4 archive with a symbolic link (`name` → `target`) and files.
+pub fn rar_with_link(path: &Path, name: &str, target: &str, files: &[(&str, &[u8])]) {
+    let mut out = RAR_MARK.to_vec();
+    out.extend(rar_block(0x73, 0, &[0; 6]));
+    let link = target.as_bytes();
+    out.extend(rar_entry(name, link, link.len() as u64, crc32(link), 0, 0o120_777));
+    for (file, data) in files {
+        out.extend(rar_file(file, data, data.len() as u64, crc32(data), 0));
     }
     out.extend(rar_block(0x7b, 0, &[]));
     fs::write(path, out).expect("write rar");

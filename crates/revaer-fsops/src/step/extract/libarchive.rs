@@ -52,7 +52,7 @@ pub(super) fn extract(
                 if entries > budget.entries {
                     return Err(too_large(format!("more than {} entries", budget.entries)));
                 }
-                let rel = entry_name(archive, &raw)?;
+                let Some(rel) = entry_name(archive, &raw)? else { continue };
                 let path = out.join(&rel);
                 match stat.st_mode & KIND_MASK {
                     KIND_DIR => {

@@ -10,7 +10,7 @@
 mod libarchive;
 mod unar;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,7 @@ use crate::config::ExtractLimits;
 use crate::error::{FsopsError, Result};
 use crate::fsutil;
 use crate::meta::{Item, Origin};
-use crate::plan::unreserve;
+use crate::plan::{free_name, unreserve};
 
 use super::{Ctx, Outcome};
 
@@ -145,42 +145,13 @@ pub(crate) fn apply(ctx: &mut Ctx<'_, '_>) -> Result<Outcome> {
     }
     let out_root = plan.work_dir.join("extract");
     fsutil::remove_tree_if_exists(&out_root)?;
-    let mut produced_count = 0;
-    let mut links = 0;
-    for (n, set) in sets.iter().enumerate() {
-        let volumes: Vec<PathBuf> =
-            set.volumes.iter().map(|&i| ctx.meta.items[i].src.clone()).collect();
-        let archive_bytes = set.volumes.iter().map(|&i| ctx.meta.items[i].size).sum();
-        let budget = Budget::new(ctx.config.limits, archive_bytes);
-        let out = out_root.join(n.to_string());
-        fsutil::create_dirs(&out)?;
-        let (produced, skipped_links) = match set.reader {
-            Reader::Libarchive => libarchive::extract(&volumes[0], &out, budget)?,
-            Reader::Rar => unar::extract(ctx.tools, &volumes[0], &out, budget)?,
-        };
-        links += skipped_links;
-        let first_rel = ctx.meta.items[set.volumes[0]].rel.clone();
-        let dir = first_rel.rsplit_once('/').map(|(dir, _)| dir.to_owned());
-        for &volume in &set.volumes {
-            ctx.meta.items[volume].skip = true;
-        }
-        for file in produced {
-            ctx.bytes += file.size;
-            let rel = match &dir {
-                Some(dir) => format!("{dir}/{}", file.rel),
-                None => file.rel.clone(),
-            };
-            let rel = free_name(&ctx.meta.items, &unreserve(&rel));
-            ctx.meta.items.push(Item {
-                src: file.path,
-                rel,
-                size: file.size,
-                origin: Origin::Extracted,
-                skip: false,
-            });
-            produced_count += 1;
-        }
+    let result = extract_sets(ctx, &sets, &out_root);
+    if result.is_err() {
+        // Whatever an archive wrote before it failed goes: it could be
+        // large, and a rerun starts over anyway.
+        let _ = fsutil::remove_tree_if_exists(&out_root);
     }
+    let (produced_count, links) = result?;
     let mut detail =
         format!("{} archive(s), {produced_count} file(s), {} bytes", sets.len(), ctx.bytes);
     if links > 0 {
@@ -192,36 +163,69 @@ pub(crate) fn apply(ctx: &mut Ctx<'_, '_>) -> Result<Outcome> {
     Ok(Outcome::Done(detail))
 }
 
-/// `rel`, or `name (2).ext`, `name (3).ext`, … when a deliverable has it.
-fn free_name(items: &[Item], rel: &str) -> String {
-    let taken = |candidate: &str| items.iter().any(|item| !item.skip && item.rel == candidate);
-    if !taken(rel) {
-        return rel.to_owned();
+/// Extracts every set; returns the files produced and the links left out.
+fn extract_sets(
+    ctx: &mut Ctx<'_, '_>,
+    sets: &[ArchiveSet],
+    out_root: &Path,
+) -> Result<(usize, usize)> {
+    let mut taken: HashSet<String> =
+        ctx.meta.items.iter().filter(|i| !i.skip).map(|i| i.rel.clone()).collect();
+    let mut produced_count = 0;
+    let mut links = 0;
+    let mut entries_left = ctx.config.limits.max_entries;
+    for (n, set) in sets.iter().enumerate() {
+        let volumes: Vec<PathBuf> =
+            set.volumes.iter().map(|&i| ctx.meta.items[i].src.clone()).collect();
+        let archive_bytes = set.volumes.iter().map(|&i| ctx.meta.items[i].size).sum();
+        let mut budget = Budget::new(ctx.config.limits, archive_bytes);
+        budget.entries = entries_left;
+        let out = out_root.join(n.to_string());
+        fsutil::create_dirs(&out)?;
+        let (produced, skipped_links) = match set.reader {
+            Reader::Libarchive => libarchive::extract(&volumes[0], &out, budget)?,
+            Reader::Rar => unar::extract(ctx.tools, &volumes[0], &out, budget)?,
+        };
+        entries_left = entries_left.saturating_sub(produced.len() as u64);
+        links += skipped_links;
+        let first_rel = ctx.meta.items[set.volumes[0]].rel.clone();
+        let dir = first_rel.rsplit_once('/').map(|(dir, _)| dir.to_owned());
+        for &volume in &set.volumes {
+            ctx.meta.items[volume].skip = true;
+            taken.remove(&ctx.meta.items[volume].rel);
+        }
+        for file in produced {
+            ctx.bytes += file.size;
+            let rel = match &dir {
+                Some(dir) => format!("{dir}/{}", file.rel),
+                None => file.rel.clone(),
+            };
+            let rel = free_name(&taken, &unreserve(&rel));
+            taken.insert(rel.clone());
+            ctx.meta.items.push(Item {
+                src: file.path,
+                rel,
+                size: file.size,
+                origin: Origin::Extracted,
+                skip: false,
+            });
+            produced_count += 1;
+        }
     }
-    let (dir, name) = rel.rsplit_once('/').map_or((None, rel), |(d, n)| (Some(d), n));
-    let (stem, ext) = name
-        .rsplit_once('.')
-        .filter(|(stem, _)| !stem.is_empty())
-        .map_or((name, None), |(s, e)| (s, Some(e)));
-    // Fewer items than numbers: a free name exists among the first
-    // `items.len() + 2` candidates.
-    (2..=items.len() + 2)
-        .map(|n| {
-            let name =
-                ext.map_or_else(|| format!("{stem} ({n})"), |ext| format!("{stem} ({n}).{ext}"));
-            dir.map_or_else(|| name.clone(), |dir| format!("{dir}/{name}"))
-        })
-        .find(|candidate| !taken(candidate))
-        .unwrap_or_else(|| rel.to_owned())
+    Ok((produced_count, links))
 }
 
 /// Checks an entry name from an archive and makes it `/`-separated and
-/// relative (`./a/b/` → `a/b`).
-pub(super) fn entry_name(archive: &Path, raw: &str) -> Result<String> {
+/// relative (`./a/b/` → `a/b`); `None` for the archive's root folder
+/// (`./`, which `tar -C dir .` writes first).
+pub(super) fn entry_name(archive: &Path, raw: &str) -> Result<Option<String>> {
     let trimmed = raw.trim_end_matches('/');
     let mut name = trimmed;
     while let Some(rest) = name.strip_prefix("./") {
         name = rest;
+    }
+    if !raw.is_empty() && (name.is_empty() || name == ".") {
+        return Ok(None);
     }
     crate::plan::check_rel(name).map_err(|err| FsopsError::ArchiveUnsafe {
         archive: archive.to_owned(),
@@ -231,7 +235,7 @@ pub(super) fn entry_name(archive: &Path, raw: &str) -> Result<String> {
             _ => "is unusable",
         },
     })?;
-    Ok(name.to_owned())
+    Ok(Some(name.to_owned()))
 }
 
 #[cfg(test)]
@@ -285,17 +289,20 @@ mod tests {
 
     #[test]
     fn names_are_freed_deterministically() {
-        let items = vec![item("a/m.mkv"), item("a/m (2).mkv"), item("README")];
-        assert_eq!(free_name(&items, "a/m.mkv"), "a/m (3).mkv");
-        assert_eq!(free_name(&items, "README"), "README (2)");
-        assert_eq!(free_name(&items, "new.mkv"), "new.mkv");
+        let taken: HashSet<String> =
+            ["a/m.mkv", "a/m (2).mkv", "README"].iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(free_name(&taken, "a/m.mkv"), "a/m (3).mkv");
+        assert_eq!(free_name(&taken, "README"), "README (2)");
+        assert_eq!(free_name(&taken, "new.mkv"), "new.mkv");
     }
 
     #[test]
     fn entry_names_are_checked() {
         let a = Path::new("x.zip");
-        assert_eq!(entry_name(a, "./dir/f.txt").expect("ok"), "dir/f.txt");
-        assert_eq!(entry_name(a, "dir/").expect("ok"), "dir");
+        assert_eq!(entry_name(a, "./dir/f.txt").expect("ok").as_deref(), Some("dir/f.txt"));
+        assert_eq!(entry_name(a, "dir/").expect("ok").as_deref(), Some("dir"));
+        assert_eq!(entry_name(a, "./").expect("ok"), None, "the archive's root");
+        assert_eq!(entry_name(a, ".").expect("ok"), None);
         for bad in ["../up", "/abs", "a/../../b", ""] {
             assert!(matches!(entry_name(a, bad), Err(FsopsError::ArchiveUnsafe { .. })), "{bad}");
         }

@@ -6,10 +6,11 @@
 //! killed the moment it writes past the budget (declared sizes can lie).
 //! Afterwards links are removed, so only regular files are delivered.
 
+use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -22,6 +23,8 @@ use crate::tools::Toolbox;
 const MAX_LISTING: usize = 64 * 1024 * 1024;
 /// How often the output is measured while `unar` runs.
 const WATCH_EVERY: Duration = Duration::from_millis(100);
+/// A tool that writes nothing for this long is stuck and is stopped.
+const STALL: Duration = Duration::from_mins(5);
 
 pub(super) fn extract(
     tools: &Toolbox,
@@ -55,11 +58,20 @@ pub(super) fn extract(
         .stderr(Stdio::from(log))
         .spawn()
         .map_err(|err| fail(format!("could not start unar: {err}")))?;
+    let (mut last_size, mut last_growth) = (0, Instant::now());
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|err| fail(err.to_string()))? {
             break status;
         }
-        if tree_size(out) > budget.bytes {
+        let size = tree_size(out);
+        if size != last_size {
+            (last_size, last_growth) = (size, Instant::now());
+        } else if last_growth.elapsed() > STALL {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(fail(format!("unar wrote nothing for {} s", STALL.as_secs())));
+        }
+        if size > budget.bytes {
             let _ = child.kill();
             let _ = child.wait();
             return Err(FsopsError::ArchiveTooLarge {
@@ -83,19 +95,28 @@ pub(super) fn extract(
 /// Refuses an archive whose listing has an unsafe name or is too large.
 fn check_listing(lsar: &Path, first: &Path, budget: Budget) -> Result<()> {
     let fail = |detail: String| FsopsError::Archive { archive: first.to_owned(), detail };
-    let output = Command::new(lsar)
+    let mut child = Command::new(lsar)
         .arg("-j")
         .arg("--")
         .arg(first)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .output()
+        .spawn()
         .map_err(|err| fail(format!("could not start lsar: {err}")))?;
-    if !output.status.success() || output.stdout.len() > MAX_LISTING {
-        return Err(fail(format!("lsar could not list it ({})", output.status)));
+    let mut stdout = Vec::new();
+    if let Some(pipe) = child.stdout.take() {
+        // Bounded: a hostile archive could list millions of entries.
+        let _ = pipe.take(MAX_LISTING as u64 + 1).read_to_end(&mut stdout);
     }
-    let listing: Value =
-        serde_json::from_slice(&output.stdout).map_err(|err| fail(err.to_string()))?;
+    if stdout.len() > MAX_LISTING {
+        let _ = child.kill();
+    }
+    let status = child.wait().map_err(|err| fail(err.to_string()))?;
+    if !status.success() || stdout.len() > MAX_LISTING {
+        return Err(fail(format!("lsar could not list it ({status})")));
+    }
+    let listing: Value = serde_json::from_slice(&stdout).map_err(|err| fail(err.to_string()))?;
     let entries = listing["lsarContents"].as_array().cloned().unwrap_or_default();
     if entries.len() as u64 > budget.entries {
         return Err(FsopsError::ArchiveTooLarge {
@@ -107,6 +128,15 @@ fn check_listing(lsar: &Path, first: &Path, budget: Budget) -> Result<()> {
     for entry in &entries {
         let name = entry["XADFileName"].as_str().unwrap_or_default();
         entry_name(first, name)?;
+        // unar would create links before anything could stop it writing
+        // through them: such archives are refused outright.
+        if entry["XADIsLink"].as_u64() == Some(1) || entry["XADIsHardLink"].as_u64() == Some(1) {
+            return Err(FsopsError::ArchiveUnsafe {
+                archive: first.to_owned(),
+                entry: name.to_owned(),
+                reason: "is a link",
+            });
+        }
         declared = declared.saturating_add(entry["XADFileSize"].as_u64().unwrap_or(0));
     }
     if declared > budget.bytes {
@@ -145,8 +175,21 @@ fn collect(first: &Path, out: &Path, budget: Budget) -> Result<(Vec<Produced>, u
             links += 1;
         } else if kind.is_file() {
             let rel = path.strip_prefix(out).unwrap_or(path).to_string_lossy().into_owned();
-            let rel = entry_name(first, &rel)?;
-            let size = entry.metadata().map_or(0, |m| m.len());
+            let Some(rel) = entry_name(first, &rel)? else { continue };
+            let meta = entry.metadata().map_err(|err| FsopsError::Archive {
+                archive: first.to_owned(),
+                detail: err.to_string(),
+            })?;
+            if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
+                // A hard link to a file elsewhere: delivering it (and
+                // changing its mode) would touch that file.
+                return Err(FsopsError::ArchiveUnsafe {
+                    archive: first.to_owned(),
+                    entry: rel,
+                    reason: "is a hard link",
+                });
+            }
+            let size = meta.len();
             total += size;
             produced.push(Produced { rel, path: path.to_owned(), size });
         }

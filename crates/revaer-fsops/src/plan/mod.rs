@@ -1,21 +1,24 @@
 //! The validate step: the effective policy for the torrent's category, the
 //! allow-list, the deliverables and a destination that is ours.
 
+mod destination;
+
+pub(crate) use destination::reclaim;
+pub use destination::release;
+
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-use revaer_domain::settings::{Category, FsPolicy, TransferMode};
+use revaer_domain::settings::{FsPolicy, TransferMode};
 
 use crate::config::{FsopsConfig, JobSpec};
 use crate::error::{FsopsError, Result};
 use crate::fsutil::PART_PREFIX;
-use crate::meta::{Item, META_FILE, Meta, Origin, Plan};
-use crate::template::{TemplateValues, render};
+use crate::meta::{Item, META_FILE, Origin, Plan};
 
 /// Folder under the library root that holds each job's scratch space.
 pub const WORK_DIR: &str = ".revaer-work";
-/// Destination names tried before giving up: `X`, `X (2)` … `X (100)`.
-const MAX_CANDIDATES: u32 = 100;
 
 /// Checks a relative, `/`-separated name from a torrent or an archive.
 pub fn check_rel(name: &str) -> Result<()> {
@@ -77,14 +80,14 @@ fn outside(path: PathBuf, roots: &[PathBuf]) -> FsopsError {
     FsopsError::OutsideAllowedRoots { path, roots }
 }
 
-/// The allow-listed roots, resolved (roots that do not exist are left out).
+/// The allow-listed roots, resolved as far as they exist.
 pub fn allowed_roots(config: &FsopsConfig) -> Vec<PathBuf> {
     let roots: Vec<PathBuf> = if config.policy.allowed_roots.is_empty() {
         config.download_roots.iter().cloned().chain([config.library_root()]).collect()
     } else {
         config.policy.allowed_roots.iter().map(|root| config.resolve(root)).collect()
     };
-    roots.iter().filter_map(|root| fs::canonicalize(root).ok()).collect()
+    roots.iter().filter_map(|root| resolve(root).ok()).collect()
 }
 
 fn octal(text: Option<&str>) -> Option<u32> {
@@ -92,7 +95,9 @@ fn octal(text: Option<&str>) -> Option<u32> {
 }
 
 /// The plan and the payload's deliverables, or why the job is refused.
-pub fn validate(config: &FsopsConfig, spec: &JobSpec) -> Result<(Plan, Vec<Item>)> {
+/// The destination is claimed for job `job` (created, with a journal in
+/// it) before this returns: two jobs never share a folder.
+pub fn validate(config: &FsopsConfig, spec: &JobSpec, job: i64) -> Result<(Plan, Vec<Item>)> {
     let policy = &config.policy;
     let category = spec
         .category
@@ -103,23 +108,40 @@ pub fn validate(config: &FsopsConfig, spec: &JobSpec) -> Result<(Plan, Vec<Item>
     let engine_move = mode == TransferMode::Move && spec.seeding;
 
     let library = config.library_root();
-    crate::fsutil::create_dirs(&library)?;
     let roots = allowed_roots(config);
-    let (source_root, rels) = payload_layout(spec, engine_move)?;
+    let (source_root, rels) = payload_layout(spec)?;
     let source_real = resolve(&source_root)?;
     if !inside(&source_real, &roots) {
         return Err(outside(source_real, &roots));
     }
+    let mut taken = HashSet::new();
     let mut items = Vec::with_capacity(rels.len());
     for rel in rels {
-        items.push(payload_item(&source_root, rel, &roots)?);
+        if engine_move && unreserve(&rel) != rel {
+            // The engine keeps the torrent's names; this one would clash
+            // with the journal.
+            return Err(FsopsError::UnsafeName { name: rel, reason: "is a name FsOps reserves" });
+        }
+        let mut item = payload_item(&source_root, &rel, &roots)?;
+        item.rel = free_name(&taken, &item.rel);
+        taken.insert(item.rel.clone());
+        items.push(item);
     }
-    let destination = pick_destination(config, spec, category.as_ref(), &roots)?;
+    let work_dir = library.join(WORK_DIR);
+    if fs::symlink_metadata(&work_dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(FsopsError::UnsafeName {
+            name: work_dir.display().to_string(),
+            reason: "must be a folder, not a link or a file",
+        });
+    }
+    let destination = destination::claim(config, spec, category.as_ref(), &roots, job)?;
+    let engine_save_path = engine_move.then(|| engine_save_path(spec, &source_root, &destination));
     Ok((
         Plan {
             source_root,
-            work_dir: library.join(WORK_DIR).join(spec.torrent.to_hex()),
+            work_dir: work_dir.join(spec.torrent.to_hex()),
             destination,
+            engine_save_path,
             mode,
             engine_move,
             extract: overrides.extract.unwrap_or(policy.extract),
@@ -136,6 +158,41 @@ pub fn validate(config: &FsopsConfig, spec: &JobSpec) -> Result<(Plan, Vec<Item>
         },
         items,
     ))
+}
+
+/// Where the engine moves a seeding torrent so that its files land at
+/// `destination/rel`: the destination's parent when the destination is
+/// named like the torrent's own top folder (`tv/Show` ← `Show/…`), the
+/// destination itself otherwise.
+fn engine_save_path(spec: &JobSpec, source_root: &Path, destination: &Path) -> PathBuf {
+    let top = source_root.strip_prefix(&spec.save_path).ok().and_then(|rest| rest.to_str());
+    match (top, destination.file_name().and_then(|n| n.to_str()), destination.parent()) {
+        (Some(top), Some(name), Some(parent)) if !top.is_empty() && top == name => {
+            parent.to_owned()
+        }
+        _ => destination.to_owned(),
+    }
+}
+
+/// `rel`, or `name (2).ext`, `name (3).ext`, … when `taken` has it.
+pub(crate) fn free_name(taken: &HashSet<String>, rel: &str) -> String {
+    if !taken.contains(rel) {
+        return rel.to_owned();
+    }
+    let (dir, name) = rel.rsplit_once('/').map_or((None, rel), |(d, n)| (Some(d), n));
+    let (stem, ext) = name
+        .rsplit_once('.')
+        .filter(|(stem, _)| !stem.is_empty())
+        .map_or((name, None), |(s, e)| (s, Some(e)));
+    // Fewer names are taken than there are numbers to try.
+    (2..=taken.len() + 2)
+        .map(|n| {
+            let name =
+                ext.map_or_else(|| format!("{stem} ({n})"), |ext| format!("{stem} ({n}).{ext}"));
+            dir.map_or_else(|| name.clone(), |dir| format!("{dir}/{name}"))
+        })
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or_else(|| rel.to_owned())
 }
 
 /// Brings the settings that do not shape the delivery (modes, owners,
@@ -168,8 +225,8 @@ fn dir_mode(policy: &FsPolicy) -> Option<u32> {
 }
 
 /// Where the payload's relative paths start, and the paths: inside the
-/// torrent's top-level folder, unless the engine moves the whole torrent.
-fn payload_layout(spec: &JobSpec, engine_move: bool) -> Result<(PathBuf, Vec<String>)> {
+/// torrent's top-level folder when it has one.
+fn payload_layout(spec: &JobSpec) -> Result<(PathBuf, Vec<String>)> {
     for file in &spec.files {
         check_rel(file)?;
     }
@@ -177,9 +234,8 @@ fn payload_layout(spec: &JobSpec, engine_move: bool) -> Result<(PathBuf, Vec<Str
         return Err(FsopsError::SourceMissing { path: spec.save_path.join(&spec.name) });
     }
     let top = spec.files[0].split_once('/').map(|(top, _)| top.to_owned());
-    let shared = top.filter(|top| {
-        !engine_move && spec.files.iter().all(|f| f.split_once('/').is_some_and(|(t, _)| t == top))
-    });
+    let shared = top
+        .filter(|top| spec.files.iter().all(|f| f.split_once('/').is_some_and(|(t, _)| t == top)));
     Ok(match shared {
         Some(top) => {
             let rels = spec.files.iter().map(|f| f[top.len() + 1..].to_owned()).collect();
@@ -189,13 +245,13 @@ fn payload_layout(spec: &JobSpec, engine_move: bool) -> Result<(PathBuf, Vec<Str
     })
 }
 
-fn payload_item(source_root: &Path, rel: String, roots: &[PathBuf]) -> Result<Item> {
-    let src = source_root.join(&rel);
+fn payload_item(source_root: &Path, rel: &str, roots: &[PathBuf]) -> Result<Item> {
+    let src = source_root.join(rel);
     let meta =
         fs::symlink_metadata(&src).map_err(|_| FsopsError::SourceMissing { path: src.clone() })?;
     if meta.file_type().is_symlink() {
         return Err(FsopsError::UnsafeName {
-            name: rel,
+            name: rel.to_owned(),
             reason: "is a symbolic link in the payload",
         });
     }
@@ -203,53 +259,7 @@ fn payload_item(source_root: &Path, rel: String, roots: &[PathBuf]) -> Result<It
     if !inside(&resolved, roots) {
         return Err(outside(resolved, roots));
     }
-    Ok(Item { src, rel: unreserve(&rel), size: meta.len(), origin: Origin::Payload, skip: false })
-}
-
-/// The first of `X`, `X (2)`, … that is free or already this torrent's.
-fn pick_destination(
-    config: &FsopsConfig,
-    spec: &JobSpec,
-    category: Option<&Category>,
-    roots: &[PathBuf],
-) -> Result<PathBuf> {
-    let template = category.map_or("{name}", |c| c.library_path.as_str());
-    let values = TemplateValues {
-        name: &spec.name,
-        category: spec.category.as_deref(),
-        tags: &spec.tags,
-        id: spec.torrent,
-    };
-    let rel = render(template, &values)?;
-    check_rel(&rel)?;
-    let first = config.library_root().join(&rel);
-    let resolved = resolve(&first)?;
-    if !inside(&resolved, roots) || !resolved.starts_with(resolve(&config.library_root())?) {
-        return Err(outside(resolved, roots));
-    }
-    for n in 1..=MAX_CANDIDATES {
-        let candidate = if n == 1 {
-            first.clone()
-        } else {
-            let name =
-                first.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            first.with_file_name(format!("{name} ({n})"))
-        };
-        match fs::symlink_metadata(&candidate) {
-            Err(_) => return Ok(candidate),
-            Ok(found) if found.is_dir() => {
-                if Meta::read_from(&candidate)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|m| m.torrent == spec.torrent)
-                {
-                    return Ok(candidate);
-                }
-            }
-            Ok(_) => {}
-        }
-    }
-    Err(FsopsError::DestinationTaken { path: first, tries: MAX_CANDIDATES })
+    Ok(Item { src, rel: unreserve(rel), size: meta.len(), origin: Origin::Payload, skip: false })
 }
 
 /// Whether `path` is lexically below `root` with no `..` (for names built
@@ -294,18 +304,15 @@ mod tests {
             tags: vec![],
             seeding: false,
         };
-        let (root, rels) =
-            payload_layout(&spec(&["Show/a.mkv", "Show/s/b.mkv"]), false).expect("ok");
+        let (root, rels) = payload_layout(&spec(&["Show/a.mkv", "Show/s/b.mkv"])).expect("ok");
         assert_eq!(
             (root, rels),
             (PathBuf::from("/dl/Show"), vec!["a.mkv".into(), "s/b.mkv".into()])
         );
-        let (root, rels) = payload_layout(&spec(&["movie.mkv"]), false).expect("ok");
+        let (root, rels) = payload_layout(&spec(&["movie.mkv"])).expect("ok");
         assert_eq!((root, rels), (PathBuf::from("/dl"), vec!["movie.mkv".to_owned()]));
-        let (root, rels) = payload_layout(&spec(&["Show/a.mkv"]), true).expect("ok");
-        assert_eq!((root, rels), (PathBuf::from("/dl"), vec!["Show/a.mkv".to_owned()]));
-        assert!(payload_layout(&spec(&["Show/../../etc/passwd"]), false).is_err());
-        assert!(payload_layout(&spec(&[]), false).is_err());
+        assert!(payload_layout(&spec(&["Show/../../etc/passwd"])).is_err());
+        assert!(payload_layout(&spec(&[])).is_err());
     }
 
     #[test]
