@@ -50,5 +50,10 @@ bench-list torrents="10000":
 bench-store *args:
     cargo run --release -p revaer-store --example store-bench -- {{args}}
 
+# FsOps throughput: copy, hard links, extraction and checksums on a
+# generated payload (pass e.g. `--size 1GiB --files 2000`).
+bench-fsops *args:
+    cargo run --release -p revaer-fsops --example fsops-bench -- {{args}}
+
 # The main job. Until the daemon lands this is the engine's loopback transfer.
 run *args: (bench args)
