@@ -14,7 +14,7 @@ use revaer_domain::{FsopsEvent, HealthStatus, InfoHash, TorrentLabels, TorrentSt
 use revaer_engine::metainfo::{self, CreateOptions};
 use revaer_engine::{AddTorrentOptions, Engine, EngineConfig, SessionConfig, TorrentSource};
 use revaer_fsops::{FsopsConfig, META_FILE, Meta, Pipeline, Toolbox};
-use revaer_store::{FsJobStatus, NewFsJob, Store, StoreConfig};
+use revaer_store::{FsJobStatus, NewFsJob, Store, StoreConfig, TorrentRow, TorrentSourceRow};
 use tokio::sync::broadcast;
 
 const WAIT: Duration = Duration::from_mins(1);
@@ -196,10 +196,32 @@ fn completed(event: &FsopsEvent) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completed_torrent_lands_in_the_library_and_keeps_seeding() {
     let rig = Rig::new("Show.S01").await;
+    // As the API records a torrent it adds, with the request's trace id.
+    let row = TorrentRow {
+        info_hash: rig.id,
+        name: rig.name.clone(),
+        category: Some("tv".into()),
+        tags: vec!["hd".into()],
+        save_path: rig.dir.path().join("leech/downloads").to_string_lossy().into_owned(),
+        source: TorrentSourceRow::Metainfo(rig.metainfo.clone()),
+        added_at: chrono::Utc::now(),
+        completed_at: None,
+        trace_id: Some("trace-add".into()),
+    };
+    rig.store.upsert_torrent(&row).await.expect("row");
     let orchestrator = rig.orchestrator(rig.fsops(), quick()).await;
     let mut events = orchestrator.subscribe();
     rig.download().await;
     let seen = wait_fsops(&mut events, completed).await;
+    assert!(
+        seen.iter().all(|e| match e {
+            FsopsEvent::Started { trace_id, .. }
+            | FsopsEvent::Step { trace_id, .. }
+            | FsopsEvent::Completed { trace_id, .. } => trace_id.as_deref() == Some("trace-add"),
+            _ => true,
+        }),
+        "every event carries the adding request's trace id: {seen:?}"
+    );
     let steps: Vec<&str> = seen
         .iter()
         .filter_map(

@@ -35,9 +35,11 @@ pub struct TorrentRow {
     pub added_at: DateTime<Utc>,
     /// Completed (the last time).
     pub completed_at: Option<DateTime<Utc>>,
+    /// The trace id of the request that added it (kept from the first add).
+    pub trace_id: Option<String>,
 }
 
-const COLUMNS: &str = "info_hash, name, category, tags, save_path, source_magnet, source_metainfo, added_at, completed_at";
+const COLUMNS: &str = "info_hash, name, category, tags, save_path, source_magnet, source_metainfo, added_at, completed_at, trace_id";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<TorrentRow> {
     let read = || db("read a torrent");
@@ -66,6 +68,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<TorrentRow> {
         source,
         added_at: from_ms(row.try_get(7).map_err(read())?),
         completed_at: row.try_get::<Option<i64>, _>(8).map_err(read())?.map(from_ms),
+        trace_id: row.try_get(9).map_err(read())?,
     })
 }
 
@@ -77,10 +80,11 @@ impl Store {
             TorrentSourceRow::Metainfo(bytes) => (None, Some(bytes.clone())),
         };
         sqlx::query(&format!(
-            "INSERT INTO torrents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+            "INSERT INTO torrents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (info_hash) DO UPDATE SET name = excluded.name, category = excluded.category, \
              tags = excluded.tags, save_path = excluded.save_path, source_magnet = excluded.source_magnet, \
-             source_metainfo = excluded.source_metainfo, completed_at = excluded.completed_at"
+             source_metainfo = excluded.source_metainfo, completed_at = excluded.completed_at, \
+             trace_id = COALESCE(torrents.trace_id, excluded.trace_id)"
         ))
         .bind(torrent.info_hash.to_hex())
         .bind(&torrent.name)
@@ -91,6 +95,7 @@ impl Store {
         .bind(metainfo)
         .bind(torrent.added_at.timestamp_millis())
         .bind(torrent.completed_at.map(|at| at.timestamp_millis()))
+        .bind(torrent.trace_id.as_deref())
         .execute(self.pool())
         .await
         .map_err(db("write a torrent"))?;

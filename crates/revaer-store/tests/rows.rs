@@ -22,6 +22,7 @@ fn torrent(byte: u8, source: TorrentSourceRow) -> TorrentRow {
         source,
         added_at: Utc.timestamp_millis_opt(1_700_000_000_123).single().expect("time"),
         completed_at: None,
+        trace_id: Some(format!("trace-{byte}")),
     }
 }
 
@@ -33,12 +34,12 @@ async fn torrents_keep_their_source(db: &TestDb) {
     assert_eq!(db.store.torrent(magnet.info_hash).await.expect("read"), Some(magnet.clone()));
     assert_eq!(db.store.torrents().await.expect("list"), [magnet.clone(), metainfo.clone()]);
 
-    let renamed = TorrentRow { name: "renamed".into(), ..magnet.clone() };
+    let renamed =
+        TorrentRow { name: "renamed".into(), trace_id: Some("later".into()), ..magnet.clone() };
     db.store.upsert_torrent(&renamed).await.expect("update");
-    assert_eq!(
-        db.store.torrent(magnet.info_hash).await.expect("read").expect("row").name,
-        "renamed"
-    );
+    let row = db.store.torrent(magnet.info_hash).await.expect("read").expect("row");
+    assert_eq!(row.name, "renamed");
+    assert_eq!(row.trace_id.as_deref(), Some("trace-1"), "the adding request's trace id stays");
     let done = Utc.timestamp_millis_opt(1_700_000_100_000).single().expect("time");
     db.store.set_torrent_completed(metainfo.info_hash, Some(done)).await.expect("complete");
     assert_eq!(

@@ -62,6 +62,7 @@ async fn full_story(db: &TestDb) {
         added_at: chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
             .expect("now"),
         completed_at: None,
+        trace_id: None,
     };
     store.upsert_torrent(&torrent).await.expect("torrent");
     let job = store

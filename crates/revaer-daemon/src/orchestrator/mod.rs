@@ -266,7 +266,10 @@ async fn enqueue(
     if jobs.iter().any(|job| matches!(job.status, FsJobStatus::Pending | FsJobStatus::Running)) {
         return Ok(None);
     }
-    if shared.store.torrent(torrent).await?.is_none() {
+    let row = shared.store.torrent(torrent).await?;
+    // The job carries the trace id of the request that added the torrent.
+    let trace_id = trace_id.or_else(|| row.as_ref().and_then(|r| r.trace_id.clone()));
+    if row.is_none() {
         // Rows are written when torrents are added through the API; one
         // added otherwise is recorded by its magnet so that the job (and
         // the torrent) can be found again.
@@ -282,6 +285,7 @@ async fn enqueue(
                 source: TorrentSourceRow::Magnet(magnet),
                 added_at: detail.summary.added_at.unwrap_or_else(chrono::Utc::now),
                 completed_at: detail.summary.completed_at,
+                trace_id: trace_id.clone(),
             })
             .await?;
     }
@@ -294,7 +298,15 @@ async fn enqueue(
         })
         .await?;
     shared.wake.notify_one();
+    publish_queue_depth(shared).await;
     Ok(Some(job))
+}
+
+/// Sets the queue-depth gauge from the store.
+async fn publish_queue_depth(shared: &Shared) {
+    if let Ok(counts) = shared.store.fs_job_counts().await {
+        metrics::gauge!(names::FSOPS_QUEUE_DEPTH).set((counts.pending + counts.running) as f64);
+    }
 }
 
 /// Completed torrents without any job get one.
@@ -342,7 +354,10 @@ async fn listen(
 async fn work(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         match shared.store.claim_fs_job(&shared.config.instance, shared.config.lease).await {
-            Ok(Some(claimed)) => job::run(&shared, claimed).await,
+            Ok(Some(claimed)) => {
+                job::run(&shared, claimed).await;
+                publish_queue_depth(&shared).await;
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = stop.changed() => {}
