@@ -291,6 +291,29 @@ async fn move_mode_moves_the_seeding_torrent_through_the_engine() {
     .await
     .expect("seeding again after the move");
     assert_eq!(summary.save_path, rig.library().join("tv"), "the engine seeds from the library");
+    // A second delivery finds the torrent in place: no move, no failure.
+    assert!(orchestrator.enqueue(rig.id, None).await.expect("enqueue").is_some());
+    wait_fsops(&mut events, completed).await;
+    assert_eq!(rig.store.fs_jobs_for(rig.id).await.expect("jobs")[1].status, FsJobStatus::Done);
+    rig.stop(orchestrator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeding_torrent_moved_under_another_name_keeps_its_folder() {
+    let rig = Rig::new("Film.2020").await;
+    let mut fsops = rig.fsops();
+    fsops.policy.transfer_mode = TransferMode::Move;
+    fsops.categories.0.insert(
+        "tv".to_owned(),
+        Category { library_path: "{category}/{name} ({year})".to_owned(), ..Category::default() },
+    );
+    let orchestrator = rig.orchestrator(fsops, quick()).await;
+    let mut events = orchestrator.subscribe();
+    rig.download().await;
+    wait_fsops(&mut events, completed).await;
+    let dest = rig.library().join("tv/Film.2020 (2020)");
+    assert_eq!(std::fs::read(dest.join("Film.2020/e01.mkv")).expect("moved"), bytes(1, 400_001));
+    assert!(dest.join(META_FILE).exists());
     rig.stop(orchestrator).await;
 }
 
@@ -328,7 +351,7 @@ async fn failures_retry_with_back_off_then_fail_for_good_and_recover_after_a_fix
     assert!(health.reason.is_some_and(|r| r.contains("failed for good")));
 
     std::fs::remove_file(rig.library()).expect("operator clears the way");
-    assert_eq!(orchestrator.retry(rig.id).await.expect("retry"), 1);
+    assert!(orchestrator.retry(rig.id).await.expect("retry"));
     wait_fsops(&mut events, completed).await;
     assert!(rig.library().join("tv/Broken/e01.mkv").exists());
     assert_eq!(orchestrator.health().await.status, HealthStatus::Ok, "recovered");
@@ -356,8 +379,10 @@ async fn restarts_pick_up_missed_completions_and_jobs_left_running() {
             trace_id: Some("trace-1".into()),
         })
         .await
-        .expect("job");
-    let held = rig.store.claim_fs_job("revaerd", Duration::from_hours(1)).await.expect("claim");
+        .expect("job")
+        .expect("no other job is active");
+    let held =
+        rig.store.claim_fs_job("revaerd#dead", Duration::from_hours(1)).await.expect("claim");
     assert_eq!(held.map(|j| j.id), Some(job.id));
     let orchestrator = rig.orchestrator(rig.fsops(), quick()).await;
     let mut events = orchestrator.subscribe();

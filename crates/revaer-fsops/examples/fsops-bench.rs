@@ -79,7 +79,7 @@ fn job(
         1,
         &spec,
         None,
-        Hooks { persist: &mut |_| Ok(()), mover: None, on_step: &mut |_| {} },
+        Hooks { persist: &mut |_| Ok(()), mover: None, on_step: &mut |_| {}, cancel: None },
     );
     report.result.expect("job succeeds");
     clock.elapsed().as_secs_f64()

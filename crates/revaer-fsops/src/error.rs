@@ -117,6 +117,18 @@ pub enum FsopsError {
         /// What differed.
         detail: String,
     },
+    /// An external tool failed to run (could not start, stalled).
+    #[error("{tool} failed: {detail}")]
+    ToolFailed {
+        /// The program.
+        tool: &'static str,
+        /// What happened.
+        detail: String,
+    },
+    /// The caller asked the job to stop (shutdown, or its lease was lost);
+    /// it resumes from its journal.
+    #[error("stopped before the job was done")]
+    Cancelled,
     /// The cleanup rules drop every file: nothing would reach the library.
     #[error("the cleanup rules drop every file of the torrent; nothing to deliver")]
     NothingToDeliver,

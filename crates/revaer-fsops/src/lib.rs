@@ -31,7 +31,7 @@
 //!     1,
 //!     &spec(),
 //!     None,
-//!     Hooks { persist: &mut |_meta| Ok(()), mover: None, on_step: &mut |_step| {} },
+//!     Hooks { persist: &mut |_meta| Ok(()), mover: None, on_step: &mut |_step| {}, cancel: None },
 //! );
 //! println!("{:?} → {:?}", report.result, report.destination());
 //! ```
@@ -55,3 +55,9 @@ pub use meta::{META_FILE, Meta, Step, StepOutcome};
 pub use pipeline::{Hooks, JobReport, Pipeline, StepReport};
 pub use step::EngineMover;
 pub use tools::Toolbox;
+
+/// The in-progress name a copy to `dest` is written under (a hidden,
+/// fixed-length `.revaer-part-…` sibling) before it is renamed into place.
+pub fn part_file_for(dest: &std::path::Path) -> std::path::PathBuf {
+    fsutil::part_path(dest)
+}

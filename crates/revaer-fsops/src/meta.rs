@@ -190,6 +190,10 @@ pub struct Meta {
     pub checksums: BTreeMap<String, String>,
     /// Every step attempt, in order.
     pub steps: Vec<StepRecord>,
+    /// Step attempts of an earlier plan that was given up (its destination
+    /// was taken while the job waited), kept for the record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<StepRecord>,
     /// Set when the last step ended.
     pub completed_at: Option<DateTime<Utc>>,
 }
@@ -206,6 +210,7 @@ impl Meta {
             items: Vec::new(),
             checksums: BTreeMap::new(),
             steps: Vec::new(),
+            superseded: Vec::new(),
             completed_at: None,
         }
     }
@@ -224,6 +229,16 @@ impl Meta {
     /// The first step still to run, `None` when the job is complete.
     pub fn next_step(&self) -> Option<Step> {
         Step::ALL.into_iter().find(|step| !self.finished(*step))
+    }
+
+    /// Gives up the plan: the next run validates again from scratch.
+    pub fn restart(&mut self) {
+        let steps = std::mem::take(&mut self.steps);
+        self.superseded.extend(steps);
+        self.plan = None;
+        self.items.clear();
+        self.checksums.clear();
+        self.completed_at = None;
     }
 
     /// The journal as JSON (for the `fs_jobs` row).

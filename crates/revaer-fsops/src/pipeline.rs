@@ -2,6 +2,7 @@
 //! stopped, recording each attempt before and after it runs.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -10,7 +11,7 @@ use revaer_telemetry::names;
 use crate::config::{FsopsConfig, JobSpec};
 use crate::error::{FsopsError, Result};
 use crate::meta::{Meta, Step, StepOutcome, StepRecord};
-use crate::step::{self, Ctx, EngineMover, Outcome};
+use crate::step::{self, Cancel, Ctx, EngineMover, Outcome};
 use crate::tools::Toolbox;
 
 /// One finished step attempt, as the caller hears of it.
@@ -38,6 +39,9 @@ pub struct Hooks<'a, 'm> {
     pub mover: Option<&'a mut EngineMover<'m>>,
     /// Hears of every finished step attempt.
     pub on_step: &'a mut dyn FnMut(&StepReport),
+    /// Set to stop the job at the next safe point (between steps, between
+    /// files, every MiB of a copy); it resumes from its journal.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 impl std::fmt::Debug for Hooks<'_, '_> {
@@ -98,16 +102,6 @@ impl Pipeline {
         let mut meta = previous
             .filter(|meta| meta.job == job && meta.torrent == spec.torrent)
             .unwrap_or_else(|| Meta::new(job, spec.torrent, &spec.name));
-        // The copy in the destination may be a step ahead of the caller's
-        // (a crash between the two writes).
-        if let Some(plan) = &meta.plan
-            && let Ok(Some(disk)) = Meta::read_from(&plan.destination)
-            && disk.job == job
-            && disk.torrent == spec.torrent
-            && disk.steps.len() > meta.steps.len()
-        {
-            meta = disk;
-        }
         if meta.next_step().is_some()
             && let Some(plan) = meta.plan.as_mut()
         {
@@ -127,6 +121,7 @@ impl Pipeline {
 
     fn run_steps(&self, spec: &JobSpec, meta: &mut Meta, mut hooks: Hooks<'_, '_>) -> Result<()> {
         while let Some(step) = meta.next_step() {
+            Cancel(hooks.cancel).check()?;
             meta.steps.push(StepRecord {
                 step,
                 outcome: StepOutcome::Started,
@@ -143,6 +138,7 @@ impl Pipeline {
                 tools: &self.tools,
                 meta,
                 mover: hooks.mover.as_deref_mut(),
+                cancel: Cancel(hooks.cancel),
                 bytes: 0,
             };
             let result = step::apply(step, &mut ctx);
@@ -170,9 +166,15 @@ impl Pipeline {
                 duration: clock.elapsed(),
                 bytes,
             };
+            if matches!(error, Some(FsopsError::DestinationTaken { .. })) && step == Step::Transfer
+            {
+                // Released after a failure and taken by another torrent
+                // since: plan again (another name) on the next attempt.
+                meta.restart();
+            }
+            save(meta, &mut hooks)?;
             record_metrics(&report);
             (hooks.on_step)(&report);
-            save(meta, &mut hooks)?;
             if let Some(err) = error {
                 return Err(err);
             }

@@ -115,6 +115,7 @@ fn child(lab_path: &Path, at: &str) {
             },
             mover: None,
             on_step: &mut |_| {},
+            cancel: None,
         },
     );
 }
@@ -227,18 +228,13 @@ fn a_kill_in_the_middle_of_a_copy_leaves_no_half_file_and_resumes() {
     let lab = Lab::new();
     scenario(&lab, BIG, TransferMode::Move);
     let mut child = spawn_child(lab.root(), "kill");
-    let dest = lab.library().join("Pack.2020");
-    let part_file = || {
-        std::fs::read_dir(&dest).ok().and_then(|entries| {
-            entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
-                p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".revaer-part-"))
-            })
-        })
-    };
+    let part = revaer_fsops::part_file_for(&lab.library().join("Pack.2020/big.bin"));
+    // Caught in flight: the part of big.bin exists and is not yet whole.
+    let in_flight = || std::fs::metadata(&part).is_ok_and(|m| m.len() > 0 && m.len() < BIG as u64);
     let deadline = Instant::now() + Duration::from_mins(1);
     let mut caught = false;
     while Instant::now() < deadline {
-        if part_file().is_some() {
+        if in_flight() {
             child.kill().expect("SIGKILL");
             caught = true;
             break;
@@ -257,5 +253,5 @@ fn a_kill_in_the_middle_of_a_copy_leaves_no_half_file_and_resumes() {
     );
     let got = finish(&lab, BIG, TransferMode::Move);
     assert_same("kill", &got, &want);
-    assert!(part_file().is_none());
+    assert!(!part.exists());
 }

@@ -427,3 +427,56 @@ fn owners_are_skipped_with_a_warning_when_not_privileged() {
         assert!(detail.contains("not privileged"), "{detail}");
     }
 }
+
+#[test]
+fn a_cancelled_job_stops_at_a_safe_point_and_resumes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let lab = Lab::new();
+    let spec =
+        lab.payload(10, "Big", &[("big.bin", bytes(10, 64 << 20)), ("small.mkv", bytes(11, 10))]);
+    let mut config = lab.config();
+    config.policy.transfer_mode = TransferMode::Copy;
+    let pipeline = pipeline(config);
+    let cancel = AtomicBool::new(false);
+    let part = revaer_fsops::part_file_for(&lab.library().join("Big/big.bin"));
+    let mut saved = Vec::new();
+    let report = std::thread::scope(|scope| {
+        // Stop as soon as the big copy is under way.
+        scope.spawn(|| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+            while std::time::Instant::now() < deadline && !cancel.load(Ordering::Relaxed) {
+                if fs::metadata(&part).is_ok_and(|m| m.len() > 0) {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+                std::thread::yield_now();
+            }
+        });
+        let report = pipeline.run(
+            1,
+            &spec,
+            None,
+            revaer_fsops::Hooks {
+                persist: &mut |meta| {
+                    saved.push(meta.clone());
+                    Ok(())
+                },
+                mover: None,
+                on_step: &mut |_| {},
+                cancel: Some(&cancel),
+            },
+        );
+        cancel.store(true, Ordering::Relaxed);
+        report
+    });
+    assert!(matches!(report.result, Err(FsopsError::Cancelled)), "{:?}", report.result);
+    assert!(!part.exists(), "the interrupted copy leaves no part file");
+    assert!(!lab.library().join("Big/big.bin").exists());
+    let resumed = run(&pipeline, 1, &spec, saved.last().cloned());
+    resumed.report.result.as_ref().expect("resumes");
+    assert_eq!(fs::read(lab.library().join("Big/big.bin")).expect("copied"), bytes(10, 64 << 20));
+    assert_eq!(
+        resumed.steps.first().map(|s| s.step),
+        Some(Step::Transfer),
+        "resumed at the transfer"
+    );
+}

@@ -54,7 +54,7 @@ pub struct FsJobCounts {
     pub running: u64,
     /// Finished.
     pub done: u64,
-    /// Failed for good.
+    /// Failed for good, and the latest job of their torrent.
     pub failed: u64,
 }
 
@@ -119,6 +119,10 @@ pub struct FsJobUpdate {
     pub journal: Option<Value>,
 }
 
+/// A job that may be claimed now (`$3` is now).
+const DUE: &str = "((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $3)) \
+                   OR (status = 'running' AND (lease_until IS NULL OR lease_until <= $3)))";
+
 const COLUMNS: &str = "id, info_hash, source_path, destination, status, attempts, last_error, \
                        next_attempt_at, journal, trace_id, created_at, updated_at, owner, lease_until";
 
@@ -149,21 +153,25 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<FsJob> {
 }
 
 impl Store {
-    /// Creates a pending job.
-    pub async fn create_fs_job(&self, new: &NewFsJob) -> Result<FsJob> {
+    /// Creates a pending job, unless the torrent already has one waiting or
+    /// running (then `None`: one active job per torrent, by a unique index).
+    pub async fn create_fs_job(&self, new: &NewFsJob) -> Result<Option<FsJob>> {
         let now = now_ms();
-        let id: i64 = sqlx::query_scalar(
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO fs_jobs (info_hash, source_path, status, trace_id, created_at, updated_at) \
-             VALUES ($1, $2, 'pending', $3, $4, $4) RETURNING id",
+             VALUES ($1, $2, 'pending', $3, $4, $4) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(new.info_hash.to_hex())
         .bind(&new.source_path)
         .bind(new.trace_id.as_deref())
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_optional(self.pool())
         .await
         .map_err(db("create an FsOps job"))?;
-        self.fs_job(id).await
+        match id {
+            Some(id) => self.fs_job(id).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// One job.
@@ -191,8 +199,13 @@ impl Store {
 
     /// How many jobs are in each status (for the queue gauge and health).
     pub async fn fs_job_counts(&self) -> Result<FsJobCounts> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM fs_jobs GROUP BY status")
+        // A failed job that a later job of its torrent superseded no longer
+        // counts as failed.
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM fs_jobs f WHERE status <> 'failed' \
+                 OR NOT EXISTS (SELECT 1 FROM fs_jobs g WHERE g.info_hash = f.info_hash AND g.id > f.id) \
+             GROUP BY status",
+        )
                 .fetch_all(self.pool())
                 .await
                 .map_err(db("count FsOps jobs"))?;
@@ -212,7 +225,8 @@ impl Store {
 
     /// Puts a job that failed for good back in the queue with a fresh
     /// attempt count (its journal is kept: it resumes where it stopped).
-    /// `false` when the job is not failed.
+    /// `false` when the job is not failed or its torrent has another job
+    /// waiting or running.
     pub async fn requeue_fs_job(&self, id: i64) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE fs_jobs SET status = 'pending', attempts = 0, next_attempt_at = NULL, \
@@ -221,22 +235,28 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .execute(self.pool())
-        .await
-        .map_err(db("requeue an FsOps job"))?;
-        Ok(done.rows_affected() == 1)
+        .await;
+        match done {
+            Ok(done) => Ok(done.rows_affected() == 1),
+            // Another job of the torrent waits or runs already.
+            Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Ok(false),
+            Err(err) => Err(db("requeue an FsOps job")(err)),
+        }
     }
 
-    /// Gives back every job `owner` holds as running: a runner restarting
-    /// under the same name calls this first, so that the jobs its previous
-    /// life was running resume at once instead of after their leases.
-    /// Returns how many were released.
-    pub async fn release_fs_jobs(&self, owner: &str) -> Result<u64> {
+    /// Gives back every job an instance holds as running (owners
+    /// `<instance>#<claim>`): an instance restarting under its name calls
+    /// this first, so that the jobs its previous life was running resume at
+    /// once instead of after their leases. Returns how many were released.
+    pub async fn release_fs_jobs(&self, instance: &str) -> Result<u64> {
+        let prefix = format!("{instance}#");
         let done = sqlx::query(
             "UPDATE fs_jobs SET status = 'pending', owner = NULL, lease_until = NULL, \
-             updated_at = $1 WHERE owner = $2 AND status = 'running'",
+             updated_at = $1 WHERE substr(owner, 1, $3) = $2 AND status = 'running'",
         )
         .bind(now_ms())
-        .bind(owner)
+        .bind(&prefix)
+        .bind(i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX))
         .execute(self.pool())
         .await
         .map_err(db("release FsOps jobs"))?;
@@ -245,20 +265,22 @@ impl Store {
 
     /// Claims the oldest job that is due (pending and past its retry time,
     /// or running under a lease that has run out, `lease_until <= now`: its
-    /// runner died) for `owner`
-    /// until `lease` from now, in one conditional write. `None` when there
-    /// is nothing to do or another runner won the race; call again.
+    /// runner died) for `owner` until `lease` from now, in one conditional
+    /// write that also counts the attempt (so a job that crashes its runner
+    /// runs out of attempts too). `owner` should be unique per claim
+    /// (`<instance>#<token>`): only its holder can renew or update the job.
+    /// `None` when there is nothing to do or another runner won the race.
     pub async fn claim_fs_job(&self, owner: &str, lease: Duration) -> Result<Option<FsJob>> {
         let now = now_ms();
         let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
-        let claimed: Option<i64> = sqlx::query_scalar(
-            "UPDATE fs_jobs SET status = 'running', owner = $1, lease_until = $2, updated_at = $3 \
-             WHERE id = (SELECT id FROM fs_jobs \
-                 WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $3)) \
-                    OR (status = 'running' AND (lease_until IS NULL OR lease_until <= $3)) \
-                 ORDER BY id LIMIT 1) \
-             AND (status = 'pending' OR lease_until IS NULL OR lease_until <= $3) RETURNING id",
-        )
+        // Due again in the outer condition: on PostgreSQL another runner may
+        // have claimed or finished the row between the two.
+        let claimed: Option<i64> = sqlx::query_scalar(&format!(
+            "UPDATE fs_jobs SET status = 'running', owner = $1, lease_until = $2, updated_at = $3, \
+             attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM fs_jobs WHERE {DUE} ORDER BY id LIMIT 1) \
+             AND {DUE} RETURNING id"
+        ))
         .bind(owner)
         .bind(until)
         .bind(now)

@@ -65,17 +65,19 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
         source_path: "/data/downloads/t3".into(),
         trace_id: Some("abc".into()),
     };
-    let job = db.store.create_fs_job(&new).await.expect("create");
+    let job = db.store.create_fs_job(&new).await.expect("create").expect("new");
     assert_eq!(
         (job.status, job.attempts, job.journal.clone()),
         (FsJobStatus::Pending, 0, json!([]))
     );
+    assert_eq!(db.store.create_fs_job(&new).await.expect("create"), None, "one active job");
 
     // One runner claims it; nobody else can while the lease holds.
     let claimed = db.store.claim_fs_job("runner-a", lease).await.expect("claim").expect("due");
     assert_eq!(
-        (claimed.id, claimed.status, claimed.owner.as_deref()),
-        (job.id, FsJobStatus::Running, Some("runner-a"))
+        (claimed.id, claimed.status, claimed.owner.as_deref(), claimed.attempts),
+        (job.id, FsJobStatus::Running, Some("runner-a"), 1),
+        "a claim counts the attempt"
     );
     assert_eq!(db.store.claim_fs_job("runner-b", lease).await.expect("claim"), None);
     let stolen = db.store.update_fs_job(job.id, "runner-b", &FsJobUpdate::default()).await;
@@ -108,12 +110,16 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
     );
 
     // A runner that dies leaves an expired lease: another takes over.
-    db.store.create_fs_job(&NewFsJob { trace_id: None, ..new.clone() }).await.expect("second job");
+    let other = torrent(33, TorrentSourceRow::Magnet("magnet:?xt=urn:btih:3333".into()));
+    db.store.upsert_torrent(&other).await.expect("insert");
+    let second = NewFsJob { info_hash: other.info_hash, trace_id: None, ..new.clone() };
+    db.store.create_fs_job(&second).await.expect("second job").expect("new");
     let doomed =
         db.store.claim_fs_job("runner-a", Duration::ZERO).await.expect("claim").expect("due");
     let taken =
         db.store.claim_fs_job("runner-b", lease).await.expect("claim").expect("expired lease");
     assert_eq!((taken.id, taken.owner.as_deref()), (doomed.id, Some("runner-b")));
+    assert_eq!(taken.attempts, 2, "the dead runner's attempt counts");
     let done = db
         .store
         .update_fs_job(
@@ -128,7 +134,8 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
         .await
         .expect("done");
     assert_eq!((done.status, done.owner, done.lease_until), (FsJobStatus::Done, None, None));
-    assert_eq!(db.store.fs_jobs_for(row.info_hash).await.expect("jobs").len(), 2);
+    assert_eq!(db.store.fs_jobs_for(row.info_hash).await.expect("jobs").len(), 1);
+    assert_eq!(db.store.fs_jobs_for(other.info_hash).await.expect("jobs").len(), 1);
     assert!(matches!(db.store.fs_job(9999).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(
         db.store.update_fs_job(9999, "x", &FsJobUpdate::default()).await,
@@ -150,15 +157,12 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
 }
 
 async fn concurrent_claims_give_each_job_to_one_runner(db: &TestDb) {
-    let row = torrent(4, TorrentSourceRow::Magnet("magnet:?xt=urn:btih:0404".into()));
-    db.store.upsert_torrent(&row).await.expect("insert");
-    let new = NewFsJob {
-        info_hash: row.info_hash,
-        source_path: "/data/downloads/t4".into(),
-        trace_id: None,
-    };
-    for _ in 0..6 {
-        db.store.create_fs_job(&new).await.expect("job");
+    // Six torrents, a job each (one active job per torrent).
+    for byte in 40..46 {
+        let row = torrent(byte, TorrentSourceRow::Magnet(format!("magnet:?xt=urn:btih:{byte}")));
+        db.store.upsert_torrent(&row).await.expect("insert");
+        let new = NewFsJob { info_hash: row.info_hash, source_path: "/d/t".into(), trace_id: None };
+        db.store.create_fs_job(&new).await.expect("job").expect("new");
     }
     let mut claims = Vec::new();
     for runner in 0..4 {
@@ -192,33 +196,44 @@ async fn failed_jobs_are_counted_and_requeued(db: &TestDb) {
     db.store.upsert_torrent(&row).await.expect("insert");
     let new = NewFsJob { info_hash: row.info_hash, source_path: "/d/t5".into(), trace_id: None };
     assert_eq!(db.store.fs_job_counts().await.expect("counts"), FsJobCounts::default());
-    let first = db.store.create_fs_job(&new).await.expect("job");
-    db.store.create_fs_job(&new).await.expect("job");
-    let claimed = db.store.claim_fs_job("r", Duration::from_mins(1)).await.expect("claim");
+    let first = db.store.create_fs_job(&new).await.expect("job").expect("new");
+    let claimed = db.store.claim_fs_job("r#1", Duration::from_mins(1)).await.expect("claim");
     assert_eq!(claimed.map(|job| job.id), Some(first.id));
     let counts = db.store.fs_job_counts().await.expect("counts");
-    assert_eq!((counts.pending, counts.running, counts.failed), (1, 1, 0));
+    assert_eq!((counts.pending, counts.running, counts.failed), (0, 1, 0));
     assert!(!db.store.requeue_fs_job(first.id).await.expect("requeue"), "only failed jobs");
     let update = FsJobUpdate {
         status: Some(FsJobStatus::Failed),
-        attempts: Some(5),
         last_error: Some(Some("disk full".into())),
         ..FsJobUpdate::default()
     };
-    db.store.update_fs_job(first.id, "r", &update).await.expect("fail");
+    db.store.update_fs_job(first.id, "r#1", &update).await.expect("fail");
     assert_eq!(db.store.fs_job_counts().await.expect("counts").failed, 1);
     assert!(db.store.requeue_fs_job(first.id).await.expect("requeue"));
     let again = db.store.fs_job(first.id).await.expect("job");
     assert_eq!((again.status, again.attempts), (FsJobStatus::Pending, 0));
     assert_eq!(again.last_error.as_deref(), Some("disk full"), "the last error stays visible");
     let counts = db.store.fs_job_counts().await.expect("counts");
-    assert_eq!((counts.pending, counts.failed), (2, 0));
-    // A runner that restarts under its name takes its running jobs back.
-    db.store.claim_fs_job("r", Duration::from_hours(1)).await.expect("claim").expect("due");
+    assert_eq!((counts.pending, counts.failed), (1, 0));
+
+    // It fails again; a new job for the torrent supersedes it.
+    db.store.claim_fs_job("r#2", Duration::from_mins(1)).await.expect("claim").expect("due");
+    db.store.update_fs_job(first.id, "r#2", &update).await.expect("fail");
+    let second = db.store.create_fs_job(&new).await.expect("job").expect("new");
+    assert_eq!(db.store.fs_job_counts().await.expect("counts").failed, 0, "superseded");
+    assert!(
+        !db.store.requeue_fs_job(first.id).await.expect("requeue"),
+        "not while another job of the torrent is active"
+    );
+
+    // An instance that restarts under its name takes its running jobs back.
+    let held = db.store.claim_fs_job("r#3", Duration::from_hours(1)).await.expect("claim");
+    assert_eq!(held.map(|job| job.id), Some(second.id));
     assert_eq!(db.store.release_fs_jobs("other").await.expect("release"), 0);
+    assert_eq!(db.store.release_fs_jobs("").await.expect("release"), 0);
     assert_eq!(db.store.release_fs_jobs("r").await.expect("release"), 1);
     assert_eq!(db.store.fs_job_counts().await.expect("counts").running, 0);
-    assert!(db.store.claim_fs_job("r2", Duration::from_mins(1)).await.expect("claim").is_some());
+    assert!(db.store.claim_fs_job("s#1", Duration::from_mins(1)).await.expect("claim").is_some());
 }
 
 on_both_backends!(

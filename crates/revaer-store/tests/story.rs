@@ -72,7 +72,8 @@ async fn full_story(db: &TestDb) {
             trace_id: None,
         })
         .await
-        .expect("job");
+        .expect("job")
+        .expect("new");
     let done = FsJobUpdate {
         status: Some(FsJobStatus::Done),
         destination: Some("library/Movies/Film".into()),

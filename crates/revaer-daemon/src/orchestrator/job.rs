@@ -1,15 +1,19 @@
 //! One job, start to outcome: the pipeline on a blocking thread, the lease
-//! renewed beside it, the outcome written back and announced.
+//! renewed beside it (and the job stopped when the lease is lost or the
+//! daemon shuts down), the outcome written back and announced.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use revaer_domain::FsopsEvent;
-use revaer_fsops::{Hooks, JobReport, Meta, StepOutcome, StepReport};
+use revaer_domain::{FsopsEvent, InfoHash};
+use revaer_engine::EngineError;
+use revaer_fsops::{FsopsError, Hooks, JobReport, Meta, StepOutcome, StepReport};
 use revaer_store::{FsJob, FsJobStatus, FsJobUpdate};
 use revaer_telemetry::names;
+use tokio::sync::watch;
 
 use super::{Shared, job_spec};
 
@@ -19,43 +23,66 @@ pub(super) fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
     base.saturating_mul(factor).min(cap)
 }
 
-pub(super) async fn run(shared: &Arc<Shared>, job: FsJob) {
+/// How a run ended.
+enum Outcome {
+    /// Delivered to this destination.
+    Done(String),
+    /// Failed; whether trying again can help.
+    Failed { error: String, retryable: bool },
+    /// Stopped (shutdown, lease lost): neither success nor an attempt.
+    Stopped,
+}
+
+pub(super) async fn run(shared: Arc<Shared>, job: FsJob, stop: watch::Receiver<bool>) {
     let torrent = job.info_hash;
-    let attempt = job.attempts + 1;
     let _ = shared.events.send(FsopsEvent::Started {
         torrent,
         job: job.id,
-        attempt,
+        attempt: job.attempts,
         trace_id: job.trace_id.clone(),
     });
-    let (result, meta) = match job_spec(&shared.engine, torrent).await {
-        Ok(spec) => run_pipeline(shared, &job, spec).await,
-        Err(err) => (Err((format!("the engine does not have the torrent: {err}"), false)), None),
+    let (outcome, meta) = match job_spec(&shared.engine, torrent).await {
+        Ok(spec) => run_pipeline(&shared, &job, spec, stop).await,
+        Err(err) => {
+            // A torrent the engine no longer has will not come back; other
+            // engine errors may pass.
+            let retryable = !matches!(err, EngineError::NotFound { .. });
+            let error = format!("the engine could not describe the torrent: {err}");
+            (Outcome::Failed { error, retryable }, None)
+        }
     };
-    let failed_for_good = finish(shared, &job, result).await;
-    if failed_for_good && let Some(meta) = meta {
-        // No empty folder stays in the library for a job that never delivered.
-        let _ = tokio::task::spawn_blocking(move || revaer_fsops::plan::release(&meta)).await;
+    let failed_for_good = finish(&shared, &job, outcome).await;
+    if failed_for_good {
+        // No empty folder or scratch space stays behind for a job that
+        // never delivered.
+        if let Some(meta) = meta.or_else(|| Meta::from_value(&job.journal)) {
+            let _ = tokio::task::spawn_blocking(move || revaer_fsops::plan::release(&meta)).await;
+        }
     }
 }
-
-/// The pipeline's outcome: the destination, or the error and whether
-/// retrying can help.
-type Outcome = Result<String, (String, bool)>;
 
 async fn run_pipeline(
     shared: &Arc<Shared>,
     job: &FsJob,
     spec: revaer_fsops::JobSpec,
+    stop: watch::Receiver<bool>,
 ) -> (Outcome, Option<Meta>) {
     let pipeline = shared.pipeline();
     let previous = Meta::from_value(&job.journal);
-    let renewer = tokio::spawn(renew_lease(Arc::clone(shared), job.id));
+    let owner = job.owner.clone().unwrap_or_default();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let guard = tokio::spawn(guard_lease(
+        Arc::clone(shared),
+        job.id,
+        owner.clone(),
+        Arc::clone(&cancel),
+        stop,
+    ));
     let runtime = tokio::runtime::Handle::current();
     let worker = Arc::clone(shared);
     let (id, trace_id) = (job.id, job.trace_id.clone());
+    let flag = Arc::clone(&cancel);
     let report = tokio::task::spawn_blocking(move || {
-        let owner = worker.config.instance.clone();
         let mut persist = |meta: &Meta| {
             let update = FsJobUpdate {
                 journal: Some(meta.to_value().map_err(|e| e.to_string())?),
@@ -70,34 +97,58 @@ async fn run_pipeline(
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         };
-        let mut mover = |to: &Path| {
-            runtime
-                .block_on(worker.engine.move_storage(spec.torrent, to.to_owned()))
-                .map_err(|e| e.to_string())
-        };
+        let mut mover = |to: &Path| move_seeding(&runtime, &worker, spec.torrent, to);
         let mut on_step = |step: &StepReport| {
             let _ = worker.events.send(step_event(spec.torrent, id, trace_id.clone(), step));
         };
-        let hooks = Hooks { persist: &mut persist, mover: Some(&mut mover), on_step: &mut on_step };
+        let hooks = Hooks {
+            persist: &mut persist,
+            mover: Some(&mut mover),
+            on_step: &mut on_step,
+            cancel: Some(&flag),
+        };
         pipeline.run(id, &spec, previous, hooks)
     })
     .await;
-    renewer.abort();
+    guard.abort();
+    let stopped = cancel.load(Ordering::Relaxed);
     match report {
         Ok(JobReport { result: Ok(()), meta }) => {
             let destination =
                 meta.plan.as_ref().map(|p| p.destination.to_string_lossy().into_owned());
-            (Ok(destination.unwrap_or_default()), Some(meta))
+            (Outcome::Done(destination.unwrap_or_default()), Some(meta))
+        }
+        Ok(JobReport { result: Err(FsopsError::Cancelled | FsopsError::Persist { .. }), meta })
+            if stopped =>
+        {
+            (Outcome::Stopped, Some(meta))
         }
         Ok(JobReport { result: Err(err), meta }) => {
-            (Err((err.to_string(), err.is_retryable())), Some(meta))
+            (Outcome::Failed { error: err.to_string(), retryable: err.is_retryable() }, Some(meta))
         }
-        Err(join) => (Err((format!("the FsOps worker stopped: {join}"), true)), None),
+        Err(join) => (
+            Outcome::Failed { error: format!("the FsOps worker stopped: {join}"), retryable: true },
+            None,
+        ),
     }
 }
 
+/// The engine moves a seeding torrent, unless it is already there (libtorrent
+/// refuses to move a torrent onto its own files).
+fn move_seeding(
+    runtime: &tokio::runtime::Handle,
+    shared: &Shared,
+    torrent: InfoHash,
+    to: &Path,
+) -> Result<(), String> {
+    if shared.engine.summary(torrent).is_some_and(|s| s.save_path == to) {
+        return Ok(());
+    }
+    runtime.block_on(shared.engine.move_storage(torrent, to.to_owned())).map_err(|e| e.to_string())
+}
+
 fn step_event(
-    torrent: revaer_domain::InfoHash,
+    torrent: InfoHash,
     job: i64,
     trace_id: Option<String>,
     step: &StepReport,
@@ -119,27 +170,71 @@ fn step_event(
     }
 }
 
-async fn renew_lease(shared: Arc<Shared>, id: i64) {
-    let every = (shared.config.lease / 3).max(Duration::from_millis(100));
+/// Renews the lease every third of it. Stops the job (`cancel`) when the
+/// daemon shuts down, when another runner took the job, or when no renewal
+/// has succeeded for a whole lease (it may have been taken over).
+async fn guard_lease(
+    shared: Arc<Shared>,
+    id: i64,
+    owner: String,
+    cancel: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let lease = shared.config.lease;
+    let every = (lease / 3).max(Duration::from_millis(100));
+    let mut renewed = Instant::now();
     loop {
-        tokio::time::sleep(every).await;
-        if let Err(err) =
-            shared.store.renew_fs_job_lease(id, &shared.config.instance, shared.config.lease).await
-        {
-            tracing::warn!(job = id, error = %err, "could not renew an FsOps lease");
+        tokio::select! {
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    cancel.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+            () = tokio::time::sleep(every) => {
+                match shared.store.renew_fs_job_lease(id, &owner, lease).await {
+                    Ok(()) => renewed = Instant::now(),
+                    Err(revaer_store::StoreError::NotOwner { .. }) => {
+                        tracing::warn!(job = id, "FsOps lease taken over; stopping this run");
+                        cancel.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::warn!(job = id, error = %err, "could not renew an FsOps lease");
+                        if renewed.elapsed() >= lease {
+                            cancel.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                }
+            }
         }
     }
 }
 
 /// Records the outcome; `true` when the job failed for good.
-async fn finish(shared: &Shared, job: &FsJob, result: Outcome) -> bool {
+async fn finish(shared: &Shared, job: &FsJob, outcome: Outcome) -> bool {
     let torrent = job.info_hash;
-    let attempts = job.attempts + 1;
-    let (update, event, label) = match result {
-        Ok(destination) => (
+    let owner = job.owner.clone().unwrap_or_default();
+    let attempts = job.attempts;
+    let (update, event, label) = match outcome {
+        Outcome::Stopped => {
+            // Back in the queue, the interrupted attempt not counted; its
+            // journal resumes it.
+            let update = FsJobUpdate {
+                status: Some(FsJobStatus::Pending),
+                attempts: Some(attempts.saturating_sub(1)),
+                next_attempt_at: Some(None),
+                ..FsJobUpdate::default()
+            };
+            if let Err(err) = shared.store.update_fs_job(job.id, &owner, &update).await {
+                tracing::debug!(job = job.id, error = %err, "a stopped FsOps job was already taken over");
+            }
+            return false;
+        }
+        Outcome::Done(destination) => (
             FsJobUpdate {
                 status: Some(FsJobStatus::Done),
-                attempts: Some(attempts),
                 last_error: Some(None),
                 next_attempt_at: Some(None),
                 destination: Some(destination.clone()),
@@ -153,12 +248,13 @@ async fn finish(shared: &Shared, job: &FsJob, result: Outcome) -> bool {
             },
             "done",
         ),
-        Err((error, can_retry)) => {
-            let retry_at = (can_retry && attempts < shared.config.max_attempts).then(|| {
+        Outcome::Failed { error, retryable } => {
+            let retry_at = (retryable && attempts < shared.config.max_attempts).then(|| {
                 let delay = backoff(shared.config.retry_base, shared.config.retry_cap, attempts);
-                Utc::now()
-                    + chrono::Duration::from_std(delay)
-                        .unwrap_or_else(|_| chrono::Duration::hours(1))
+                chrono::Duration::from_std(delay)
+                    .ok()
+                    .and_then(|delay| Utc::now().checked_add_signed(delay))
+                    .unwrap_or_else(Utc::now)
             });
             tracing::warn!(%torrent, job = job.id, attempts, %error, retry = retry_at.is_some(), "FsOps job failed");
             (
@@ -168,7 +264,6 @@ async fn finish(shared: &Shared, job: &FsJob, result: Outcome) -> bool {
                     } else {
                         FsJobStatus::Failed
                     }),
-                    attempts: Some(attempts),
                     last_error: Some(Some(error.clone())),
                     next_attempt_at: Some(retry_at),
                     ..FsJobUpdate::default()
@@ -184,12 +279,12 @@ async fn finish(shared: &Shared, job: &FsJob, result: Outcome) -> bool {
             )
         }
     };
-    metrics::counter!(names::FSOPS_JOBS_TOTAL, names::LABEL_OUTCOME => label).increment(1);
-    if let Err(err) = shared.store.update_fs_job(job.id, &shared.config.instance, &update).await {
+    if let Err(err) = shared.store.update_fs_job(job.id, &owner, &update).await {
         // The lease lapsed and another runner took the job: it carries on.
         tracing::warn!(job = job.id, error = %err, "could not record an FsOps outcome");
         return false;
     }
+    metrics::counter!(names::FSOPS_JOBS_TOTAL, names::LABEL_OUTCOME => label).increment(1);
     let _ = shared.events.send(event);
     label == "failed"
 }

@@ -12,6 +12,7 @@
 
 mod job;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -105,6 +106,13 @@ impl std::fmt::Debug for Orchestrator {
     }
 }
 
+impl Drop for Orchestrator {
+    fn drop(&mut self) {
+        // Without a shutdown, the tasks still stop.
+        let _ = self.stop.send(true);
+    }
+}
+
 impl Orchestrator {
     /// Starts listening for completions and the workers. Jobs this instance
     /// was running when it last stopped are released first, and completed
@@ -167,18 +175,17 @@ impl Orchestrator {
         enqueue(&self.shared, torrent, trace_id).await
     }
 
-    /// Puts a torrent's failed jobs back in the queue (after the cause was
-    /// fixed); returns how many.
-    pub async fn retry(&self, torrent: InfoHash) -> Result<usize, OrchestratorError> {
-        let mut requeued = 0;
-        for job in self.shared.store.fs_jobs_for(torrent).await? {
-            if job.status == FsJobStatus::Failed && self.shared.store.requeue_fs_job(job.id).await?
-            {
-                requeued += 1;
-            }
-        }
-        if requeued > 0 {
+    /// Puts a torrent's latest job back in the queue when it failed for
+    /// good (after the cause was fixed); `true` when it was.
+    pub async fn retry(&self, torrent: InfoHash) -> Result<bool, OrchestratorError> {
+        let jobs = self.shared.store.fs_jobs_for(torrent).await?;
+        let Some(latest) = jobs.last().filter(|job| job.status == FsJobStatus::Failed) else {
+            return Ok(false);
+        };
+        let requeued = self.shared.store.requeue_fs_job(latest.id).await?;
+        if requeued {
             self.shared.wake.notify_waiters();
+            publish_queue_depth(&self.shared).await;
         }
         Ok(requeued)
     }
@@ -221,9 +228,9 @@ impl Orchestrator {
         }
     }
 
-    /// Stops taking jobs and waits for the running ones to finish their
-    /// current run (a job cut short by a crash instead resumes from its
-    /// journal on the next start).
+    /// Stops taking jobs, stops the running ones at their next safe point
+    /// (between steps and files, every MiB of a copy: they go back to the
+    /// queue and resume from their journals) and waits for the workers.
     pub async fn shutdown(&self) {
         let _ = self.stop.send(true);
         self.shared.wake.notify_waiters();
@@ -297,6 +304,10 @@ async fn enqueue(
             trace_id,
         })
         .await?;
+    let Some(job) = job else {
+        // Another job of the torrent got in first.
+        return Ok(None);
+    };
     shared.wake.notify_one();
     publish_queue_depth(shared).await;
     Ok(Some(job))
@@ -351,27 +362,46 @@ async fn listen(
     }
 }
 
+/// A claim's owner: the instance and a token of this claim, so that only
+/// this run (not another worker of the same daemon) holds the job.
+fn claim_owner(instance: &str) -> String {
+    static CLAIMS: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seq = CLAIMS.fetch_add(1, Ordering::Relaxed);
+    format!("{instance}#{}-{nanos:x}-{seq}", std::process::id())
+}
+
 async fn work(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
-        match shared.store.claim_fs_job(&shared.config.instance, shared.config.lease).await {
+        let owner = claim_owner(&shared.config.instance);
+        let pause = match shared.store.claim_fs_job(&owner, shared.config.lease).await {
             Ok(Some(claimed)) => {
-                job::run(&shared, claimed).await;
-                publish_queue_depth(&shared).await;
-            }
-            Ok(None) => {
-                tokio::select! {
-                    _ = stop.changed() => {}
-                    () = shared.wake.notified() => {}
-                    () = tokio::time::sleep(shared.config.poll) => {}
+                let id = claimed.id;
+                // Its own task: a panic in a job does not take the worker.
+                let run = tokio::spawn(job::run(Arc::clone(&shared), claimed, stop.clone()));
+                if let Err(err) = run.await {
+                    tracing::error!(job = id, error = %err, "an FsOps job panicked");
                 }
+                publish_queue_depth(&shared).await;
+                continue;
             }
+            Ok(None) => shared.config.poll,
             Err(err) => {
                 tracing::warn!(error = %err, "could not claim an FsOps job");
-                tokio::select! {
-                    _ = stop.changed() => {}
-                    () = tokio::time::sleep(shared.config.poll) => {}
+                shared.config.poll
+            }
+        };
+        tokio::select! {
+            changed = stop.changed() => {
+                // The orchestrator was dropped without a shutdown.
+                if changed.is_err() {
+                    return;
                 }
             }
+            () = shared.wake.notified() => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

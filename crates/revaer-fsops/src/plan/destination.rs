@@ -17,7 +17,7 @@ use crate::meta::{META_FILE, Meta};
 use crate::template::{TemplateValues, render};
 
 /// The journal a claim writes before linking it into place.
-const CLAIM_PREFIX: &str = ".revaer-claim-";
+pub(super) const CLAIM_PREFIX: &str = ".revaer-claim-";
 /// Destination names tried before giving up: `X`, `X (2)` … `X (100)`.
 const MAX_CANDIDATES: u32 = 100;
 
@@ -108,13 +108,19 @@ pub(crate) fn reclaim(dir: &Path, spec: &JobSpec, job: i64) -> Result<()> {
     }
 }
 
-/// Removes a claimed destination that received nothing but the journal
-/// (a job that failed for good before its transfer), so that no empty
-/// folder is left in the library. `true` when it went.
+/// Cleans up after a job that failed for good: its work folder goes, and
+/// its destination too when it received nothing but this job's journal (a
+/// failure before the transfer), so that no empty folder is left in the
+/// library. `true` when the destination went.
 pub fn release(meta: &Meta) -> bool {
     let Some(plan) = &meta.plan else { return false };
+    // Scratch space goes whatever happens to the folder.
+    let _ = fsutil::remove_tree_if_exists(&plan.work_dir);
     let dir = &plan.destination;
-    let ours = Meta::read_from(dir).ok().flatten().is_some_and(|m| m.torrent == meta.torrent);
+    let ours = Meta::read_from(dir)
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.torrent == meta.torrent && m.job == meta.job);
     let only_journal = fs::read_dir(dir).is_ok_and(|entries| {
         entries.filter_map(std::result::Result::ok).all(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -155,6 +161,27 @@ fn take(dir: &Path, spec: &JobSpec, job: i64) -> Result<bool> {
         Err(err) if err.kind() == ErrorKind::AlreadyExists => {
             Ok(read_journal(dir)?.is_some_and(|m| m.torrent == spec.torrent))
         }
+        // Filesystems without hard links (exFAT, vfat, some network and
+        // FUSE mounts): an exclusive create claims as well; a crash mid-write
+        // leaves a journal that makes the folder look taken (the next name
+        // is used), never a shared folder.
+        Err(err) if matches!(err.raw_os_error(), Some(c) if c == nix::libc::EPERM || c == nix::libc::EOPNOTSUPP || c == nix::libc::ENOSYS) => {
+            Ok(claim_exclusive(dir, &bytes)?
+                || read_journal(dir)?.is_some_and(|m| m.torrent == spec.torrent))
+        }
+        Err(err) => Err(FsopsError::io("claim the destination", dir)(err)),
+    }
+}
+
+fn claim_exclusive(dir: &Path, bytes: &[u8]) -> Result<bool> {
+    let path = dir.join(META_FILE);
+    match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        Ok(mut file) => {
+            std::io::Write::write_all(&mut file, bytes).map_err(FsopsError::io("write", &path))?;
+            file.sync_all().map_err(FsopsError::io("sync", &path))?;
+            fsutil::sync_parent(&path).map(|()| true)
+        }
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => Ok(false),
         Err(err) => Err(FsopsError::io("claim the destination", dir)(err)),
     }
 }

@@ -41,7 +41,10 @@ pub fn check_rel(name: &str) -> Result<()> {
 /// Names FsOps uses for itself get a `_` in front when a payload has them.
 pub fn unreserve(rel: &str) -> String {
     let (dir, name) = rel.rsplit_once('/').map_or(("", rel), |(d, n)| (d, n));
-    if name == META_FILE || name.starts_with(PART_PREFIX) {
+    if name == META_FILE
+        || name.starts_with(PART_PREFIX)
+        || name.starts_with(destination::CLAIM_PREFIX)
+    {
         if dir.is_empty() { format!("_{name}") } else { format!("{dir}/_{name}") }
     } else {
         rel.to_owned()
@@ -136,10 +139,22 @@ pub fn validate(config: &FsopsConfig, spec: &JobSpec, job: i64) -> Result<(Plan,
     }
     let destination = destination::claim(config, spec, category.as_ref(), &roots, job)?;
     let engine_save_path = engine_move.then(|| engine_save_path(spec, &source_root, &destination));
+    if let Some(save) = &engine_save_path
+        && *save == destination
+        && let Ok(top) = source_root.strip_prefix(&spec.save_path)
+        && !top.as_os_str().is_empty()
+    {
+        // The engine puts the torrent's own folder inside the destination.
+        let top = top.to_string_lossy();
+        for item in &mut items {
+            item.rel = format!("{top}/{}", item.rel);
+        }
+    }
     Ok((
         Plan {
             source_root,
-            work_dir: work_dir.join(spec.torrent.to_hex()),
+            // Per job: a later job of the torrent never shares scratch space.
+            work_dir: work_dir.join(format!("{}-{job}", spec.torrent.to_hex())),
             destination,
             engine_save_path,
             mode,

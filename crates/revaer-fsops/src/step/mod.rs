@@ -10,6 +10,7 @@ pub(crate) mod permissions;
 pub(crate) mod transfer;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::{FsopsConfig, JobSpec};
 use crate::error::{FsopsError, Result};
@@ -20,6 +21,20 @@ use crate::tools::Toolbox;
 /// path); answers when the move is done.
 pub type EngineMover<'a> = dyn FnMut(&Path) -> std::result::Result<(), String> + 'a;
 
+/// A stop request the long loops (copies, extraction) look at.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Cancel<'a>(pub Option<&'a AtomicBool>);
+
+impl Cancel<'_> {
+    /// `Err(Cancelled)` once a stop was asked for.
+    pub fn check(self) -> Result<()> {
+        match self.0 {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(FsopsError::Cancelled),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// What a step works with.
 pub(crate) struct Ctx<'a, 'm> {
     pub config: &'a FsopsConfig,
@@ -27,6 +42,8 @@ pub(crate) struct Ctx<'a, 'm> {
     pub tools: &'a Toolbox,
     pub meta: &'a mut Meta,
     pub mover: Option<&'a mut EngineMover<'m>>,
+    /// Stop requests.
+    pub cancel: Cancel<'a>,
     /// Bytes this step wrote (for the metrics).
     pub bytes: u64,
 }

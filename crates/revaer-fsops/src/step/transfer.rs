@@ -17,24 +17,27 @@ use std::path::Path;
 use revaer_domain::settings::TransferMode;
 use sha2::{Digest, Sha256};
 
-use super::{Ctx, Outcome};
+use super::{Cancel, Ctx, Outcome};
 use crate::error::{FsopsError, Result};
 use crate::fsutil::{self, part_path};
 use crate::meta::{Origin, Plan};
 use crate::plan::resolve;
-use crate::rules::CleanupRules;
 
 pub(crate) fn apply(ctx: &mut Ctx<'_, '_>) -> Result<Outcome> {
     let plan = ctx.plan()?;
-    // Already decided before flattening; again here for journals that
-    // predate that (a no-op otherwise).
-    CleanupRules::new(&plan.drop, &plan.keep)?.mark(&mut ctx.meta.items, plan.engine_move);
+    // The cleanup rules were applied before flattening.
     if !ctx.meta.items.iter().any(|item| !item.skip) {
         return Err(FsopsError::NothingToDeliver);
     }
     crate::plan::reclaim(&plan.destination, ctx.spec, ctx.meta.job)?;
     ctx.meta.write_owned(&plan.destination)?;
-    if plan.engine_move {
+    // Moving a torrent onto itself fails in libtorrent: a rerun after the
+    // move finds every file in place and goes on.
+    let in_place = ctx.meta.items.iter().filter(|i| i.origin == Origin::Payload).all(|i| {
+        fs::symlink_metadata(plan.destination.join(&i.rel)).is_ok()
+            && fs::symlink_metadata(&i.src).is_err()
+    });
+    if plan.engine_move && !in_place {
         let to = plan.engine_save_path.clone().unwrap_or_else(|| plan.destination.clone());
         let mover = ctx.mover.as_mut().ok_or_else(|| FsopsError::EngineMove {
             to: to.clone(),
@@ -54,7 +57,8 @@ pub(crate) fn apply(ctx: &mut Ctx<'_, '_>) -> Result<Outcome> {
             // Extracted files are ours to move whatever the mode.
             let mode =
                 if item.origin == Origin::Extracted { TransferMode::Move } else { plan.mode };
-            ctx.bytes += place(&item.src, &dest, &root, mode, &plan)?;
+            ctx.cancel.check()?;
+            ctx.bytes += place(&item.src, &dest, &root, mode, &plan, ctx.cancel)?;
         }
         delivered += 1;
     }
@@ -76,7 +80,14 @@ const fn mode_name(mode: TransferMode) -> &'static str {
 }
 
 /// Puts one file in place; returns the bytes copied (0 for links/renames).
-fn place(src: &Path, dest: &Path, root: &Path, mode: TransferMode, plan: &Plan) -> Result<u64> {
+fn place(
+    src: &Path,
+    dest: &Path,
+    root: &Path,
+    mode: TransferMode,
+    plan: &Plan,
+    cancel: Cancel<'_>,
+) -> Result<u64> {
     if let Some(parent) = dest.parent() {
         fsutil::create_dirs(parent)?;
         // Nothing between the destination and the file may lead elsewhere.
@@ -118,18 +129,18 @@ fn place(src: &Path, dest: &Path, root: &Path, mode: TransferMode, plan: &Plan) 
     match mode {
         TransferMode::Hardlink if !plan.force_copy => match fs::hard_link(src, dest) {
             Ok(()) => fsutil::sync_parent(dest).map(|()| 0),
-            Err(err) if needs_copy(&err) => copy_into_place(src, dest, false),
+            Err(err) if needs_copy(&err) => copy_into_place(src, dest, false, cancel),
             Err(err) => Err(FsopsError::io("hard-link", dest)(err)),
         },
         TransferMode::Move if !plan.force_copy => match fs::rename(src, dest) {
             Ok(()) => fsutil::sync_parent(dest).map(|()| 0),
-            Err(err) if needs_copy(&err) => move_by_copy(src, dest),
+            Err(err) if needs_copy(&err) => move_by_copy(src, dest, cancel),
             Err(err) => Err(FsopsError::io("move", dest)(err)),
         },
-        TransferMode::Move => move_by_copy(src, dest),
+        TransferMode::Move => move_by_copy(src, dest, cancel),
         TransferMode::Reflink if !plan.force_copy => reflink_into_place(src, dest),
         TransferMode::Hardlink | TransferMode::Copy | TransferMode::Reflink => {
-            copy_into_place(src, dest, false)
+            copy_into_place(src, dest, false, cancel)
         }
     }
 }
@@ -144,8 +155,8 @@ fn needs_copy(err: &io::Error) -> bool {
         || matches!(err.raw_os_error(), Some(code) if code == nix::libc::EPERM || code == nix::libc::EMLINK || code == nix::libc::EOPNOTSUPP)
 }
 
-fn move_by_copy(src: &Path, dest: &Path) -> Result<u64> {
-    let copied = copy_into_place(src, dest, true)?;
+fn move_by_copy(src: &Path, dest: &Path, cancel: Cancel<'_>) -> Result<u64> {
+    let copied = copy_into_place(src, dest, true, cancel)?;
     fsutil::remove_file_if_exists(src)?;
     Ok(copied)
 }
@@ -154,23 +165,31 @@ fn reflink_into_place(src: &Path, dest: &Path) -> Result<u64> {
     let part = part_path(dest);
     let result = (|| {
         fsutil::remove_file_if_exists(&part)?;
-        reflink_copy::reflink_or_copy(src, &part).map_err(FsopsError::io("clone", src))?;
+        // `None` when cloned (no bytes copied), the size when it copied.
+        let copied =
+            reflink_copy::reflink_or_copy(src, &part).map_err(FsopsError::io("clone", src))?;
         File::open(&part).and_then(|f| f.sync_all()).map_err(FsopsError::io("sync", &part))?;
         check_size(src, &part)?;
-        fsutil::rename_durable(&part, dest)
+        fsutil::rename_durable(&part, dest)?;
+        Ok(copied.unwrap_or(0))
     })();
     if result.is_err() {
         let _ = fsutil::remove_file_if_exists(&part);
     }
-    result.map(|()| fs::metadata(dest).map_or(0, |m| m.len()))
+    result
 }
 
 /// Copies under a part name, syncs, checks (size always; content too when
 /// the source is deleted afterwards), then renames into place. A failed
 /// copy leaves no part file behind (it could be most of a disk).
-fn copy_into_place(src: &Path, dest: &Path, verify_content: bool) -> Result<u64> {
+fn copy_into_place(
+    src: &Path,
+    dest: &Path,
+    verify_content: bool,
+    cancel: Cancel<'_>,
+) -> Result<u64> {
     let part = part_path(dest);
-    let result = copy_to_part(src, &part, verify_content);
+    let result = copy_to_part(src, &part, verify_content, cancel);
     match result {
         Ok(written) => {
             fsutil::rename_durable(&part, dest)?;
@@ -183,7 +202,7 @@ fn copy_into_place(src: &Path, dest: &Path, verify_content: bool) -> Result<u64>
     }
 }
 
-fn copy_to_part(src: &Path, part: &Path, verify_content: bool) -> Result<u64> {
+fn copy_to_part(src: &Path, part: &Path, verify_content: bool, cancel: Cancel<'_>) -> Result<u64> {
     let mut input = OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NOFOLLOW)
@@ -194,6 +213,7 @@ fn copy_to_part(src: &Path, part: &Path, verify_content: bool) -> Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
+        cancel.check()?;
         let n = input.read(&mut buf).map_err(FsopsError::io("read", src))?;
         if n == 0 {
             break;

@@ -126,6 +126,7 @@ pub fn run(pipeline: &Pipeline, job: i64, spec: &JobSpec, previous: Option<Meta>
             },
             mover: None,
             on_step: &mut |step| steps.push(step.clone()),
+            cancel: None,
         },
     );
     Run { report, saved, steps }

@@ -11,6 +11,7 @@ use compress_tools::{ArchiveContents, ArchiveIterator};
 
 use super::{Budget, Produced, entry_name};
 use crate::error::{FsopsError, Result};
+use crate::step::Cancel;
 
 const KIND_MASK: u32 = 0o170_000;
 const KIND_FILE: u32 = 0o100_000;
@@ -35,6 +36,7 @@ pub(super) fn extract(
     archive: &Path,
     out: &Path,
     budget: Budget,
+    cancel: Cancel<'_>,
 ) -> Result<(Vec<Produced>, usize)> {
     let fail = |detail: String| FsopsError::Archive { archive: archive.to_owned(), detail };
     let too_large =
@@ -71,6 +73,7 @@ pub(super) fn extract(
                 }
             }
             ArchiveContents::DataChunk(chunk) => {
+                cancel.check()?;
                 let Some(entry) = current.as_mut() else { continue };
                 written += chunk.len() as u64;
                 if written > budget.bytes {

@@ -183,8 +183,8 @@ fn extract_sets(
         let out = out_root.join(n.to_string());
         fsutil::create_dirs(&out)?;
         let (produced, skipped_links) = match set.reader {
-            Reader::Libarchive => libarchive::extract(&volumes[0], &out, budget)?,
-            Reader::Rar => unar::extract(ctx.tools, &volumes[0], &out, budget)?,
+            Reader::Libarchive => libarchive::extract(&volumes[0], &out, budget, ctx.cancel)?,
+            Reader::Rar => unar::extract(ctx.tools, &volumes[0], &out, budget, ctx.cancel)?,
         };
         entries_left = entries_left.saturating_sub(produced.len() as u64);
         links += skipped_links;

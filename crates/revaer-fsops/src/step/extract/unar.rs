@@ -6,9 +6,9 @@
 //! killed the moment it writes past the budget (declared sizes can lie).
 //! Afterwards links are removed, so only regular files are delivered.
 
-use std::io::Read as _;
+use std::fs::File;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::{Budget, Produced, entry_name};
 use crate::error::{FsopsError, Result};
+use crate::step::Cancel;
 use crate::tools::Toolbox;
 
 /// Listings larger than this are refused (a hostile archive could list
@@ -23,6 +24,8 @@ use crate::tools::Toolbox;
 const MAX_LISTING: usize = 64 * 1024 * 1024;
 /// How often the output is measured while `unar` runs.
 const WATCH_EVERY: Duration = Duration::from_millis(100);
+/// Listing an archive takes a moment; a tool still at it after this is stuck.
+const LIST_TIMEOUT: Duration = Duration::from_mins(2);
 /// A tool that writes nothing for this long is stuck and is stopped.
 const STALL: Duration = Duration::from_mins(5);
 
@@ -31,24 +34,16 @@ pub(super) fn extract(
     first: &Path,
     out: &Path,
     budget: Budget,
+    cancel: Cancel<'_>,
 ) -> Result<(Vec<Produced>, usize)> {
     let (unar, lsar) = tools.rar()?;
-    check_listing(lsar, first, budget)?;
-    let fail = |detail: String| FsopsError::Archive { archive: first.to_owned(), detail };
+    check_listing(lsar, first, out, budget, cancel)?;
     // A file, not a pipe: a chatty tool can never block on a full pipe.
     let log_path = out.with_extension("log");
-    let log = std::fs::File::create(&log_path).map_err(FsopsError::io("create", &log_path))?;
-    let mut child = Command::new(unar)
-        .args([
-            "-q",
-            "-no-directory",
-            "-force-overwrite",
-            "-no-recursion",
-            "-forks",
-            "skip",
-            "-password",
-            "",
-        ])
+    let log = File::create(&log_path).map_err(FsopsError::io("create", &log_path))?;
+    let child = Command::new(unar)
+        .args(["-q", "-no-directory", "-force-overwrite", "-no-recursion"])
+        .args(["-forks", "skip", "-password", ""])
         .arg("-output-directory")
         .arg(out)
         .arg("--")
@@ -57,65 +52,101 @@ pub(super) fn extract(
         .stdout(Stdio::null())
         .stderr(Stdio::from(log))
         .spawn()
-        .map_err(|err| fail(format!("could not start unar: {err}")))?;
+        .map_err(|err| tool_failed("unar", format!("could not start: {err}")))?;
     let (mut last_size, mut last_growth) = (0, Instant::now());
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|err| fail(err.to_string()))? {
-            break status;
-        }
+    let status = watch(child, "unar", cancel, || {
         let size = tree_size(out);
-        if size != last_size {
-            (last_size, last_growth) = (size, Instant::now());
-        } else if last_growth.elapsed() > STALL {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(fail(format!("unar wrote nothing for {} s", STALL.as_secs())));
-        }
         if size > budget.bytes {
-            let _ = child.kill();
-            let _ = child.wait();
             return Err(FsopsError::ArchiveTooLarge {
                 archive: first.to_owned(),
                 reason: format!("expands beyond {} bytes", budget.bytes),
             });
         }
-        thread::sleep(WATCH_EVERY);
-    };
+        if size != last_size {
+            (last_size, last_growth) = (size, Instant::now());
+        } else if last_growth.elapsed() > STALL {
+            return Err(tool_failed("unar", format!("wrote nothing for {} s", STALL.as_secs())));
+        }
+        Ok(())
+    })?;
     if !status.success() {
         let stderr = crate::fsutil::read_bounded(&log_path, 1024 * 1024)
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .unwrap_or_default();
         let last =
             stderr.lines().rfind(|l| !l.contains("NSCalendarDate")).unwrap_or("").trim().to_owned();
-        return Err(fail(format!("unar exited with {status}: {last}")));
+        // unar read the archive and gave up on it: a broken archive.
+        return Err(FsopsError::Archive {
+            archive: first.to_owned(),
+            detail: format!("unar exited with {status}: {last}"),
+        });
     }
     collect(first, out, budget)
 }
 
+fn tool_failed(tool: &'static str, detail: String) -> FsopsError {
+    FsopsError::ToolFailed { tool, detail }
+}
+
+/// Waits for `child`, calling `check` every [`WATCH_EVERY`]; kills it when
+/// `check` fails or the job is cancelled.
+fn watch(
+    mut child: Child,
+    tool: &'static str,
+    cancel: Cancel<'_>,
+    mut check: impl FnMut() -> Result<()>,
+) -> Result<ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait().map_err(|err| tool_failed(tool, err.to_string()))? {
+            return Ok(status);
+        }
+        if let Err(err) = cancel.check().and_then(|()| check()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(err);
+        }
+        thread::sleep(WATCH_EVERY);
+    }
+}
+
 /// Refuses an archive whose listing has an unsafe name or is too large.
-fn check_listing(lsar: &Path, first: &Path, budget: Budget) -> Result<()> {
+fn check_listing(
+    lsar: &Path,
+    first: &Path,
+    out: &Path,
+    budget: Budget,
+    cancel: Cancel<'_>,
+) -> Result<()> {
     let fail = |detail: String| FsopsError::Archive { archive: first.to_owned(), detail };
-    let mut child = Command::new(lsar)
+    let list_path = out.with_extension("list.json");
+    let list = File::create(&list_path).map_err(FsopsError::io("create", &list_path))?;
+    let child = Command::new(lsar)
         .arg("-j")
         .arg("--")
         .arg(first)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::from(list))
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|err| fail(format!("could not start lsar: {err}")))?;
-    let mut stdout = Vec::new();
-    if let Some(pipe) = child.stdout.take() {
+        .map_err(|err| tool_failed("lsar", format!("could not start: {err}")))?;
+    let started = Instant::now();
+    let status = watch(child, "lsar", cancel, || {
         // Bounded: a hostile archive could list millions of entries.
-        let _ = pipe.take(MAX_LISTING as u64 + 1).read_to_end(&mut stdout);
-    }
-    if stdout.len() > MAX_LISTING {
-        let _ = child.kill();
-    }
-    let status = child.wait().map_err(|err| fail(err.to_string()))?;
-    if !status.success() || stdout.len() > MAX_LISTING {
+        if std::fs::metadata(&list_path).map_or(0, |m| m.len()) > MAX_LISTING as u64 {
+            return Err(fail("its listing is too large".to_owned()));
+        }
+        if started.elapsed() > LIST_TIMEOUT {
+            return Err(tool_failed(
+                "lsar",
+                format!("no listing after {} s", LIST_TIMEOUT.as_secs()),
+            ));
+        }
+        Ok(())
+    })?;
+    if !status.success() {
         return Err(fail(format!("lsar could not list it ({status})")));
     }
+    let stdout = crate::fsutil::read_bounded(&list_path, MAX_LISTING as u64)?;
     let listing: Value = serde_json::from_slice(&stdout).map_err(|err| fail(err.to_string()))?;
     let entries = listing["lsarContents"].as_array().cloned().unwrap_or_default();
     if entries.len() as u64 > budget.entries {
