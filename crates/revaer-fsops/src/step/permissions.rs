@@ -65,26 +65,20 @@ fn chown(path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<bool> {
     }
 }
 
-fn user_id(name: &str) -> Result<u32> {
-    if let Ok(id) = name.parse() {
-        return Ok(id);
-    }
-    User::from_name(name)
+/// A numeric id as given, or the id `lookup` finds for a name.
+fn id_of(kind: &'static str, name: &str, lookup: impl Fn(&str) -> Option<u32>) -> Result<u32> {
+    name.parse()
         .ok()
-        .flatten()
-        .map(|user| user.uid.as_raw())
-        .ok_or_else(|| FsopsError::UnknownOwner { kind: "user", name: name.to_owned() })
+        .or_else(|| lookup(name))
+        .ok_or_else(|| FsopsError::UnknownOwner { kind, name: name.to_owned() })
+}
+
+fn user_id(name: &str) -> Result<u32> {
+    id_of("user", name, |n| User::from_name(n).ok().flatten().map(|u| u.uid.as_raw()))
 }
 
 fn group_id(name: &str) -> Result<u32> {
-    if let Ok(id) = name.parse() {
-        return Ok(id);
-    }
-    Group::from_name(name)
-        .ok()
-        .flatten()
-        .map(|group| group.gid.as_raw())
-        .ok_or_else(|| FsopsError::UnknownOwner { kind: "group", name: name.to_owned() })
+    id_of("group", name, |n| Group::from_name(n).ok().flatten().map(|g| g.gid.as_raw()))
 }
 
 #[cfg(test)]
