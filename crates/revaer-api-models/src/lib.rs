@@ -1,0 +1,27 @@
+//! Revaer's HTTP API vocabulary, shared by the server (`revaer-api`) and
+//! the CLI (`revaer`): request and response types, Problem+JSON, list
+//! queries and their cursors. Serde types only; no server framework.
+//!
+//! # Layout
+//! - [`problem`]: RFC 9457 problem documents.
+//! - [`list`]: the torrent list query, its validation and its pages.
+//! - [`cursor`]: opaque keyset cursors.
+//!
+//! # Quick start
+//! ```
+//! use revaer_api_models::list::ListQuery;
+//! let query = ListQuery::parse("limit=10&sort=name&state=seeding,paused").expect("valid");
+//! assert_eq!(query.limit, 10);
+//! let errors = ListQuery::parse("limit=0&colour=red").expect_err("invalid");
+//! assert_eq!(errors[0].pointer, "/query/limit");
+//! assert_eq!(errors[1].pointer, "/query/colour");
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod cursor;
+pub mod list;
+pub mod problem;
+
+pub use list::{ListQuery, Order, SortKey, TorrentPage};
+pub use problem::{InvalidParam, PROBLEM_CONTENT_TYPE, Problem};
