@@ -6,6 +6,7 @@
 //! - [`problem`]: RFC 9457 problem documents.
 //! - [`list`]: the torrent list query, its validation and its pages.
 //! - [`cursor`]: opaque keyset cursors.
+//! - [`torrent`]: add, action and selection requests.
 //!
 //! # Quick start
 //! ```
@@ -22,6 +23,8 @@
 pub mod cursor;
 pub mod list;
 pub mod problem;
+pub mod torrent;
 
 pub use list::{ListQuery, Order, SortKey, TorrentPage};
 pub use problem::{InvalidParam, PROBLEM_CONTENT_TYPE, Problem};
+pub use torrent::{AddTorrentRequest, SelectRequest, TorrentAction};

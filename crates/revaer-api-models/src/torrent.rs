@@ -1,0 +1,278 @@
+//! Torrent requests: add, act on, select files. Each validates itself into
+//! every problem with its JSON Pointer, before anything reaches the engine.
+
+use data_encoding::BASE64;
+use revaer_domain::torrent::LabelError;
+use revaer_domain::{MagnetUri, SelectionRules, TorrentLabels};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::problem::InvalidParam;
+
+/// Largest `.torrent` accepted, in bytes (base64 in JSON, or a file part).
+pub const MAX_METAINFO_BYTES: usize = 16 * 1024 * 1024;
+/// Longest `save_path`, in bytes.
+const MAX_PATH: usize = 4096;
+
+/// `POST /v1/torrents` as JSON (a multipart form carries the same fields and
+/// a `torrent` file part instead of `metainfo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddTorrentRequest {
+    /// A magnet URI (exactly one of `magnet` and `metainfo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub magnet: Option<String>,
+    /// A `.torrent` file, base64-encoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metainfo: Option<String>,
+    /// Absolute folder to download into (default: the category's, else the
+    /// engine's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_path: Option<String>,
+    /// Category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Add without starting.
+    #[serde(default)]
+    pub paused: bool,
+    /// Fetch pieces in order.
+    #[serde(default)]
+    pub sequential: bool,
+    /// Which files to download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<SelectionRules>,
+    /// Download cap in bytes/s (absent or 0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_bps: Option<u64>,
+    /// Upload cap in bytes/s (absent or 0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_bps: Option<u64>,
+}
+
+/// Where a torrent comes from, once validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A magnet.
+    Magnet(MagnetUri),
+    /// `.torrent` bytes.
+    Metainfo(Vec<u8>),
+}
+
+/// A validated add request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidAdd {
+    /// The source.
+    pub source: Source,
+    /// Labels.
+    pub labels: TorrentLabels,
+}
+
+impl AddTorrentRequest {
+    /// Checks every field; every problem is reported with its pointer.
+    pub fn validate(&self) -> Result<ValidAdd, Vec<InvalidParam>> {
+        let mut errors = Vec::new();
+        let source = match (&self.magnet, &self.metainfo) {
+            (Some(_), Some(_)) => {
+                errors.push(InvalidParam::new(
+                    "/metainfo",
+                    "give either magnet or metainfo, not both",
+                ));
+                None
+            }
+            (None, None) => {
+                errors.push(InvalidParam::new("/magnet", "give a magnet URI or a base64 metainfo"));
+                None
+            }
+            (Some(magnet), None) => match MagnetUri::parse(magnet) {
+                Ok(uri) => Some(Source::Magnet(uri)),
+                Err(err) => {
+                    errors.push(InvalidParam::new("/magnet", err.to_string()));
+                    None
+                }
+            },
+            (None, Some(encoded)) => match decode_metainfo(encoded) {
+                Ok(bytes) => Some(Source::Metainfo(bytes)),
+                Err(message) => {
+                    errors.push(InvalidParam::new("/metainfo", message));
+                    None
+                }
+            },
+        };
+        errors.extend(check_save_path(self.save_path.as_deref(), "/save_path"));
+        let labels = TorrentLabels { category: self.category.clone(), tags: self.tags.clone() };
+        if let Err(err) = labels.validate() {
+            errors.push(label_problem(&err));
+        }
+        if let Some(selection) = &self.selection
+            && let Err(err) = selection.compile()
+        {
+            errors.push(InvalidParam::new(format!("/selection{}", err.pointer()), err.to_string()));
+        }
+        match source {
+            Some(source) if errors.is_empty() => Ok(ValidAdd { source, labels }),
+            _ => Err(errors),
+        }
+    }
+}
+
+fn decode_metainfo(encoded: &str) -> Result<Vec<u8>, String> {
+    // base64 grows by 4/3: refuse before decoding anything too large.
+    if encoded.len() > MAX_METAINFO_BYTES / 3 * 4 + 4 {
+        return Err(format!("a .torrent may be at most {MAX_METAINFO_BYTES} bytes"));
+    }
+    let bytes =
+        BASE64.decode(encoded.trim().as_bytes()).map_err(|_| "is not valid base64".to_owned())?;
+    if bytes.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    Ok(bytes)
+}
+
+/// A problem with a save path, if it has one.
+pub fn check_save_path(path: Option<&str>, pointer: &str) -> Option<InvalidParam> {
+    let path = path?;
+    let ok = path.starts_with('/')
+        && path.len() <= MAX_PATH
+        && !path.contains('\0')
+        && !path.split('/').any(|part| part == "..");
+    (!ok).then(|| {
+        InvalidParam::new(
+            pointer,
+            format!("must be an absolute path of at most {MAX_PATH} bytes without .."),
+        )
+    })
+}
+
+fn label_problem(err: &LabelError) -> InvalidParam {
+    let pointer = match err {
+        LabelError::Category => "/category".to_owned(),
+        LabelError::Tag { index } => format!("/tags/{index}"),
+        _ => "/tags".to_owned(),
+    };
+    InvalidParam::new(pointer, err.to_string())
+}
+
+/// `POST /v1/torrents/{id}/action`. (Variants without fields are empty
+/// structs so that unknown fields are refused for them too.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(clippy::option_option, reason = "an absent cap and a null cap mean different things")]
+pub enum TorrentAction {
+    /// Stop transferring.
+    Pause {},
+    /// Start again.
+    Resume {},
+    /// Remove the torrent (and its files, with `delete_data`).
+    Remove {
+        /// Delete the downloaded files too.
+        #[serde(default)]
+        delete_data: bool,
+    },
+    /// Announce to the trackers now.
+    Reannounce {},
+    /// Verify the data on disk.
+    Recheck {},
+    /// Fetch pieces in order, or not.
+    Sequential {
+        /// On or off.
+        enable: bool,
+    },
+    /// Per-torrent caps, bytes/s: absent leaves a cap as it is, `null` (or
+    /// 0) lifts it.
+    Rate {
+        /// Download cap.
+        #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+        download_bps: Option<Option<u64>>,
+        /// Upload cap.
+        #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+        upload_bps: Option<Option<u64>>,
+    },
+    /// Move the files to another folder.
+    Move {
+        /// Absolute folder.
+        save_path: String,
+    },
+}
+
+/// `Some(value)` for a field that is present, even as `null`.
+#[allow(clippy::option_option, reason = "an absent cap and a null cap mean different things")]
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(deserializer).map(Some)
+}
+
+impl TorrentAction {
+    /// Checks the action's fields.
+    pub fn validate(&self) -> Result<(), Vec<InvalidParam>> {
+        match self {
+            Self::Move { save_path } => {
+                check_save_path(Some(save_path), "/save_path").map_or(Ok(()), |p| Err(vec![p]))
+            }
+            Self::Rate { download_bps: None, upload_bps: None } => Err(vec![InvalidParam::new(
+                "/download_bps",
+                "give download_bps, upload_bps or both",
+            )]),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `POST /v1/torrents/{id}/select`: the selection rules themselves.
+pub type SelectRequest = SelectionRules;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAGNET: &str = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=x";
+
+    #[test]
+    fn add_requests_report_every_problem_with_its_pointer() {
+        let ok = AddTorrentRequest {
+            magnet: Some(MAGNET.into()),
+            tags: vec!["hd".into()],
+            ..Default::default()
+        };
+        assert!(matches!(ok.validate().expect("valid").source, Source::Magnet(_)));
+        let bad = AddTorrentRequest {
+            magnet: Some("magnet:?xt=urn:btih:zz".into()),
+            save_path: Some("relative/../x".into()),
+            tags: vec![String::new()],
+            selection: Some(SelectionRules { include: vec!["[".into()], ..Default::default() }),
+            ..Default::default()
+        };
+        let pointers: Vec<String> =
+            bad.validate().expect_err("invalid").into_iter().map(|e| e.pointer).collect();
+        assert_eq!(pointers, ["/magnet", "/save_path", "/tags/0", "/selection/include/0"]);
+        let both = AddTorrentRequest {
+            magnet: Some(MAGNET.into()),
+            metainfo: Some("AA==".into()),
+            ..Default::default()
+        };
+        assert_eq!(both.validate().expect_err("both")[0].pointer, "/metainfo");
+        let neither = AddTorrentRequest::default();
+        assert_eq!(neither.validate().expect_err("neither")[0].pointer, "/magnet");
+        let garbage =
+            AddTorrentRequest { metainfo: Some("not base64!".into()), ..Default::default() };
+        assert_eq!(garbage.validate().expect_err("garbage")[0].pointer, "/metainfo");
+        let unknown = serde_json::from_str::<AddTorrentRequest>(r#"{"magnet": "x", "colour": 1}"#);
+        assert!(unknown.is_err(), "unknown fields are refused");
+    }
+
+    #[test]
+    fn actions_parse_by_type_and_rates_tell_absent_from_null() {
+        let rate: TorrentAction =
+            serde_json::from_str(r#"{"type":"rate","download_bps":null}"#).expect("rate");
+        assert_eq!(rate, TorrentAction::Rate { download_bps: Some(None), upload_bps: None });
+        assert!(rate.validate().is_ok());
+        let empty: TorrentAction = serde_json::from_str(r#"{"type":"rate"}"#).expect("rate");
+        assert!(empty.validate().is_err());
+        let remove: TorrentAction = serde_json::from_str(r#"{"type":"remove"}"#).expect("remove");
+        assert_eq!(remove, TorrentAction::Remove { delete_data: false });
+        let moved = TorrentAction::Move { save_path: "x".into() };
+        assert_eq!(moved.validate().expect_err("relative")[0].pointer, "/save_path");
+        assert!(serde_json::from_str::<TorrentAction>(r#"{"type":"explode"}"#).is_err());
+        assert!(serde_json::from_str::<TorrentAction>(r#"{"type":"pause","x":1}"#).is_err());
+    }
+}
