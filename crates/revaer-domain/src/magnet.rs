@@ -53,6 +53,10 @@ pub enum MagnetError {
     /// A `urn:btmh:` topic that is not a 64-digit SHA-256 multihash.
     #[error("invalid `urn:btmh:` hash: expected `1220` followed by 64 hex digits")]
     InvalidV2,
+    /// The hash is all zeros (no torrent has it; libtorrent reads it as
+    /// missing).
+    #[error("the info-hash is all zeros")]
+    ZeroHash,
 }
 
 impl MagnetUri {
@@ -93,13 +97,21 @@ impl MagnetUri {
         if let Some(hash) = lower.strip_prefix("urn:btih:") {
             // Base32 is case-insensitive, so the lowercased text is fine.
             let id = InfoHash::parse(hash).map_err(|source| MagnetError::InvalidV1 { source })?;
+            // libtorrent treats an all-zero hash as "no hash".
+            if id.as_bytes().iter().all(|b| *b == 0) {
+                return Err(MagnetError::ZeroHash);
+            }
             self.v1 = Some(id);
         } else if let Some(multihash) = lower.strip_prefix("urn:btmh:") {
             let digest = multihash.strip_prefix("1220").ok_or(MagnetError::InvalidV2)?;
             let bytes = data_encoding::HEXLOWER
                 .decode(digest.as_bytes())
                 .map_err(|_| MagnetError::InvalidV2)?;
-            self.v2 = Some(bytes.try_into().map_err(|_| MagnetError::InvalidV2)?);
+            let digest: [u8; 32] = bytes.try_into().map_err(|_| MagnetError::InvalidV2)?;
+            if digest.iter().all(|b| *b == 0) {
+                return Err(MagnetError::ZeroHash);
+            }
+            self.v2 = Some(digest);
         }
         Ok(())
     }
@@ -213,5 +225,9 @@ mod tests {
         assert!(matches!(MagnetUri::parse(&long), Err(MagnetError::TooLong { .. })));
         // Multi-byte text at the scheme boundary must not panic.
         assert_eq!(MagnetUri::parse("magnet:é?xt"), Err(MagnetError::Scheme));
+        let zeros = format!("magnet:?xt=urn:btih:{}", "0".repeat(40));
+        assert_eq!(MagnetUri::parse(&zeros), Err(MagnetError::ZeroHash));
+        let zeros = format!("magnet:?xt=urn:btmh:1220{}", "0".repeat(64));
+        assert_eq!(MagnetUri::parse(&zeros), Err(MagnetError::ZeroHash));
     }
 }

@@ -1,0 +1,156 @@
+//! One error type for every handler, rendered as Problem+JSON: one `match`
+//! decides the problem's kind, status and invalid parameters.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use revaer_api_models::{InvalidParam, PROBLEM_CONTENT_TYPE, Problem};
+use revaer_engine::EngineError;
+use revaer_store::StoreError;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request is invalid; every problem with its pointer.
+    #[error("invalid request")]
+    Validation(Vec<InvalidParam>),
+    /// The body is not the JSON expected.
+    #[error("malformed body: {detail}")]
+    Malformed {
+        /// What the parser said.
+        detail: String,
+        /// Where, when known.
+        pointer: Option<String>,
+    },
+    /// No API key, or one that does not verify.
+    #[error("an API key is required")]
+    Unauthorized,
+    /// No such thing.
+    #[error("no {what} {id}")]
+    NotFound {
+        /// What kind of thing.
+        what: &'static str,
+        /// Which.
+        id: String,
+    },
+    /// No such route.
+    #[error("no route {path}")]
+    NoRoute {
+        /// The path asked for.
+        path: String,
+    },
+    /// The route exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body is larger than allowed.
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The engine refused or failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    fn problem(&self) -> Problem {
+        match self {
+            Self::Validation(params) => {
+                let count = params.len();
+                Problem::new("validation", "Invalid request", 400)
+                    .detail(format!("{count} invalid parameter(s)"))
+                    .invalid(params.clone())
+            }
+            Self::Malformed { detail, pointer } => {
+                let problem = Problem::new("malformed-body", "Malformed request body", 400)
+                    .detail(detail.clone());
+                match pointer {
+                    Some(pointer) => {
+                        problem.invalid(vec![InvalidParam::new(pointer.clone(), detail.clone())])
+                    }
+                    None => problem,
+                }
+            }
+            Self::Unauthorized => Problem::new("unauthorized", "Authentication required", 401)
+                .detail("send an API key as `Authorization: Bearer <token>` or `x-revaer-api-key`"),
+            Self::NotFound { what, id } => {
+                Problem::new("not-found", "Not found", 404).detail(format!("no {what} {id}"))
+            }
+            Self::NoRoute { path } => {
+                Problem::new("no-route", "No such route", 404).detail(format!("no route {path}"))
+            }
+            Self::MethodNotAllowed => Problem::new("method-not-allowed", "Method not allowed", 405),
+            Self::TooLarge { limit } => Problem::new("payload-too-large", "Payload too large", 413)
+                .detail(format!("at most {limit} bytes")),
+            Self::Engine(err) => engine_problem(err),
+            Self::Store(err) => store_problem(err),
+        }
+    }
+}
+
+fn engine_problem(err: &EngineError) -> Problem {
+    use EngineError as E;
+    match err {
+        E::NotFound { id } => {
+            Problem::new("not-found", "Not found", 404).detail(format!("no torrent {id}"))
+        }
+        E::InvalidMagnet { .. } => invalid("/magnet", err),
+        E::InvalidMetainfo { .. } | E::MetainfoTooLarge { .. } => invalid("/metainfo", err),
+        E::InvalidSelection { source } => invalid(&source.pointer(), err),
+        E::InvalidPath { .. } => invalid("/save_path", err),
+        E::InvalidTracker { .. } | E::InvalidLabels { .. } => invalid("", err),
+        E::MetadataPending { .. } | E::MoveInProgress { .. } => {
+            Problem::new("conflict", "Not possible now", 409).detail(err.to_string())
+        }
+        E::Restarting | E::Stopped | E::Timeout { .. } => {
+            Problem::new("engine-unavailable", "Engine unavailable", 503).detail(err.to_string())
+        }
+        _ => {
+            tracing::error!(error = %err, "engine failure");
+            Problem::new("engine-failure", "The engine failed", 500).detail(err.to_string())
+        }
+    }
+}
+
+fn store_problem(err: &StoreError) -> Problem {
+    if let StoreError::NotFound { what, id } = err {
+        return Problem::new("not-found", "Not found", 404).detail(format!("no {what} {id}"));
+    }
+    // 5xx causes go to the log; the answer stays generic.
+    tracing::error!(error = %err, "store failure");
+    Problem::new("internal", "Internal error", 500)
+        .detail("the database failed; see the server log")
+}
+
+fn invalid(pointer: &str, err: &EngineError) -> Problem {
+    Problem::new("validation", "Invalid request", 400)
+        .detail(err.to_string())
+        .invalid(vec![InvalidParam::new(pointer, err.to_string())])
+}
+
+/// Renders a problem with its status and media type.
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        problem_response(&self.problem())
+    }
+}
+
+/// Handler results.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,95 @@
+//! Extractors whose rejections are Problem+JSON: JSON bodies (with the
+//! JSON Pointer of whatever does not parse), raw query strings and torrent
+//! ids in paths.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use revaer_api_models::InvalidParam;
+use revaer_domain::InfoHash;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// A JSON body of type `T`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<ApiState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let limit = state.limits().json_body;
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::Malformed {
+                detail: "send the body as application/json".to_owned(),
+                pointer: None,
+            });
+        }
+        let body = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::TooLarge { limit })?;
+        parse(&body).map(Self)
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let pointer: String = err
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
+                serde_path_to_error::Segment::Map { key } => {
+                    Some(format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+                }
+                serde_path_to_error::Segment::Enum { variant } => Some(format!("/{variant}")),
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        ApiError::Malformed { detail: err.inner().to_string(), pointer: Some(pointer) }
+    })
+}
+
+/// The raw query string (parsed by the models, which report pointers).
+#[derive(Debug)]
+pub struct RawQuery(pub String);
+
+impl FromRequestParts<ApiState> for RawQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &ApiState) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.uri.query().unwrap_or_default().to_owned()))
+    }
+}
+
+/// A torrent id in the path.
+#[derive(Debug, Clone, Copy)]
+pub struct TorrentId(pub InfoHash);
+
+impl FromRequestParts<ApiState> for TorrentId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::NoRoute { path: parts.uri.path().to_owned() })?;
+        InfoHash::parse(&raw).map(Self).map_err(|err| {
+            ApiError::Validation(vec![InvalidParam::new(
+                "/path/id",
+                format!("{err}: a 40-character hex info-hash"),
+            )])
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! Revaer's HTTP API on axum: `/v1` routes behind API keys, health, and
+//! Problem+JSON (RFC 9457) for every error, unknown routes and methods
+//! included.
+//!
+//! # Layout
+//! - [`state`]: what handlers reach (engine, store, key cache, limits).
+//! - [`auth`]: API keys verified in memory; the [`auth::Authenticated`]
+//!   extractor.
+//! - [`error`]: [`ApiError`] and its problem documents.
+//! - [`extract`]: JSON bodies, query strings and path ids with Problem
+//!   rejections.
+//! - [`routes`]: one module per route group.
+//!
+//! # Quick start
+//! ```no_run
+//! # async fn demo(engine: revaer_engine::Engine, store: revaer_store::Store) -> std::io::Result<()> {
+//! use revaer_api::{ApiState, auth::KeyCache, state::ApiLimits};
+//! let keys = KeyCache::default();
+//! let state = ApiState::new(engine, store, keys, ApiLimits::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7070").await?;
+//! revaer_api::serve(listener, revaer_api::router(state), std::future::pending()).await
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::http::Uri;
+use axum::routing::{get, post};
+
+pub use error::{ApiError, ApiResult};
+pub use state::ApiState;
+
+/// The router with every route.
+pub fn router(state: ApiState) -> Router {
+    use routes::{health, torrents};
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/health/full", get(health::health_full))
+        .route("/v1/torrents", get(torrents::list_torrents).post(torrents::add_torrent))
+        .route("/v1/torrents/{id}", get(torrents::get_torrent).delete(torrents::delete_torrent))
+        .route("/v1/torrents/{id}/action", post(torrents::torrent_action))
+        .route("/v1/torrents/{id}/select", post(torrents::select_files))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn no_route(uri: Uri) -> ApiError {
+    ApiError::NoRoute { path: uri.path().chars().take(256).collect() }
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes
+/// the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}

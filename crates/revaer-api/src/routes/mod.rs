@@ -1,0 +1,4 @@
+//! The routes, one module per group.
+
+pub mod health;
+pub mod torrents;

@@ -1,0 +1,267 @@
+//! `/v1/torrents`: list, add, detail, remove, actions, file selection.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::Utc;
+use revaer_api_models::torrent::{Source, ValidAdd};
+use revaer_api_models::{
+    AddTorrentRequest, InvalidParam, ListQuery, SelectRequest, TorrentAction, TorrentPage,
+};
+use revaer_domain::{RateLimit, TorrentDetail};
+use revaer_engine::{AddTorrentOptions, TorrentSource};
+use revaer_store::{FsJob, TorrentRow, TorrentSourceRow};
+use serde_json::{Value, json};
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, RawQuery, TorrentId};
+use crate::state::ApiState;
+
+/// `GET /v1/torrents`: a page of torrents.
+pub async fn list_torrents(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<TorrentPage>> {
+    let query = ListQuery::parse(&raw).map_err(ApiError::Validation)?;
+    let all = state.engine().list();
+    let needs_detail = query.tracker.is_some() || query.extension.is_some();
+    let candidates = if needs_detail {
+        let mut kept = Vec::new();
+        for torrent in all.iter().filter(|t| query.matches(t)) {
+            // Trackers and files are in the detail view only.
+            if let Ok(detail) = state.engine().detail(torrent.id).await
+                && passes_detail_filters(&query, &detail)
+            {
+                kept.push(torrent.clone());
+            }
+        }
+        kept
+    } else {
+        all
+    };
+    let (items, next_cursor) = query.page(candidates.iter());
+    let items = items.into_iter().map(|t| (**t).clone()).collect();
+    Ok(Json(TorrentPage { items, next_cursor }))
+}
+
+fn passes_detail_filters(query: &ListQuery, detail: &TorrentDetail) -> bool {
+    let tracker_ok = query.tracker.as_ref().is_none_or(|wanted| {
+        detail.trackers.iter().any(|t| host(&t.url).is_some_and(|h| h.contains(wanted.as_str())))
+    });
+    let extension_ok = query.extension.as_ref().is_none_or(|wanted| {
+        detail.files.iter().any(|f| {
+            f.path.rsplit_once('.').is_some_and(|(_, ext)| ext.eq_ignore_ascii_case(wanted))
+        })
+    });
+    tracker_ok && extension_ok
+}
+
+/// The host of a URL, lower-cased.
+fn host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    Some(host.to_lowercase())
+}
+
+/// `POST /v1/torrents`: adds a torrent (201), or finds it already there (200).
+pub async fn add_torrent(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    ApiJson(request): ApiJson<AddTorrentRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let ValidAdd { source, labels } = request.validate().map_err(ApiError::Validation)?;
+    let (engine_source, source_row) = match source {
+        Source::Magnet(uri) => {
+            let text = request.magnet.clone().unwrap_or_default();
+            (TorrentSource::Magnet(uri), TorrentSourceRow::Magnet(text))
+        }
+        Source::Metainfo(bytes) => {
+            (TorrentSource::Metainfo(bytes.clone()), TorrentSourceRow::Metainfo(bytes))
+        }
+    };
+    let options = AddTorrentOptions {
+        save_path: request.save_path.as_ref().map(Into::into),
+        paused: request.paused,
+        sequential: request.sequential,
+        selection: request.selection.clone().unwrap_or_default(),
+        download_limit: RateLimit::bytes_per_second(request.download_bps.unwrap_or(0)),
+        upload_limit: RateLimit::bytes_per_second(request.upload_bps.unwrap_or(0)),
+        labels: labels.clone(),
+        ..AddTorrentOptions::default()
+    };
+    let outcome = state.engine().add(engine_source, options).await?;
+    let summary = outcome.summary().clone();
+    let status = if outcome.is_duplicate() { StatusCode::OK } else { StatusCode::CREATED };
+    if !outcome.is_duplicate() {
+        state
+            .store()
+            .upsert_torrent(&TorrentRow {
+                info_hash: summary.id,
+                name: summary.name.clone(),
+                category: labels.category,
+                tags: labels.tags,
+                save_path: summary.save_path.to_string_lossy().into_owned(),
+                source: source_row,
+                added_at: summary.added_at.unwrap_or_else(Utc::now),
+                completed_at: None,
+                trace_id: None,
+            })
+            .await?;
+    }
+    Ok((status, Json(summary)))
+}
+
+/// `GET /v1/torrents/{id}`: everything about one torrent, with its FsOps
+/// status.
+pub async fn get_torrent(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    TorrentId(id): TorrentId,
+) -> ApiResult<Json<Value>> {
+    let detail = state.engine().detail(id).await?;
+    let jobs = state.store().fs_jobs_for(id).await?;
+    let mut body = serde_json::to_value(&detail).unwrap_or_default();
+    if let Value::Object(map) = &mut body {
+        map.insert("fsops".to_owned(), jobs.last().map_or(Value::Null, fsops_view));
+    }
+    Ok(Json(body))
+}
+
+/// The latest FsOps job of a torrent, as the detail view shows it.
+fn fsops_view(job: &FsJob) -> Value {
+    let steps = job.journal.get("steps").cloned().unwrap_or(Value::Array(Vec::new()));
+    json!({
+        "job": job.id,
+        "status": job.status,
+        "attempts": job.attempts,
+        "destination": job.destination,
+        "last_error": job.last_error,
+        "next_attempt_at": job.next_attempt_at,
+        "steps": steps,
+        "updated_at": job.updated_at,
+    })
+}
+
+/// `DELETE /v1/torrents/{id}?delete_data=`.
+pub async fn delete_torrent(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    TorrentId(id): TorrentId,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<StatusCode> {
+    let delete_data = delete_data(&raw)?;
+    remove(&state, id, delete_data).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn delete_data(raw: &str) -> ApiResult<bool> {
+    let mut delete = false;
+    for (key, value) in form_pairs(raw) {
+        match (key.as_str(), value.as_str()) {
+            ("delete_data", "true") => delete = true,
+            ("delete_data", "false") => delete = false,
+            ("delete_data", _) => {
+                return Err(ApiError::Validation(vec![InvalidParam::query(
+                    "delete_data",
+                    "must be true or false",
+                )]));
+            }
+            (other, _) => {
+                return Err(ApiError::Validation(vec![InvalidParam::query(
+                    other,
+                    "is not a known parameter (delete_data)",
+                )]));
+            }
+        }
+    }
+    Ok(delete)
+}
+
+fn form_pairs(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .take(16)
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+async fn remove(state: &ApiState, id: revaer_domain::InfoHash, delete_data: bool) -> ApiResult<()> {
+    state.engine().remove(id, delete_data).await?;
+    state.store().remove_torrent(id).await?;
+    Ok(())
+}
+
+/// `POST /v1/torrents/{id}/action`.
+pub async fn torrent_action(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    TorrentId(id): TorrentId,
+    ApiJson(action): ApiJson<TorrentAction>,
+) -> ApiResult<StatusCode> {
+    action.validate().map_err(ApiError::Validation)?;
+    let engine = state.engine();
+    match action {
+        TorrentAction::Pause {} => engine.pause(id).await?,
+        TorrentAction::Resume {} => engine.resume(id).await?,
+        TorrentAction::Remove { delete_data } => remove(&state, id, delete_data).await?,
+        TorrentAction::Reannounce {} => engine.reannounce(id).await?,
+        TorrentAction::Recheck {} => engine.recheck(id).await?,
+        TorrentAction::Sequential { enable } => engine.set_sequential(id, enable).await?,
+        TorrentAction::Rate { download_bps, upload_bps } => {
+            let detail = engine.detail(id).await?;
+            let cap = |value: Option<Option<u64>>, current: RateLimit| {
+                value.map_or(current, |bps| RateLimit::bytes_per_second(bps.unwrap_or(0)))
+            };
+            engine
+                .set_limits(
+                    id,
+                    cap(download_bps, detail.download_limit),
+                    cap(upload_bps, detail.upload_limit),
+                )
+                .await?;
+        }
+        TorrentAction::Move { save_path } => engine.move_storage(id, save_path.into()).await?,
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/torrents/{id}/select`: applies file selection rules; answers
+/// the files with their new priorities.
+pub async fn select_files(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    TorrentId(id): TorrentId,
+    ApiJson(rules): ApiJson<SelectRequest>,
+) -> ApiResult<impl IntoResponse> {
+    if let Err(err) = rules.compile() {
+        return Err(ApiError::Validation(vec![InvalidParam::new(err.pointer(), err.to_string())]));
+    }
+    let files = state.engine().select(id, rules).await?;
+    Ok(Json(json!({ "files": files })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracker_hosts_are_extracted() {
+        assert_eq!(
+            host("udp://Tracker.Example.org:6969/announce").as_deref(),
+            Some("tracker.example.org")
+        );
+        assert_eq!(host("https://user@t.example:443/a?x").as_deref(), Some("t.example"));
+        assert_eq!(host("http://[::1]:8080/").as_deref(), Some("[::1]"));
+    }
+}

@@ -1,0 +1,144 @@
+//! A real engine (loopback session), a real SQLite store, an API key and
+//! the real router, driven with `tower::ServiceExt::oneshot`.
+#![allow(dead_code, reason = "each test binary uses part of it")]
+
+use std::path::Path;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use revaer_api::auth::KeyCache;
+use revaer_api::state::ApiLimits;
+use revaer_api::{ApiState, router};
+use revaer_engine::metainfo::{self, CreateOptions};
+use revaer_engine::{Engine, EngineConfig, SessionConfig};
+use revaer_store::{NewApiKey, Store, StoreConfig};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct Api {
+    pub dir: tempfile::TempDir,
+    pub engine: Engine,
+    pub store: Store,
+    pub keys: KeyCache,
+    pub router: Router,
+    pub token: String,
+}
+
+impl Api {
+    pub async fn start() -> Self {
+        Self::start_with(ApiLimits::default()).await
+    }
+
+    pub async fn start_with(limits: ApiLimits) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = EngineConfig::new(
+            dir.path().join("resume"),
+            SessionConfig::loopback(dir.path().join("downloads")),
+        );
+        let engine = Engine::start(config).await.expect("engine");
+        let store = Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db")))
+            .await
+            .expect("store");
+        let issued = store
+            .issue_api_key(&NewApiKey { label: "tests".into(), rate_limit: None, expires_at: None })
+            .await
+            .expect("key");
+        let keys = KeyCache::default();
+        keys.refresh(&store).await.expect("keys");
+        let state = ApiState::new(engine.clone(), store.clone(), keys.clone(), limits);
+        Self {
+            dir,
+            engine,
+            store,
+            keys,
+            router: router(state),
+            token: issued.token.expose().to_owned(),
+        }
+    }
+
+    pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
+        self.send(method, uri, Some(&self.token), body).await
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&json).expect("json"))
+            }
+            None => Body::empty(),
+        };
+        self.raw(request.body(body).expect("request")).await
+    }
+
+    pub async fn raw(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, headers, json }
+    }
+
+    pub async fn stop(self) {
+        self.engine.shutdown().await.expect("engine stops");
+        self.store.close().await;
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Reply {
+    /// Asserts a Problem+JSON answer of `status` and returns its pointers.
+    pub fn problem(&self, status: u16) -> Vec<String> {
+        assert_eq!(self.status.as_u16(), status, "{}", self.json);
+        assert_eq!(
+            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        assert_eq!(self.json["status"], status);
+        assert!(
+            self.json["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("https://revaer.dev/problems/"))
+        );
+        assert!(self.json["title"].is_string());
+        self.json["invalid_params"]
+            .as_array()
+            .map(|params| {
+                params.iter().filter_map(|p| p["pointer"].as_str().map(str::to_owned)).collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A small multi-file payload and its `.torrent`, base64-encoded.
+pub fn payload(dir: &Path, name: &str) -> String {
+    let root = dir.join(name);
+    std::fs::create_dir_all(root.join("sub")).expect("mkdir");
+    std::fs::write(root.join("a.mkv"), vec![7u8; 40_000]).expect("write");
+    std::fs::write(root.join("sub/b.srt"), vec![8u8; 1_000]).expect("write");
+    let options = CreateOptions {
+        piece_size: Some(16 * 1024),
+        v1_only: true,
+        trackers: vec!["udp://tracker.example.org:6969/announce".into()],
+    };
+    let bytes = metainfo::create(&root, &options).expect("torrent");
+    data_encoding::BASE64.encode(&bytes)
+}
