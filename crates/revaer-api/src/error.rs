@@ -54,6 +54,15 @@ pub enum ApiError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The instance is not set up yet.
+    #[error("setup required")]
+    SetupRequired,
+    /// A setup route called on an instance already set up.
+    #[error("already set up")]
+    AlreadySetUp,
+    /// Setup mode answers loopback clients only.
+    #[error("setup from loopback only")]
+    SetupFromLoopbackOnly,
 }
 
 impl ApiError {
@@ -88,6 +97,13 @@ impl ApiError {
                 .detail(format!("at most {limit} bytes")),
             Self::Engine(err) => engine_problem(err),
             Self::Store(err) => store_problem(err),
+            Self::SetupRequired => Problem::new("setup-required", "Setup required", 409).detail(
+                "complete setup first: POST /v1/setup/complete with the setup token the daemon printed",
+            ),
+            Self::AlreadySetUp => Problem::new("already-set-up", "Already set up", 409)
+                .detail("this instance is already set up; use an API key"),
+            Self::SetupFromLoopbackOnly => Problem::new("forbidden", "Forbidden", 403)
+                .detail("while in setup mode the API answers loopback clients only"),
         }
     }
 }
@@ -117,8 +133,36 @@ fn engine_problem(err: &EngineError) -> Problem {
 }
 
 fn store_problem(err: &StoreError) -> Problem {
-    if let StoreError::NotFound { what, id } = err {
-        return Problem::new("not-found", "Not found", 404).detail(format!("no {what} {id}"));
+    match err {
+        StoreError::NotFound { what, id } => {
+            return Problem::new("not-found", "Not found", 404).detail(format!("no {what} {id}"));
+        }
+        StoreError::SetupTokenRejected => {
+            return Problem::new("setup-token-rejected", "Setup token rejected", 401)
+                .detail("the setup token is unknown, used or expired");
+        }
+        StoreError::AlreadySetUp => {
+            return Problem::new("already-set-up", "Already set up", 409).detail(err.to_string());
+        }
+        StoreError::StaleRevision { .. } => {
+            return Problem::new("stale-revision", "Settings changed", 412).detail(err.to_string());
+        }
+        StoreError::InvalidSettings(revaer_domain::settings::ChangesetError::Invalid {
+            violations,
+        }) => {
+            let params = violations
+                .iter()
+                .map(|v| InvalidParam::new(v.pointer.clone(), v.message.clone()))
+                .collect();
+            return Problem::new("invalid-settings", "Invalid settings", 422)
+                .detail(err.to_string())
+                .invalid(params);
+        }
+        StoreError::Invalid { field, reason } => {
+            return Problem::new("validation", "Invalid request", 400)
+                .invalid(vec![InvalidParam::new(format!("/{field}"), *reason)]);
+        }
+        _ => {}
     }
     // 5xx causes go to the log; the answer stays generic.
     tracing::error!(error = %err, "store failure");

@@ -16,7 +16,7 @@
 //! # async fn demo(engine: revaer_engine::Engine, store: revaer_store::Store) -> std::io::Result<()> {
 //! use revaer_api::{ApiState, auth::KeyCache, state::ApiLimits};
 //! let keys = KeyCache::default();
-//! let state = ApiState::new(engine, store, keys, ApiLimits::default());
+//! let state = ApiState::new(engine, store, keys, ApiLimits::default(), true);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:7070").await?;
 //! revaer_api::serve(listener, revaer_api::router(state), std::future::pending()).await
 //! # }
@@ -41,8 +41,9 @@ pub use state::ApiState;
 
 /// The router with every route.
 pub fn router(state: ApiState) -> Router {
-    use routes::{health, torrents};
+    use routes::{health, setup, torrents};
     Router::new()
+        .route("/v1/setup/complete", post(setup::complete_setup))
         .route("/health", get(health::health))
         .route("/health/full", get(health::health_full))
         .route("/v1/torrents", get(torrents::list_torrents).post(torrents::add_torrent))
@@ -51,6 +52,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/torrents/{id}/select", post(torrents::select_files))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), setup::setup_gate))
         .with_state(state)
 }
 
@@ -69,5 +71,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -2,6 +2,7 @@
 //! the request limits. Cheap to clone.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use revaer_engine::Engine;
 use revaer_store::Store;
@@ -27,6 +28,8 @@ struct Inner {
     store: Store,
     keys: KeyCache,
     limits: ApiLimits,
+    /// Set up (active) or still in setup mode.
+    active: AtomicBool,
 }
 
 /// The API's shared state.
@@ -36,9 +39,28 @@ pub struct ApiState {
 }
 
 impl ApiState {
-    /// State over a running engine and an open store.
-    pub fn new(engine: Engine, store: Store, keys: KeyCache, limits: ApiLimits) -> Self {
-        Self { inner: Arc::new(Inner { engine, store, keys, limits }) }
+    /// State over a running engine and an open store, active (set up) or in
+    /// setup mode.
+    pub fn new(
+        engine: Engine,
+        store: Store,
+        keys: KeyCache,
+        limits: ApiLimits,
+        active: bool,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner { engine, store, keys, limits, active: AtomicBool::new(active) }),
+        }
+    }
+
+    /// Whether setup is complete.
+    pub fn is_active(&self) -> bool {
+        self.inner.active.load(Ordering::Acquire)
+    }
+
+    /// Leaves setup mode.
+    pub fn activate(&self) {
+        self.inner.active.store(true, Ordering::Release);
     }
 
     /// The engine.

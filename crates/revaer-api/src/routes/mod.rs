@@ -1,4 +1,5 @@
 //! The routes, one module per group.
 
 pub mod health;
+pub mod setup;
 pub mod torrents;

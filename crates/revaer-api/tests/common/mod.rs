@@ -47,7 +47,7 @@ impl Api {
             .expect("key");
         let keys = KeyCache::default();
         keys.refresh(&store).await.expect("keys");
-        let state = ApiState::new(engine.clone(), store.clone(), keys.clone(), limits);
+        let state = ApiState::new(engine.clone(), store.clone(), keys.clone(), limits, true);
         Self {
             dir,
             engine,
@@ -56,6 +56,28 @@ impl Api {
             router: router(state),
             token: issued.token.expose().to_owned(),
         }
+    }
+
+    /// A fresh instance in setup mode; returns it with its setup token.
+    pub async fn start_in_setup() -> (Self, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = EngineConfig::new(
+            dir.path().join("resume"),
+            SessionConfig::loopback(dir.path().join("downloads")),
+        );
+        let engine = Engine::start(config).await.expect("engine");
+        let store = Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db")))
+            .await
+            .expect("store");
+        let setup = store
+            .issue_setup_token(std::time::Duration::from_mins(10))
+            .await
+            .expect("setup token");
+        let keys = KeyCache::default();
+        let state =
+            ApiState::new(engine.clone(), store.clone(), keys.clone(), ApiLimits::default(), false);
+        let api = Self { dir, engine, store, keys, router: router(state), token: String::new() };
+        (api, setup.expose().to_owned())
     }
 
     pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {

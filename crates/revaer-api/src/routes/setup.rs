@@ -1,0 +1,94 @@
+//! `POST /v1/setup/complete`: the setup token, an optional first settings
+//! changeset, and the first API key (its token answered once). Also the
+//! gate that keeps every other route closed until setup is done.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use revaer_domain::settings::Changeset;
+use revaer_store::{ChangeContext, NewApiKey};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::state::ApiState;
+
+/// Header that may carry the setup token.
+pub const SETUP_TOKEN_HEADER: &str = "x-revaer-setup-token";
+
+/// The body of `POST /v1/setup/complete` (all optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupRequest {
+    /// The setup token (or send it in `x-revaer-setup-token`).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// A first settings changeset.
+    #[serde(default)]
+    pub settings: Option<Map<String, Value>>,
+    /// A label for the first API key.
+    #[serde(default)]
+    pub api_key_label: Option<String>,
+}
+
+/// Completes setup and answers the first API key's token, once.
+pub async fn complete_setup(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<SetupRequest>,
+) -> ApiResult<impl IntoResponse> {
+    if state.is_active() {
+        return Err(ApiError::AlreadySetUp);
+    }
+    let token = headers
+        .get(SETUP_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(request.token)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+        .ok_or(ApiError::Store(revaer_store::StoreError::SetupTokenRejected))?;
+    let changeset = Changeset(request.settings.unwrap_or_default());
+    let key = NewApiKey {
+        label: request.api_key_label.unwrap_or_else(|| "first key".to_owned()),
+        rate_limit: None,
+        expires_at: None,
+    };
+    let context = ChangeContext::new("setup").because("setup completed");
+    let (snapshot, issued) =
+        state.store().complete_setup(&token, &changeset, &key, &context).await?;
+    state.keys().refresh(state.store()).await?;
+    state.activate();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "revision": snapshot.revision,
+            "api_key": {"key_id": issued.key.key_id, "token": issued.token.expose()},
+        })),
+    ))
+}
+
+/// Until setup is complete only health and setup routes answer, and only to
+/// loopback clients.
+pub async fn setup_gate(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    if state.is_active() {
+        return next.run(request).await;
+    }
+    let path = request.uri().path();
+    let open = path == "/health" || path == "/health/full" || path.starts_with("/v1/setup/");
+    let loopback = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_none_or(|ConnectInfo(addr)| addr.ip().is_loopback());
+    if !open {
+        return ApiError::SetupRequired.into_response();
+    }
+    if !loopback && path.starts_with("/v1/setup/") {
+        return ApiError::SetupFromLoopbackOnly.into_response();
+    }
+    next.run(request).await
+}
