@@ -55,5 +55,6 @@ bench-store *args:
 bench-fsops *args:
     cargo run --release -p revaer-fsops --example fsops-bench -- {{args}}
 
-# The main job. Until the daemon lands this is the engine's loopback transfer.
-run *args: (bench args)
+# Run the daemon (`revaerd --help` for flags; data in ./revaer-data).
+run *args:
+    cargo run --release -p revaer-daemon --bin revaerd -- {{args}}

@@ -3,6 +3,9 @@
 //! orchestrator and the API, and shuts them down in order.
 //!
 //! # Layout
+//! - [`config`]: flags and environment (`revaerd --help`).
+//! - [`app`]: the composition root (store → engine → orchestrator → API;
+//!   setup mode; `init`; ordered shutdown).
 //! - [`orchestrator`]: completed torrents become FsOps jobs, run by a
 //!   bounded pool of workers with leases, retries and back-off.
 //!
@@ -21,4 +24,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod app;
+pub mod config;
 pub mod orchestrator;

@@ -69,10 +69,8 @@ impl Api {
         let store = Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db")))
             .await
             .expect("store");
-        let setup = store
-            .issue_setup_token(std::time::Duration::from_mins(10))
-            .await
-            .expect("setup token");
+        let setup =
+            store.issue_setup_token(std::time::Duration::from_mins(10)).await.expect("setup token");
         let keys = KeyCache::default();
         let state =
             ApiState::new(engine.clone(), store.clone(), keys.clone(), ApiLimits::default(), false);

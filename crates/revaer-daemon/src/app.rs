@@ -1,0 +1,258 @@
+//! The composition root: opens the store, maps the stored settings onto
+//! the engine and FsOps, starts the engine, the orchestrator and the API,
+//! and stops them in order on SIGINT/SIGTERM.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use revaer_api::auth::KeyCache;
+use revaer_api::state::ApiLimits;
+use revaer_api::{ApiState, router, serve};
+use revaer_domain::RateLimit;
+use revaer_domain::settings::{AppMode, Changeset, Encryption, EngineProfile, Settings};
+use revaer_engine::{EncryptionPolicy, Engine, EngineConfig, SessionConfig};
+use revaer_fsops::{FsopsConfig, Pipeline, Toolbox};
+use revaer_store::{ChangeContext, NewApiKey, Store, StoreConfig, StoreError};
+use tokio::net::TcpListener;
+
+use crate::config::{Cli, Command};
+use crate::orchestrator::{Orchestrator, OrchestratorConfig};
+
+/// How often API keys are reloaded (a revoked key stops working within it).
+const KEY_REFRESH: Duration = Duration::from_millis(500);
+/// How long a setup token printed at start-up stays valid.
+const SETUP_TOKEN_TTL: Duration = Duration::from_hours(24);
+/// How long shutdown waits for running FsOps jobs to reach a safe point.
+const FSOPS_STOP: Duration = Duration::from_secs(30);
+
+/// Logs to stderr: JSON when stderr is not a terminal, text otherwise;
+/// `RUST_LOG` filters (default `info`).
+pub fn init_logging() {
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}
+
+/// Runs the daemon (or `init`) until a shutdown signal.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cli.data_dir)
+        .with_context(|| format!("create the data directory {}", cli.data_dir.display()))?;
+    let data_dir = cli.data_dir.canonicalize().context("resolve the data directory")?;
+    let store_config = match &cli.database_url {
+        Some(url) => StoreConfig::url(url.clone()),
+        None => StoreConfig::sqlite(data_dir.join("revaer.db")),
+    };
+    let store = Store::connect(&store_config).await.context("open the database")?;
+    if let Some(Command::Init { api_key_out }) = &cli.command {
+        let result = init(&store, api_key_out).await;
+        store.close().await;
+        return result;
+    }
+    let result = daemon(&cli, &data_dir, &store).await;
+    store.close().await;
+    result
+}
+
+async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()> {
+    let snapshot = store.settings().await.context("read the settings")?;
+    let settings = &snapshot.settings;
+    let session = session_config(&settings.engine_profile, data_dir, cli.peer_port);
+    let resume_dir = resolve(data_dir, &settings.engine_profile.resume_dir);
+    let engine = Engine::start(EngineConfig::new(resume_dir, session.clone()))
+        .await
+        .context("start the engine")?;
+    let pipeline = Pipeline::new(
+        fsops_config(settings, data_dir, &session.download_dir),
+        Toolbox::search(std::env::var_os("PATH").as_deref()),
+    );
+    let orchestrator = Orchestrator::start(
+        store.clone(),
+        engine.clone(),
+        pipeline,
+        OrchestratorConfig { instance: cli.instance.clone(), ..OrchestratorConfig::default() },
+    )
+    .await;
+    let keys = KeyCache::default();
+    keys.refresh(store).await.context("load API keys")?;
+    let refresher = keys.spawn_refresh(store.clone(), KEY_REFRESH);
+
+    let active = settings.app_profile.mode == AppMode::Active;
+    let addr = if active {
+        SocketAddr::new(settings.app_profile.bind_address, settings.app_profile.http_port)
+    } else {
+        cli.bind
+    };
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("listen on {addr}"))?;
+    let local = listener.local_addr().context("read the listen address")?;
+    let mut out = std::io::stdout().lock();
+    if !active {
+        let token =
+            store.issue_setup_token(SETUP_TOKEN_TTL).await.context("issue a setup token")?;
+        writeln!(out, "revaerd: setup required; setup token (shown once): {}", token.expose())?;
+    }
+    writeln!(out, "revaerd: listening on http://{local}")?;
+    out.flush()?;
+    drop(out);
+
+    let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), active);
+    let served = serve(listener, router(state), shutdown_signal()).await;
+    tracing::info!("shutting down");
+    if tokio::time::timeout(FSOPS_STOP, orchestrator.shutdown()).await.is_err() {
+        tracing::warn!("FsOps jobs did not stop in time; they resume on the next start");
+    }
+    refresher.abort();
+    engine.shutdown().await.context("stop the engine")?;
+    if let Err(err) = store.flush_key_uses().await {
+        tracing::warn!(error = %err, "could not record API key use");
+    }
+    served.context("serve HTTP")
+}
+
+/// `revaerd init`: completes setup and writes the first key's token.
+async fn init(store: &Store, out: &Path) -> anyhow::Result<()> {
+    // The file is created (0600) before setup is completed, so that a token
+    // is never issued with nowhere to go.
+    let mut file = create_private(out)?;
+    let token = match store.issue_setup_token(Duration::from_mins(5)).await {
+        Ok(token) => token,
+        Err(StoreError::AlreadySetUp) => {
+            let _ = std::fs::remove_file(out);
+            bail!("this instance is already set up; nothing was changed");
+        }
+        Err(err) => return Err(err).context("issue a setup token"),
+    };
+    let key = NewApiKey { label: "revaerd init".into(), rate_limit: None, expires_at: None };
+    let context = ChangeContext::new("revaerd init").because("headless setup");
+    let (snapshot, issued) = store
+        .complete_setup(token.expose(), &Changeset::default(), &key, &context)
+        .await
+        .context("complete setup")?;
+    file.write_all(issued.token.expose().as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("write {}", out.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "revaerd: set up (settings revision {}); the first API key ({}) is in {}",
+        snapshot.revision,
+        issued.key.key_id,
+        out.display()
+    )?;
+    Ok(())
+}
+
+fn create_private(path: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("create {}", path.display()))
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// A settings path, absolute against the data directory.
+fn resolve(data_dir: &Path, path: &str) -> PathBuf {
+    let path = Path::new(path);
+    if path.is_absolute() { path.to_owned() } else { data_dir.join(path) }
+}
+
+/// The engine's session settings from the stored profile.
+pub fn session_config(
+    profile: &EngineProfile,
+    data_dir: &Path,
+    peer_port: Option<u16>,
+) -> SessionConfig {
+    let port = peer_port.unwrap_or(profile.listen_port);
+    let listen = if profile.listen_interfaces.is_empty() {
+        vec![SocketAddr::from(([0, 0, 0, 0], port)), SocketAddr::from(([0_u16; 8], port))]
+    } else {
+        profile.listen_interfaces.iter().map(|ip| SocketAddr::new(*ip, port)).collect()
+    };
+    SessionConfig {
+        listen,
+        dht: profile.dht,
+        pex: profile.pex,
+        lsd: profile.lsd,
+        upnp: profile.upnp,
+        natpmp: profile.natpmp,
+        utp: profile.utp,
+        encryption: match profile.encryption {
+            Encryption::Enabled => EncryptionPolicy::Enabled,
+            Encryption::Required => EncryptionPolicy::Required,
+            Encryption::Disabled => EncryptionPolicy::Disabled,
+        },
+        connections_limit: profile.connections_limit,
+        active_downloads: profile.active_downloads,
+        active_seeds: profile.active_seeds,
+        active_limit: profile.active_limit,
+        download_limit: RateLimit::bytes_per_second(profile.download_limit_bps.unwrap_or(0)),
+        upload_limit: RateLimit::bytes_per_second(profile.upload_limit_bps.unwrap_or(0)),
+        download_dir: resolve(data_dir, &profile.download_root),
+        ..SessionConfig::default()
+    }
+}
+
+/// FsOps settings from the stored policy and categories.
+pub fn fsops_config(settings: &Settings, data_dir: &Path, download_dir: &Path) -> FsopsConfig {
+    let mut config = FsopsConfig::new(data_dir, vec![download_dir.to_owned()]);
+    config.policy = settings.fs_policy.clone();
+    config.categories = settings.categories.clone();
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_profile_maps_onto_the_session() {
+        let profile = EngineProfile {
+            listen_interfaces: vec!["127.0.0.1".parse().expect("ip")],
+            encryption: Encryption::Required,
+            download_limit_bps: Some(1000),
+            ..EngineProfile::default()
+        };
+        let session = session_config(&profile, Path::new("/data"), Some(6999));
+        assert_eq!(session.listen, [SocketAddr::from(([127, 0, 0, 1], 6999))]);
+        assert_eq!(session.encryption, EncryptionPolicy::Required);
+        assert_eq!(session.download_limit, RateLimit::bytes_per_second(1000));
+        assert_eq!(session.download_dir, Path::new("/data").join(&profile.download_root));
+        let all = session_config(&EngineProfile::default(), Path::new("/data"), None);
+        assert_eq!(all.listen.len(), 2, "IPv4 and IPv6 when no interface is named");
+        assert!(all.listen.iter().all(|a| a.port() == EngineProfile::default().listen_port));
+    }
+}

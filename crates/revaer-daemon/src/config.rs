@@ -1,0 +1,74 @@
+//! `revaerd`'s flags and environment: parsed here, and only here, into a
+//! typed configuration for the composition root.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// The Revaer daemon.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "revaerd", version, about = "The Revaer torrent daemon")]
+pub struct Cli {
+    /// Where the database (SQLite), downloads, resume data and library live
+    /// by default.
+    #[arg(long, env = "REVAER_DATA_DIR", default_value = "./revaer-data")]
+    pub data_dir: PathBuf,
+    /// HTTP address while in setup mode (once set up, the stored
+    /// `app_profile` decides).
+    #[arg(long, env = "REVAER_BIND", default_value = "127.0.0.1:7070")]
+    pub bind: SocketAddr,
+    /// BitTorrent listen port for this instance (overrides the stored
+    /// `engine_profile.listen_port`, so that daemons can share a host).
+    #[arg(long, env = "REVAER_PEER_PORT")]
+    pub peer_port: Option<u16>,
+    /// PostgreSQL URL; SQLite in the data directory when absent.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// This daemon's name as the owner of FsOps jobs; unique among daemons
+    /// sharing a database.
+    #[arg(long, env = "REVAER_INSTANCE", default_value = "revaerd")]
+    pub instance: String,
+    /// What to do (default: run the daemon).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Completes setup headlessly: writes the first API key's token to a
+    /// file (mode 0600) and exits. Fails on an instance already set up.
+    Init {
+        /// Where to write the token.
+        #[arg(long)]
+        api_key_out: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from([
+            "revaerd",
+            "--data-dir",
+            "/d",
+            "--bind",
+            "127.0.0.1:0",
+            "--peer-port",
+            "6999",
+        ])
+        .expect("valid");
+        assert_eq!(cli.data_dir, PathBuf::from("/d"));
+        assert_eq!(cli.bind.port(), 0);
+        assert_eq!(cli.peer_port, Some(6999));
+        assert!(cli.command.is_none());
+        let init = Cli::try_parse_from(["revaerd", "init", "--api-key-out", "/k"]).expect("valid");
+        assert!(matches!(init.command, Some(Command::Init { .. })));
+        assert!(Cli::try_parse_from(["revaerd", "--bind", "nowhere"]).is_err());
+        assert!(Cli::try_parse_from(["revaerd", "--peer-port", "70000"]).is_err());
+    }
+}

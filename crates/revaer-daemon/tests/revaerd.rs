@@ -1,0 +1,186 @@
+//! The real `revaerd` binary: setup mode on first start, setup over HTTP
+//! without a restart, SIGTERM, and `revaerd init`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use revaer_domain::settings::Changeset;
+use revaer_store::{ChangeContext, Store, StoreConfig};
+
+const BIN: &str = env!("CARGO_BIN_EXE_revaerd");
+
+/// Loopback only, no DHT or port mapping: what a test daemon may do.
+async fn preseed(data: &Path) {
+    std::fs::create_dir_all(data).expect("data dir");
+    let store = Store::connect(&StoreConfig::sqlite(data.join("revaer.db"))).await.expect("store");
+    let changeset = Changeset::parse(
+        r#"{"engine_profile": {"listen_interfaces": ["127.0.0.1"], "dht": false, "lsd": false,
+            "upnp": false, "natpmp": false}}"#,
+    )
+    .expect("changeset");
+    store.apply_changeset(&changeset, &ChangeContext::new("test")).await.expect("apply");
+    store.close().await;
+}
+
+struct Daemon {
+    child: Child,
+    addr: String,
+    setup_token: Option<String>,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // A failed test never leaves a daemon behind.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn start(data: &Path) -> Daemon {
+    let child = Command::new(BIN)
+        .args(["--data-dir"])
+        .arg(data)
+        .args(["--bind", "127.0.0.1:0", "--peer-port", "0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("revaerd starts");
+    let mut daemon = Daemon { child, addr: String::new(), setup_token: None };
+    let mut lines = BufReader::new(daemon.child.stdout.take().expect("stdout")).lines();
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while daemon.addr.is_empty() {
+        assert!(Instant::now() < deadline, "revaerd prints its address in time");
+        let line = lines.next().expect("a line").expect("utf-8");
+        if let Some(token) = line.split("(shown once): ").nth(1) {
+            daemon.setup_token = Some(token.trim().to_owned());
+        }
+        if let Some(addr) = line.strip_prefix("revaerd: listening on http://") {
+            addr.trim().clone_into(&mut daemon.addr);
+        }
+    }
+    daemon
+}
+
+/// One HTTP/1.1 request; returns the status and the body.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(name);
+        request.push_str(": ");
+        request.push_str(value);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+fn terminate(mut daemon: Daemon) {
+    let pid = nix_pid(&daemon.child);
+    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_mins(1);
+    loop {
+        if let Some(status) = daemon.child.try_wait().expect("wait") {
+            assert!(status.success(), "a clean exit on SIGTERM: {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "revaerd stops in time");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn nix_pid(child: &Child) -> String {
+    child.id().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    preseed(&data).await;
+    let daemon = start(&data);
+    let token = daemon.setup_token.clone().expect("a setup token is printed");
+    let (status, body) = http(&daemon.addr, "GET", "/health", &[], "");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(&daemon.addr, "GET", "/v1/torrents", &[], "");
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("setup-required"));
+    let (status, body) = http(
+        &daemon.addr,
+        "POST",
+        "/v1/setup/complete",
+        &[("content-type", "application/json"), ("x-revaer-setup-token", &token)],
+        "{}",
+    );
+    assert_eq!(status, 201, "{body}");
+    let reply: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let key = reply["api_key"]["token"].as_str().expect("key").to_owned();
+    let (status, body) = http(
+        &daemon.addr,
+        "GET",
+        "/v1/torrents",
+        &[("authorization", &format!("Bearer {key}"))],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    terminate(daemon);
+
+    // Set up now: `init` refuses and changes nothing.
+    let out = dir.path().join("key");
+    let init = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["init", "--api-key-out"])
+        .arg(&out)
+        .output()
+        .expect("init runs");
+    assert!(!init.status.success());
+    assert!(String::from_utf8_lossy(&init.stderr).contains("already set up"));
+    assert!(!out.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_sets_up_headlessly_and_writes_a_private_key_file() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    preseed(&data).await;
+    let out = dir.path().join("api-key");
+    let init = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["init", "--api-key-out"])
+        .arg(&out)
+        .output()
+        .expect("init runs");
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let key = std::fs::read_to_string(&out).expect("key file");
+    assert!(key.trim().starts_with("rvk_"));
+    assert_eq!(std::fs::metadata(&out).expect("meta").permissions().mode() & 0o777, 0o600);
+    let store = Store::connect(&StoreConfig::sqlite(data.join("revaer.db"))).await.expect("store");
+    assert!(store.verify_api_key(key.trim()).await.expect("verify").is_some(), "the key works");
+    store.close().await;
+}
