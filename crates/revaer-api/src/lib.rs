@@ -41,11 +41,12 @@ pub use state::ApiState;
 
 /// The router with every route.
 pub fn router(state: ApiState) -> Router {
-    use routes::{health, setup, torrents};
+    use routes::{config, health, setup, torrents};
     Router::new()
         .route("/v1/setup/complete", post(setup::complete_setup))
         .route("/health", get(health::health))
         .route("/health/full", get(health::health_full))
+        .route("/v1/config", get(config::get_config).patch(config::patch_config))
         .route("/v1/torrents", get(torrents::list_torrents).post(torrents::add_torrent))
         .route("/v1/torrents/{id}", get(torrents::get_torrent).delete(torrents::delete_torrent))
         .route("/v1/torrents/{id}/action", post(torrents::torrent_action))

@@ -1,13 +1,21 @@
 //! What every handler can reach: the engine, the store, the key cache and
 //! the request limits. Cheap to clone.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use revaer_domain::ComponentHealth;
 use revaer_engine::Engine;
 use revaer_store::Store;
 
 use crate::auth::KeyCache;
+
+/// Asks a component for its health (FsOps lives in the daemon; the API
+/// only reports it).
+pub type HealthProbe =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ComponentHealth> + Send>> + Send + Sync>;
 
 /// Request limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +30,6 @@ impl Default for ApiLimits {
     }
 }
 
-#[derive(Debug)]
 struct Inner {
     engine: Engine,
     store: Store,
@@ -30,6 +37,18 @@ struct Inner {
     limits: ApiLimits,
     /// Set up (active) or still in setup mode.
     active: AtomicBool,
+    /// FsOps health, when the daemon runs FsOps.
+    fsops_health: Option<HealthProbe>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("limits", &self.limits)
+            .field("active", &self.active)
+            .field("fsops_health", &self.fsops_health.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The API's shared state.
@@ -48,8 +67,30 @@ impl ApiState {
         limits: ApiLimits,
         active: bool,
     ) -> Self {
-        Self {
-            inner: Arc::new(Inner { engine, store, keys, limits, active: AtomicBool::new(active) }),
+        let active = AtomicBool::new(active);
+        let inner = Inner { engine, store, keys, limits, active, fsops_health: None };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Reports FsOps health through `probe` (in `/health/full`).
+    #[must_use]
+    pub fn with_fsops_health(self, probe: HealthProbe) -> Self {
+        let inner = Inner {
+            engine: self.inner.engine.clone(),
+            store: self.inner.store.clone(),
+            keys: self.inner.keys.clone(),
+            limits: self.inner.limits,
+            active: AtomicBool::new(self.is_active()),
+            fsops_health: Some(probe),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// FsOps health, when reported.
+    pub async fn fsops_health(&self) -> Option<ComponentHealth> {
+        match &self.inner.fsops_health {
+            Some(probe) => Some(probe().await),
+            None => None,
         }
     }
 

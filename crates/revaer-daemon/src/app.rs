@@ -5,11 +5,12 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use revaer_api::auth::KeyCache;
-use revaer_api::state::ApiLimits;
+use revaer_api::state::{ApiLimits, HealthProbe};
 use revaer_api::{ApiState, router, serve};
 use revaer_domain::RateLimit;
 use revaer_domain::settings::{AppMode, Changeset, Encryption, EngineProfile, Settings};
@@ -74,13 +75,22 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         fsops_config(settings, data_dir, &session.download_dir),
         Toolbox::search(std::env::var_os("PATH").as_deref()),
     );
-    let orchestrator = Orchestrator::start(
+    let orchestrator = Arc::new(
+        Orchestrator::start(
+            store.clone(),
+            engine.clone(),
+            pipeline,
+            OrchestratorConfig { instance: cli.instance.clone(), ..OrchestratorConfig::default() },
+        )
+        .await,
+    );
+    let reloader = tokio::spawn(reload(
         store.clone(),
         engine.clone(),
-        pipeline,
-        OrchestratorConfig { instance: cli.instance.clone(), ..OrchestratorConfig::default() },
-    )
-    .await;
+        Arc::clone(&orchestrator),
+        data_dir.to_owned(),
+        cli.peer_port,
+    ));
     let keys = KeyCache::default();
     keys.refresh(store).await.context("load API keys")?;
     let refresher = keys.spawn_refresh(store.clone(), KEY_REFRESH);
@@ -103,18 +113,61 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
     out.flush()?;
     drop(out);
 
-    let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), active);
+    let probe_target = Arc::clone(&orchestrator);
+    let fsops_health: HealthProbe = Arc::new(move || {
+        let orchestrator = Arc::clone(&probe_target);
+        Box::pin(async move { orchestrator.health().await })
+    });
+    let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), active)
+        .with_fsops_health(fsops_health);
     let served = serve(listener, router(state), shutdown_signal()).await;
     tracing::info!("shutting down");
     if tokio::time::timeout(FSOPS_STOP, orchestrator.shutdown()).await.is_err() {
         tracing::warn!("FsOps jobs did not stop in time; they resume on the next start");
     }
     refresher.abort();
+    reloader.abort();
     engine.shutdown().await.context("stop the engine")?;
     if let Err(err) = store.flush_key_uses().await {
         tracing::warn!(error = %err, "could not record API key use");
     }
     served.context("serve HTTP")
+}
+
+/// Applies every new settings revision: the engine's session settings and a
+/// new FsOps pipeline (the HTTP address needs a restart).
+async fn reload(
+    store: Store,
+    engine: Engine,
+    orchestrator: Arc<Orchestrator>,
+    data_dir: PathBuf,
+    peer_port: Option<u16>,
+) {
+    let mut updates = store.subscribe();
+    loop {
+        let settings = match updates.recv().await {
+            Ok(update) => update.snapshot.settings.clone(),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                match store.settings().await {
+                    Ok(snapshot) => snapshot.settings,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not reread the settings");
+                        continue;
+                    }
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        let session = session_config(&settings.engine_profile, &data_dir, peer_port);
+        if let Err(err) = engine.apply_settings(session.clone()).await {
+            tracing::warn!(error = %err, "the engine refused the new settings");
+        }
+        orchestrator.set_pipeline(Pipeline::new(
+            fsops_config(&settings, &data_dir, &session.download_dir),
+            Toolbox::search(std::env::var_os("PATH").as_deref()),
+        ));
+        tracing::info!("settings applied");
+    }
 }
 
 /// `revaerd init`: completes setup and writes the first key's token.

@@ -138,14 +138,37 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
     assert_eq!(status, 201, "{body}");
     let reply: serde_json::Value = serde_json::from_str(&body).expect("json");
     let key = reply["api_key"]["token"].as_str().expect("key").to_owned();
+    let bearer = format!("Bearer {key}");
+    let (status, body) =
+        http(&daemon.addr, "GET", "/v1/torrents", &[("authorization", &bearer)], "");
+    assert_eq!(status, 200, "{body}");
+
+    // A settings change reaches the running daemon through its watcher.
     let (status, body) = http(
         &daemon.addr,
-        "GET",
-        "/v1/torrents",
-        &[("authorization", &format!("Bearer {key}"))],
-        "",
+        "PATCH",
+        "/v1/config",
+        &[("authorization", &bearer), ("content-type", "application/json")],
+        r#"{"engine_profile": {"download_limit_bps": 1000000}}"#,
     );
     assert_eq!(status, 200, "{body}");
+    let revision = serde_json::from_str::<serde_json::Value>(&body).expect("json")["revision"]
+        .as_i64()
+        .expect("revision");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = http(&daemon.addr, "GET", "/health/full", &[], "");
+        let health: serde_json::Value = serde_json::from_str(&body).expect("json");
+        // Delivered to the watcher, and applied to the engine.
+        if health["components"]["config_watcher"]["last_revision"].as_i64() == Some(revision)
+            && health["components"]["engine"]["download_limit_bps"] == 1_000_000
+        {
+            assert!(health["components"]["fsops"]["status"].is_string(), "FsOps reports: {health}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the watcher delivers the revision: {health}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     terminate(daemon);
 
     // Set up now: `init` refuses and changes nothing.

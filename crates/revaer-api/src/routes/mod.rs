@@ -1,5 +1,6 @@
 //! The routes, one module per group.
 
+pub mod config;
 pub mod health;
 pub mod setup;
 pub mod torrents;

@@ -1,0 +1,59 @@
+//! `/v1/config`: the settings with their revision; changes as changesets.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::IntoResponse;
+use revaer_api_models::InvalidParam;
+use revaer_domain::settings::{Changeset, SettingsSnapshot};
+use revaer_store::ChangeContext;
+use serde_json::{Map, Value};
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::state::ApiState;
+
+fn with_etag(snapshot: SettingsSnapshot) -> impl IntoResponse {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", snapshot.revision)).ok();
+    let mut headers = HeaderMap::new();
+    if let Some(etag) = etag {
+        headers.insert(header::ETAG, etag);
+    }
+    (headers, Json(snapshot))
+}
+
+/// `GET /v1/config`: the settings and their revision (also as `ETag`).
+pub async fn get_config(
+    _: Authenticated,
+    State(state): State<ApiState>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(with_etag(state.store().settings().await?))
+}
+
+/// `PATCH /v1/config`: applies a changeset (`If-Match: <revision>` refuses
+/// it with 412 when the settings moved on); 422 lists every violation.
+pub async fn patch_config(
+    Authenticated(key): Authenticated,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> ApiResult<impl IntoResponse> {
+    let mut context = ChangeContext::new(key.key_id.clone()).because("PATCH /v1/config");
+    if let Some(value) = headers.get(header::IF_MATCH) {
+        let revision = value
+            .to_str()
+            .ok()
+            .map(|v| v.trim().trim_matches('"'))
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or_else(|| {
+                ApiError::Validation(vec![InvalidParam::new(
+                    "/headers/if-match",
+                    "must be a settings revision",
+                )])
+            })?;
+        context = context.if_revision(revision);
+    }
+    let snapshot = state.store().apply_changeset(&Changeset(body), &context).await?;
+    Ok(with_etag(snapshot))
+}
