@@ -6,6 +6,7 @@
 //! - [`problem`]: RFC 9457 problem documents.
 //! - [`list`]: the torrent list query, its validation and its pages.
 //! - [`cursor`]: opaque keyset cursors.
+//! - [`keys`]: API keys as listed and as issued.
 //! - [`torrent`]: add, action and selection requests.
 //!
 //! # Quick start
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod cursor;
+pub mod keys;
 pub mod list;
 pub mod problem;
 pub mod torrent;

@@ -159,8 +159,9 @@ fn store_problem(err: &StoreError) -> Problem {
                 .invalid(params);
         }
         StoreError::Invalid { field, reason } => {
-            return Problem::new("validation", "Invalid request", 400)
-                .invalid(vec![InvalidParam::new(format!("/{field}"), *reason)]);
+            return Problem::new("validation", "Invalid request", 400).invalid(vec![
+                InvalidParam::new(format!("/{}", field.replace('.', "/")), *reason),
+            ]);
         }
         _ => {}
     }

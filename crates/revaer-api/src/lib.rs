@@ -41,12 +41,15 @@ pub use state::ApiState;
 
 /// The router with every route.
 pub fn router(state: ApiState) -> Router {
-    use routes::{config, health, setup, torrents};
+    use routes::{config, health, keys, setup, torrents};
     Router::new()
         .route("/v1/setup/complete", post(setup::complete_setup))
         .route("/health", get(health::health))
         .route("/health/full", get(health::health_full))
         .route("/v1/config", get(config::get_config).patch(config::patch_config))
+        .route("/v1/keys", get(keys::list_keys).post(keys::issue_key))
+        .route("/v1/keys/{key_id}", axum::routing::delete(keys::revoke_key))
+        .route("/v1/keys/{key_id}/rotate", post(keys::rotate_key))
         .route("/v1/torrents", get(torrents::list_torrents).post(torrents::add_torrent))
         .route("/v1/torrents/{id}", get(torrents::get_torrent).delete(torrents::delete_torrent))
         .route("/v1/torrents/{id}/action", post(torrents::torrent_action))

@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod health;
+pub mod keys;
 pub mod setup;
 pub mod torrents;

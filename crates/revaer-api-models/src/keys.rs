@@ -1,0 +1,60 @@
+//! `/v1/keys`: API keys as listed (never their secrets) and as issued (the
+//! token, once).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A per-key rate limit: `burst` requests, refilled over `per_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    /// Bucket size (1 to 100 000).
+    pub burst: u32,
+    /// Seconds to refill a full bucket (1 to 86 400).
+    pub per_seconds: u32,
+}
+
+/// An API key as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyView {
+    /// Public id (the token's middle part).
+    pub key_id: String,
+    /// Label.
+    pub label: String,
+    /// Rate limit (`null`: unlimited).
+    pub rate_limit: Option<RateLimitSpec>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last used (recorded in batches, a few seconds late at most).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Switched on.
+    pub enabled: bool,
+}
+
+/// `POST /v1/keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyRequest {
+    /// A name for people (1 to 64 characters).
+    pub label: String,
+    /// Its rate limit (absent: unlimited).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSpec>,
+    /// When it stops working (absent: never).
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An issued (or rotated) key: the token is shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedKeyView {
+    /// The key.
+    #[serde(flatten)]
+    pub key: KeyView,
+    /// The token (`rvk_…`), not stored anywhere in clear.
+    pub token: String,
+}

@@ -1,0 +1,94 @@
+//! `/v1/keys`: list, issue, rotate, revoke API keys.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use revaer_api_models::keys::{IssuedKeyView, KeyView, NewKeyRequest, RateLimitSpec};
+use revaer_store::{ApiKey, IssuedKey, KeyRateLimit, NewApiKey};
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::state::ApiState;
+
+/// Longest key id accepted in a path.
+const MAX_KEY_ID: usize = 64;
+
+fn view(key: &ApiKey) -> KeyView {
+    KeyView {
+        key_id: key.key_id.clone(),
+        label: key.label.clone(),
+        rate_limit: key
+            .rate_limit
+            .map(|l| RateLimitSpec { burst: l.burst, per_seconds: l.per_seconds }),
+        created_at: key.created_at,
+        last_used_at: key.last_used_at,
+        expires_at: key.expires_at,
+        revoked_at: key.revoked_at,
+        enabled: key.enabled,
+    }
+}
+
+fn issued(key: &IssuedKey) -> IssuedKeyView {
+    IssuedKeyView { key: view(&key.key), token: key.token.expose().to_owned() }
+}
+
+fn key_id(raw: &str) -> ApiResult<&str> {
+    if raw.is_empty() || raw.len() > MAX_KEY_ID || !raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::NotFound {
+            what: "API key",
+            id: raw.chars().take(MAX_KEY_ID).collect(),
+        });
+    }
+    Ok(raw)
+}
+
+/// `GET /v1/keys`.
+pub async fn list_keys(
+    _: Authenticated,
+    State(state): State<ApiState>,
+) -> ApiResult<Json<Vec<KeyView>>> {
+    let keys = state.store().list_api_keys().await?;
+    Ok(Json(keys.iter().map(view).collect()))
+}
+
+/// `POST /v1/keys`: 201 with the token, shown once.
+pub async fn issue_key(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    ApiJson(request): ApiJson<NewKeyRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let new = NewApiKey {
+        label: request.label,
+        rate_limit: request
+            .rate_limit
+            .map(|l| KeyRateLimit { burst: l.burst, per_seconds: l.per_seconds }),
+        expires_at: request.expires_at,
+    };
+    let key = state.store().issue_api_key(&new).await?;
+    state.keys().refresh(state.store()).await?;
+    Ok((StatusCode::CREATED, Json(issued(&key))))
+}
+
+/// `POST /v1/keys/{key_id}/rotate`: a new token; the old one stops working.
+pub async fn rotate_key(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<IssuedKeyView>> {
+    let key = state.store().rotate_api_key(key_id(&raw)?).await?;
+    state.keys().refresh(state.store()).await?;
+    Ok(Json(issued(&key)))
+}
+
+/// `DELETE /v1/keys/{key_id}`: revokes the key for good.
+pub async fn revoke_key(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.store().revoke_api_key(key_id(&raw)?).await?;
+    state.keys().refresh(state.store()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

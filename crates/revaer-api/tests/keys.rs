@@ -1,0 +1,71 @@
+//! `/v1/keys`: issue, list, rotate, revoke, each effective at once.
+
+mod common;
+
+use axum::http::Method;
+use common::Api;
+use serde_json::json;
+
+#[tokio::test]
+async fn keys_are_issued_listed_rotated_and_revoked() {
+    let api = Api::start().await;
+    let issued = api
+        .call(
+            Method::POST,
+            "/v1/keys",
+            Some(json!({"label": "sonarr", "rate_limit": {"burst": 10, "per_seconds": 1}})),
+        )
+        .await;
+    assert_eq!(issued.status, 201, "{}", issued.json);
+    let key_id = issued.json["key_id"].as_str().expect("id").to_owned();
+    let token = issued.json["token"].as_str().expect("token shown once").to_owned();
+    assert_eq!(
+        api.send(Method::GET, "/v1/torrents", Some(&token), None).await.status,
+        200,
+        "works at once"
+    );
+
+    let list = api.call(Method::GET, "/v1/keys", None).await;
+    assert_eq!(list.status, 200);
+    let listed: Vec<&serde_json::Value> = list.json.as_array().expect("array").iter().collect();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed.iter().all(|k| k.get("token").is_none() && k.get("secret_hash").is_none()),
+        "no secrets listed"
+    );
+    assert!(listed.iter().any(|k| k["label"] == "sonarr" && k["rate_limit"]["burst"] == 10));
+
+    let rotated = api.call(Method::POST, &format!("/v1/keys/{key_id}/rotate"), None).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.json);
+    let new_token = rotated.json["token"].as_str().expect("token").to_owned();
+    api.send(Method::GET, "/v1/torrents", Some(&token), None).await.problem(401);
+    assert_eq!(api.send(Method::GET, "/v1/torrents", Some(&new_token), None).await.status, 200);
+
+    assert_eq!(api.call(Method::DELETE, &format!("/v1/keys/{key_id}"), None).await.status, 204);
+    api.send(Method::GET, "/v1/torrents", Some(&new_token), None).await.problem(401);
+    api.call(Method::DELETE, "/v1/keys/nosuchkey", None).await.problem(404);
+    api.call(Method::POST, "/v1/keys/not-a-key!/rotate", None).await.problem(404);
+
+    let bad = api.call(Method::POST, "/v1/keys", Some(json!({"label": ""}))).await.problem(400);
+    assert_eq!(bad, ["/label"]);
+    let bad = api
+        .call(
+            Method::POST,
+            "/v1/keys",
+            Some(json!({"label": "x", "rate_limit": {"burst": 0, "per_seconds": 1}})),
+        )
+        .await
+        .problem(400);
+    assert_eq!(bad, ["/rate_limit/burst"]);
+    let bad = api
+        .call(
+            Method::POST,
+            "/v1/keys",
+            Some(json!({"label": "x", "expires_at": "2001-01-01T00:00:00Z"})),
+        )
+        .await
+        .problem(400);
+    assert_eq!(bad, ["/expires_at"]);
+    api.send(Method::GET, "/v1/keys", None, None).await.problem(401);
+    api.stop().await;
+}
