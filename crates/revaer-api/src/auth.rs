@@ -7,11 +7,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use revaer_store::{ApiKey, ApiKeyDigest, Store, token_key_id};
 
 use crate::error::ApiError;
+use crate::ratelimit::Decision;
 use crate::state::ApiState;
 
 /// Header carrying a key as an alternative to `Authorization: Bearer`.
@@ -63,14 +67,20 @@ impl KeyCache {
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub ApiKey);
 
-fn credential(parts: &Parts) -> Option<&str> {
-    let bearer = parts
-        .headers
+fn credential(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let header = parts.headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
+    let header = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
     bearer.or(header).map(str::trim).filter(|t| !t.is_empty() && t.len() <= MAX_CREDENTIAL)
+}
+
+fn verify(headers: &HeaderMap, state: &ApiState) -> Result<ApiKey, ApiError> {
+    let token = credential(headers).ok_or(ApiError::Unauthorized)?;
+    let key = state.keys().verify(token).ok_or(ApiError::Unauthorized)?;
+    state.store().record_key_use(&key.key_id);
+    Ok(key)
 }
 
 impl FromRequestParts<ApiState> for Authenticated {
@@ -80,9 +90,56 @@ impl FromRequestParts<ApiState> for Authenticated {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let token = credential(parts).ok_or(ApiError::Unauthorized)?;
-        let key = state.keys().verify(token).ok_or(ApiError::Unauthorized)?;
-        state.store().record_key_use(&key.key_id);
-        Ok(Self(key))
+        // Put there by [`require_key`]; verified here when a route has no
+        // such layer.
+        if let Some(found) = parts.extensions.get::<Self>() {
+            return Ok(found.clone());
+        }
+        verify(&parts.headers, state).map(Self)
+    }
+}
+
+fn rate_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: u64) {
+    let values = [
+        ("x-ratelimit-limit", u64::from(limit)),
+        ("x-ratelimit-remaining", u64::from(remaining)),
+        ("x-ratelimit-reset", reset),
+    ];
+    for (name, value) in values {
+        if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+}
+
+/// Layer for the `/v1` routes: verifies the API key, counts the request
+/// against the key's rate limit (429 with `Retry-After` when over it), and
+/// answers with `X-RateLimit-Limit`, `-Remaining` and `-Reset`.
+pub async fn require_key(
+    State(state): State<ApiState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let key = match verify(request.headers(), &state) {
+        Ok(key) => key,
+        Err(err) => return err.into_response(),
+    };
+    match state.rate_limits().check(&key) {
+        Decision::Unlimited => {
+            request.extensions_mut().insert(Authenticated(key));
+            next.run(request).await
+        }
+        Decision::Allowed { limit, remaining, reset_secs } => {
+            request.extensions_mut().insert(Authenticated(key));
+            let mut response = next.run(request).await;
+            rate_headers(response.headers_mut(), limit, remaining, reset_secs);
+            response
+        }
+        Decision::Denied { limit, retry_after_secs } => {
+            tracing::info!(key_id = %key.key_id, "rate limited");
+            let mut response = ApiError::RateLimited { retry_after_secs }.into_response();
+            rate_headers(response.headers_mut(), limit, 0, retry_after_secs);
+            response
+        }
     }
 }

@@ -54,6 +54,12 @@ pub enum ApiError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The key is over its rate limit.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until a request can go through.
+        retry_after_secs: u64,
+    },
     /// The instance is not set up yet.
     #[error("setup required")]
     SetupRequired,
@@ -97,6 +103,11 @@ impl ApiError {
                 .detail(format!("at most {limit} bytes")),
             Self::Engine(err) => engine_problem(err),
             Self::Store(err) => store_problem(err),
+            Self::RateLimited { retry_after_secs } => {
+                Problem::new("rate-limited", "Too many requests", 429).detail(format!(
+                    "this API key is over its rate limit; retry in {retry_after_secs} s"
+                ))
+            }
             Self::SetupRequired => Problem::new("setup-required", "Setup required", 409).detail(
                 "complete setup first: POST /v1/setup/complete with the setup token the daemon printed",
             ),
@@ -193,7 +204,13 @@ pub fn problem_response(problem: &Problem) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        problem_response(&self.problem())
+        let mut response = problem_response(&self.problem());
+        if let Self::RateLimited { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -27,6 +27,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 
@@ -42,10 +43,9 @@ pub use state::ApiState;
 /// The router with every route.
 pub fn router(state: ApiState) -> Router {
     use routes::{config, health, keys, setup, torrents};
-    Router::new()
-        .route("/v1/setup/complete", post(setup::complete_setup))
-        .route("/health", get(health::health))
-        .route("/health/full", get(health::health_full))
+    // Everything under /v1 but setup needs a key and counts against its
+    // rate limit (a route layer: unknown routes stay 404).
+    let protected = Router::new()
         .route("/v1/config", get(config::get_config).patch(config::patch_config))
         .route("/v1/keys", get(keys::list_keys).post(keys::issue_key))
         .route("/v1/keys/{key_id}", axum::routing::delete(keys::revoke_key))
@@ -54,6 +54,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/torrents/{id}", get(torrents::get_torrent).delete(torrents::delete_torrent))
         .route("/v1/torrents/{id}/action", post(torrents::torrent_action))
         .route("/v1/torrents/{id}/select", post(torrents::select_files))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key));
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/health/full", get(health::health_full))
+        .route("/v1/setup/complete", post(setup::complete_setup))
+        .merge(protected)
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), setup::setup_gate))

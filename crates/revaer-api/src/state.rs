@@ -11,6 +11,7 @@ use revaer_engine::Engine;
 use revaer_store::Store;
 
 use crate::auth::KeyCache;
+use crate::ratelimit::RateLimits;
 
 /// Asks a component for its health (FsOps lives in the daemon; the API
 /// only reports it).
@@ -39,6 +40,8 @@ struct Inner {
     active: AtomicBool,
     /// FsOps health, when the daemon runs FsOps.
     fsops_health: Option<HealthProbe>,
+    /// Per-key buckets.
+    rate_limits: Arc<RateLimits>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -68,7 +71,8 @@ impl ApiState {
         active: bool,
     ) -> Self {
         let active = AtomicBool::new(active);
-        let inner = Inner { engine, store, keys, limits, active, fsops_health: None };
+        let rate_limits = Arc::new(RateLimits::default());
+        let inner = Inner { engine, store, keys, limits, active, fsops_health: None, rate_limits };
         Self { inner: Arc::new(inner) }
     }
 
@@ -82,6 +86,7 @@ impl ApiState {
             limits: self.inner.limits,
             active: AtomicBool::new(self.is_active()),
             fsops_health: Some(probe),
+            rate_limits: Arc::clone(&self.inner.rate_limits),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -117,6 +122,11 @@ impl ApiState {
     /// The API key cache.
     pub fn keys(&self) -> &KeyCache {
         &self.inner.keys
+    }
+
+    /// The per-key rate limits.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.inner.rate_limits
     }
 
     /// The request limits.

@@ -69,3 +69,39 @@ async fn keys_are_issued_listed_rotated_and_revoked() {
     api.send(Method::GET, "/v1/keys", None, None).await.problem(401);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn keys_are_rate_limited_with_headers_and_a_retry_after() {
+    let api = Api::start().await;
+    let issued = api
+        .call(
+            Method::POST,
+            "/v1/keys",
+            Some(json!({"label": "tight", "rate_limit": {"burst": 2, "per_seconds": 60}})),
+        )
+        .await;
+    let token = issued.json["token"].as_str().expect("token").to_owned();
+    let header = |reply: &common::Reply, name: &str| {
+        reply.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    };
+    let first = api.send(Method::GET, "/v1/torrents", Some(&token), None).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(header(&first, "x-ratelimit-limit").as_deref(), Some("2"));
+    assert_eq!(header(&first, "x-ratelimit-remaining").as_deref(), Some("1"));
+    assert!(header(&first, "x-ratelimit-reset").is_some());
+    let second = api.send(Method::GET, "/v1/torrents", Some(&token), None).await;
+    assert_eq!(header(&second, "x-ratelimit-remaining").as_deref(), Some("0"));
+    let third = api.send(Method::GET, "/v1/torrents", Some(&token), None).await;
+    third.problem(429);
+    assert_eq!(third.json["type"], "https://revaer.dev/problems/rate-limited");
+    let retry: u64 =
+        header(&third, "retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!((1..=30).contains(&retry), "{retry}");
+    // Other keys are not affected; unlimited keys carry no limit headers.
+    let free = api.call(Method::GET, "/v1/torrents", None).await;
+    assert_eq!(free.status, 200);
+    assert!(header(&free, "x-ratelimit-limit").is_none());
+    let health = api.send(Method::GET, "/health/full", None, None).await;
+    assert_eq!(health.json["components"]["rate_limiter"]["throttled"], 1);
+    api.stop().await;
+}

@@ -73,6 +73,7 @@ pub async fn health_full(State(state): State<ApiState>) -> impl IntoResponse {
                 "failures": watcher.failures,
             },
             "fsops": fsops.map(|h| json!({"status": h.status, "reason": h.reason})),
+            "rate_limiter": {"status": "ok", "throttled": state.rate_limits().throttled()},
         },
     });
     (code, Json(body))
