@@ -26,6 +26,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod ratelimit;
 pub mod routes;
@@ -42,11 +43,12 @@ pub use state::ApiState;
 
 /// The router with every route.
 pub fn router(state: ApiState) -> Router {
-    use routes::{config, health, keys, setup, torrents};
+    use routes::{config, events, health, keys, setup, torrents};
     // Everything under /v1 but setup needs a key and counts against its
     // rate limit (a route layer: unknown routes stay 404).
     let protected = Router::new()
         .route("/v1/config", get(config::get_config).patch(config::patch_config))
+        .route("/v1/events", get(events::stream_events))
         .route("/v1/keys", get(keys::list_keys).post(keys::issue_key))
         .route("/v1/keys/{key_id}", axum::routing::delete(keys::revoke_key))
         .route("/v1/keys/{key_id}/rotate", post(keys::rotate_key))

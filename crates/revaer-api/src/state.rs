@@ -11,7 +11,11 @@ use revaer_engine::Engine;
 use revaer_store::Store;
 
 use crate::auth::KeyCache;
+use crate::events::EventBus;
 use crate::ratelimit::RateLimits;
+
+/// Events kept for replay.
+const EVENT_RING: usize = 4096;
 
 /// Asks a component for its health (FsOps lives in the daemon; the API
 /// only reports it).
@@ -42,6 +46,11 @@ struct Inner {
     fsops_health: Option<HealthProbe>,
     /// Per-key buckets.
     rate_limits: Arc<RateLimits>,
+    /// The event bus.
+    events: EventBus,
+    /// Set when the server shuts down: long-lived answers (event streams)
+    /// end so that the shutdown does not wait for them.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -72,7 +81,18 @@ impl ApiState {
     ) -> Self {
         let active = AtomicBool::new(active);
         let rate_limits = Arc::new(RateLimits::default());
-        let inner = Inner { engine, store, keys, limits, active, fsops_health: None, rate_limits };
+        let events = EventBus::new(EVENT_RING);
+        let inner = Inner {
+            engine,
+            store,
+            keys,
+            limits,
+            active,
+            fsops_health: None,
+            rate_limits,
+            events,
+            closing: tokio::sync::watch::channel(false).0,
+        };
         Self { inner: Arc::new(inner) }
     }
 
@@ -87,6 +107,8 @@ impl ApiState {
             active: AtomicBool::new(self.is_active()),
             fsops_health: Some(probe),
             rate_limits: Arc::clone(&self.inner.rate_limits),
+            events: self.inner.events.clone(),
+            closing: self.inner.closing.clone(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -122,6 +144,21 @@ impl ApiState {
     /// The API key cache.
     pub fn keys(&self) -> &KeyCache {
         &self.inner.keys
+    }
+
+    /// The event bus (the daemon publishes into it).
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
+    /// Ends the event streams (call when the server begins to shut down).
+    pub fn begin_shutdown(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    /// Resolves once the server shuts down.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.closing.subscribe()
     }
 
     /// The per-key rate limits.

@@ -10,14 +10,16 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use revaer_api::auth::KeyCache;
+use revaer_api::events::EventBus;
 use revaer_api::state::{ApiLimits, HealthProbe};
 use revaer_api::{ApiState, router, serve};
-use revaer_domain::RateLimit;
 use revaer_domain::settings::{AppMode, Changeset, Encryption, EngineProfile, Settings};
+use revaer_domain::{EngineEvent, FsopsEvent, RateLimit};
 use revaer_engine::{EncryptionPolicy, Engine, EngineConfig, SessionConfig};
 use revaer_fsops::{FsopsConfig, Pipeline, Toolbox};
-use revaer_store::{ChangeContext, NewApiKey, Store, StoreConfig, StoreError};
+use revaer_store::{ChangeContext, NewApiKey, SettingsUpdate, Store, StoreConfig, StoreError};
 use tokio::net::TcpListener;
+use tokio::sync::broadcast;
 
 use crate::config::{Cli, Command};
 use crate::orchestrator::{Orchestrator, OrchestratorConfig};
@@ -120,13 +122,27 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
     });
     let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), active)
         .with_fsops_health(fsops_health);
-    let served = serve(listener, router(state), shutdown_signal()).await;
+    let forwarder = tokio::spawn(forward_events(
+        state.events().clone(),
+        engine.subscribe(),
+        orchestrator.subscribe(),
+        store.subscribe(),
+    ));
+    let closing = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Event streams never finish on their own: end them, so that the
+        // graceful shutdown only waits for ordinary requests.
+        closing.begin_shutdown();
+    };
+    let served = serve(listener, router(state), shutdown).await;
     tracing::info!("shutting down");
     if tokio::time::timeout(FSOPS_STOP, orchestrator.shutdown()).await.is_err() {
         tracing::warn!("FsOps jobs did not stop in time; they resume on the next start");
     }
     refresher.abort();
     reloader.abort();
+    forwarder.abort();
     engine.shutdown().await.context("stop the engine")?;
     if let Err(err) = store.flush_key_uses().await {
         tracing::warn!(error = %err, "could not record API key use");
@@ -147,16 +163,14 @@ async fn reload(
     loop {
         let settings = match updates.recv().await {
             Ok(update) => update.snapshot.settings.clone(),
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                match store.settings().await {
-                    Ok(snapshot) => snapshot.settings,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "could not reread the settings");
-                        continue;
-                    }
+            Err(broadcast::error::RecvError::Lagged(_)) => match store.settings().await {
+                Ok(snapshot) => snapshot.settings,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not reread the settings");
+                    continue;
                 }
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+            Err(broadcast::error::RecvError::Closed) => return,
         };
         let session = session_config(&settings.engine_profile, &data_dir, peer_port);
         if let Err(err) = engine.apply_settings(session.clone()).await {
@@ -167,6 +181,54 @@ async fn reload(
             Toolbox::search(std::env::var_os("PATH").as_deref()),
         ));
         tracing::info!("settings applied");
+    }
+}
+
+/// Puts every engine, FsOps and settings event on the API's event bus.
+async fn forward_events(
+    bus: EventBus,
+    mut engine: broadcast::Receiver<EngineEvent>,
+    mut fsops: broadcast::Receiver<FsopsEvent>,
+    mut settings: broadcast::Receiver<SettingsUpdate>,
+) {
+    fn payload(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(mut map) => {
+                map.remove("type");
+                serde_json::Value::Object(map)
+            }
+            other => other,
+        }
+    }
+    loop {
+        tokio::select! {
+            event = engine.recv() => match event {
+                Ok(event) => {
+                    let data = payload(serde_json::to_value(&event).unwrap_or_default());
+                    bus.publish(event.kind(), event.torrent(), data, None);
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    bus.publish("events_dropped", None, serde_json::json!({"source": "engine", "missed": missed}), None);
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            event = fsops.recv() => match event {
+                Ok(event) => {
+                    let value = serde_json::to_value(&event).unwrap_or_default();
+                    let trace = value.get("trace_id").and_then(|t| t.as_str()).map(str::to_owned);
+                    bus.publish(event.kind(), Some(event.torrent()), payload(value), trace);
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            update = settings.recv() => match update {
+                Ok(update) => {
+                    bus.publish("settings_changed", None, serde_json::json!({"revision": update.revision}), None);
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
     }
 }
 

@@ -97,6 +97,24 @@ fn http(
     (status, body)
 }
 
+/// Opens `/v1/events` and skips the response head.
+fn open_events(addr: &str, bearer: &str) -> BufReader<TcpStream> {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let request =
+        format!("GET /v1/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {bearer}\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("status line");
+    assert!(line.contains(" 200 "), "{line}");
+    while line != "\r\n" {
+        line.clear();
+        reader.read_line(&mut line).expect("header");
+    }
+    reader
+}
+
 fn terminate(mut daemon: Daemon) {
     let pid = nix_pid(&daemon.child);
     let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
@@ -143,7 +161,9 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
         http(&daemon.addr, "GET", "/v1/torrents", &[("authorization", &bearer)], "");
     assert_eq!(status, 200, "{body}");
 
-    // A settings change reaches the running daemon through its watcher.
+    // A settings change reaches the running daemon through its watcher,
+    // and the event stream.
+    let mut events = open_events(&daemon.addr, &bearer);
     let (status, body) = http(
         &daemon.addr,
         "PATCH",
@@ -168,6 +188,16 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
         }
         assert!(Instant::now() < deadline, "the watcher delivers the revision: {health}");
         std::thread::sleep(Duration::from_millis(100));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut line = String::new();
+    loop {
+        assert!(Instant::now() < deadline, "the settings change is streamed");
+        line.clear();
+        assert!(events.read_line(&mut line).expect("stream line") > 0, "the stream ended");
+        if line.trim() == "event: settings_changed" {
+            break;
+        }
     }
     terminate(daemon);
 

@@ -1,6 +1,7 @@
 //! The routes, one module per group.
 
 pub mod config;
+pub mod events;
 pub mod health;
 pub mod keys;
 pub mod setup;

@@ -24,6 +24,7 @@ pub struct Api {
     pub keys: KeyCache,
     pub router: Router,
     pub token: String,
+    pub events: revaer_api::events::EventBus,
 }
 
 impl Api {
@@ -48,14 +49,9 @@ impl Api {
         let keys = KeyCache::default();
         keys.refresh(&store).await.expect("keys");
         let state = ApiState::new(engine.clone(), store.clone(), keys.clone(), limits, true);
-        Self {
-            dir,
-            engine,
-            store,
-            keys,
-            router: router(state),
-            token: issued.token.expose().to_owned(),
-        }
+        let events = state.events().clone();
+        let token = issued.token.expose().to_owned();
+        Self { dir, engine, store, keys, router: router(state), token, events }
     }
 
     /// A fresh instance in setup mode; returns it with its setup token.
@@ -74,7 +70,9 @@ impl Api {
         let keys = KeyCache::default();
         let state =
             ApiState::new(engine.clone(), store.clone(), keys.clone(), ApiLimits::default(), false);
-        let api = Self { dir, engine, store, keys, router: router(state), token: String::new() };
+        let events = state.events().clone();
+        let api =
+            Self { dir, engine, store, keys, router: router(state), token: String::new(), events };
         (api, setup.expose().to_owned())
     }
 

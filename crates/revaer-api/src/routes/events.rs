@@ -1,0 +1,187 @@
+//! `GET /v1/events`: the event stream (Server-Sent Events), filtered, with
+//! `Last-Event-ID` replay and an explicit `resync` when the gap cannot be
+//! filled. A client too slow to keep up is disconnected (it reconnects
+//! with its last id) rather than buffered without bound.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use futures_util::stream;
+use revaer_api_models::InvalidParam;
+use revaer_domain::{InfoHash, TorrentState};
+use tokio::sync::broadcast;
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::events::BusEvent;
+use crate::extract::RawQuery;
+use crate::state::ApiState;
+
+/// How often an idle stream gets a keep-alive comment.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// What clients are told to wait before reconnecting.
+const RETRY: Duration = Duration::from_secs(3);
+
+/// Which events a client wants.
+#[derive(Debug, Default, Clone)]
+struct Filter {
+    torrents: Vec<InfoHash>,
+    kinds: Vec<String>,
+    states: Vec<TorrentState>,
+    last_event_id: Option<u64>,
+}
+
+impl Filter {
+    fn parse(raw: &str, headers: &HeaderMap) -> Result<Self, Vec<InvalidParam>> {
+        let mut filter = Self::default();
+        let mut errors = Vec::new();
+        for (key, value) in form_urlencoded::parse(raw.as_bytes()).take(32) {
+            let parts = || value.split(',').map(str::trim).filter(|p| !p.is_empty());
+            match key.as_ref() {
+                "torrent" => {
+                    for part in parts() {
+                        match InfoHash::parse(part) {
+                            Ok(id) if filter.torrents.len() < 100 => filter.torrents.push(id),
+                            Ok(_) => {
+                                errors.push(InvalidParam::query("torrent", "at most 100 torrents"));
+                            }
+                            Err(err) => {
+                                errors.push(InvalidParam::query("torrent", err.to_string()));
+                            }
+                        }
+                    }
+                }
+                "type" => {
+                    for part in parts() {
+                        if part.len() > 64 || filter.kinds.len() >= 32 {
+                            errors.push(InvalidParam::query(
+                                "type",
+                                "at most 32 types of 64 characters",
+                            ));
+                        } else {
+                            filter.kinds.push(part.to_owned());
+                        }
+                    }
+                }
+                "state" => {
+                    for part in parts() {
+                        match TorrentState::parse(part) {
+                            Some(state) => filter.states.push(state),
+                            None => errors.push(InvalidParam::query(
+                                "state",
+                                format!("{part:?} is not a state"),
+                            )),
+                        }
+                    }
+                }
+                "last_event_id" => match value.parse() {
+                    Ok(id) => filter.last_event_id = Some(id),
+                    Err(_) => {
+                        errors.push(InvalidParam::query("last_event_id", "must be an event id"));
+                    }
+                },
+                other => errors.push(InvalidParam::query(
+                    other,
+                    "is not a known parameter (torrent, type, state, last_event_id)",
+                )),
+            }
+        }
+        if let Some(value) = headers.get("last-event-id") {
+            match value.to_str().ok().and_then(|v| v.trim().parse().ok()) {
+                Some(id) => filter.last_event_id = Some(id),
+                None => {
+                    errors.push(InvalidParam::new("/headers/last-event-id", "must be an event id"));
+                }
+            }
+        }
+        if errors.is_empty() { Ok(filter) } else { Err(errors) }
+    }
+
+    fn wants(&self, event: &BusEvent) -> bool {
+        let torrent_ok =
+            self.torrents.is_empty() || event.torrent.is_some_and(|t| self.torrents.contains(&t));
+        let kind_ok = self.kinds.is_empty() || self.kinds.contains(&event.kind);
+        let state_ok = self.states.is_empty()
+            || event
+                .data
+                .get("to")
+                .and_then(|v| v.as_str())
+                .and_then(TorrentState::parse)
+                .is_some_and(|s| self.states.contains(&s));
+        torrent_ok && kind_ok && state_ok
+    }
+}
+
+fn frame(event: &BusEvent) -> Event {
+    let data = serde_json::to_string(event).unwrap_or_default();
+    Event::default().id(event.id.to_string()).event(event.kind.as_str()).data(data)
+}
+
+/// The stream's state between frames.
+struct Cursor {
+    closing: tokio::sync::watch::Receiver<bool>,
+    filter: Filter,
+    replay: std::vec::IntoIter<Arc<BusEvent>>,
+    live: broadcast::Receiver<Arc<BusEvent>>,
+    last_sent: u64,
+}
+
+/// The next live event; `None` when the stream should end: the server
+/// shuts down, the client fell too far behind (it resumes with its last
+/// id), or the bus is gone.
+async fn next_live(cursor: &mut Cursor) -> Option<Arc<BusEvent>> {
+    if *cursor.closing.borrow() {
+        return None;
+    }
+    tokio::select! {
+        received = cursor.live.recv() => received.ok(),
+        _ = cursor.closing.changed() => None,
+    }
+}
+
+/// `GET /v1/events`.
+pub async fn stream_events(
+    _: Authenticated,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let filter = Filter::parse(&raw, &headers).map_err(ApiError::Validation)?;
+    let subscription = state.events().subscribe(filter.last_event_id);
+    let mut opening = vec![Event::default().retry(RETRY).comment("revaer events")];
+    if subscription.resync {
+        let data = serde_json::json!({"type": "resync", "reason": "events were missed; refetch state", "next_id": state.events().next_id()});
+        opening.push(Event::default().event("resync").data(data.to_string()));
+    }
+    let cursor = Cursor {
+        closing: state.closing(),
+        last_sent: filter.last_event_id.unwrap_or(0),
+        filter,
+        replay: subscription.replay.into_iter(),
+        live: subscription.live,
+    };
+    let head = stream::iter(opening.into_iter().map(Ok));
+    let body = stream::unfold(cursor, |mut cursor| async move {
+        loop {
+            let next = if let Some(event) = cursor.replay.next() {
+                event
+            } else {
+                next_live(&mut cursor).await?
+            };
+            if next.id <= cursor.last_sent {
+                continue;
+            }
+            cursor.last_sent = next.id;
+            if cursor.filter.wants(&next) {
+                return Some((Ok(frame(&next)), cursor));
+            }
+        }
+    });
+    Ok(Sse::new(futures_util::StreamExt::chain(head, body))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}

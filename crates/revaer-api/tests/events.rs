@@ -1,0 +1,150 @@
+//! `GET /v1/events`: Server-Sent Events with filters, `Last-Event-ID`
+//! replay and `resync`.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use common::Api;
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+
+/// Opens the stream and reads it until `done` accepts the text so far.
+async fn read_stream(
+    api: &Api,
+    uri: &str,
+    last_id: Option<u64>,
+    done: impl Fn(&str) -> bool,
+    publish: impl FnOnce(),
+) -> String {
+    let mut request = Request::builder()
+        .method(Method::GET)
+        .uri(uri)
+        .header("authorization", format!("Bearer {}", api.token));
+    if let Some(id) = last_id {
+        request = request.header("last-event-id", id.to_string());
+    }
+    let response = api
+        .router
+        .clone()
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    publish();
+    let mut body = response.into_body();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !done(&text) {
+        let frame =
+            tokio::time::timeout_at(deadline, body.frame()).await.expect("events arrive in time");
+        let frame = frame.expect("stream open").expect("frame");
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    text
+}
+
+fn ids(text: &str) -> Vec<u64> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .filter_map(|id| id.trim().parse().ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_client_resumes_after_its_last_id_and_sees_live_events() {
+    let api = Api::start().await;
+    let first = api.events.publish(
+        "state_changed",
+        None,
+        json!({"from": "queued", "to": "downloading"}),
+        None,
+    );
+    let second = api.events.publish("progress", None, json!({"progress": 0.5}), None);
+    let third = api.events.publish(
+        "state_changed",
+        None,
+        json!({"from": "downloading", "to": "seeding"}),
+        Some("t-1".into()),
+    );
+    let bus = api.events.clone();
+    let text = read_stream(
+        &api,
+        "/v1/events",
+        Some(first),
+        |t| ids(t).len() >= 3,
+        move || {
+            bus.publish("completed", None, json!({}), None);
+        },
+    )
+    .await;
+    let seen = ids(&text);
+    assert_eq!(&seen[..2], &[second, third], "exactly what was missed, in order");
+    assert_eq!(seen[2], third + 1, "then live");
+    assert!(text.contains("retry: 3000"));
+    assert!(text.contains("event: state_changed"));
+    assert!(text.contains("\"trace_id\":\"t-1\""));
+    // Filters: state changes to seeding only.
+    let bus = api.events.clone();
+    let filtered = read_stream(
+        &api,
+        "/v1/events?type=state_changed&state=seeding",
+        Some(first),
+        |t| !ids(t).is_empty(),
+        move || {
+            bus.publish("progress", None, json!({}), None);
+        },
+    )
+    .await;
+    assert_eq!(ids(&filtered), [third]);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_last_id_gets_a_resync_first() {
+    let api = Api::start().await;
+    api.events.publish("progress", None, json!({}), None);
+    let bus = api.events.clone();
+    let text = read_stream(
+        &api,
+        "/v1/events",
+        Some(5),
+        |t| t.contains("event: resync") && !ids(t).is_empty(),
+        move || {
+            bus.publish("progress", None, json!({}), None);
+        },
+    )
+    .await;
+    let resync = text.find("event: resync").expect("resync");
+    let live = text.find("id: ").expect("live event");
+    assert!(resync < live, "resync comes first");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn bad_event_queries_are_problems() {
+    let api = Api::start().await;
+    let pointers = api
+        .call(Method::GET, "/v1/events?state=flying&torrent=xyz&colour=1", None)
+        .await
+        .problem(400);
+    assert_eq!(pointers, ["/query/state", "/query/torrent", "/query/colour"]);
+    let request = Request::builder()
+        .uri("/v1/events")
+        .header("authorization", format!("Bearer {}", api.token))
+        .header("last-event-id", "yesterday")
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(api.raw(request).await.problem(400), ["/headers/last-event-id"]);
+    api.send(Method::GET, "/v1/events", None, None).await.problem(401);
+    api.stop().await;
+}
