@@ -2,9 +2,12 @@
 //! validated with a pointer per invalid parameter, and the page it selects.
 //!
 //! Pages are keyset pages: sorted by the sort key then the id, each page
-//! starting after the previous page's last item. New or changed torrents
-//! therefore never shift the items already paged past (for the default
-//! sort, `added_at`, the order of existing torrents never changes).
+//! starting after the previous page's last item, so adding or removing
+//! torrents never shifts the items already paged past. Under the default
+//! sort, `added_at`, the order of existing torrents never changes, so a walk
+//! through the pages sees every torrent once; keys that change over time
+//! (`progress`, `ratio`, and `name`/`size` while a magnet's metadata
+//! arrives) can move a torrent across a page boundary mid-walk.
 
 use std::cmp::Ordering;
 

@@ -27,11 +27,15 @@ const MAX_CREDENTIAL: usize = 256;
 #[derive(Debug, Clone, Default)]
 pub struct KeyCache {
     keys: Arc<RwLock<HashMap<String, ApiKeyDigest>>>,
+    /// Held across a whole read-and-swap, so that a refresh that read
+    /// before a change never overwrites one that read after it.
+    refreshing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl KeyCache {
     /// Loads the keys now.
     pub async fn refresh(&self, store: &Store) -> Result<(), revaer_store::StoreError> {
+        let _one_at_a_time = self.refreshing.lock().await;
         let digests = store.api_key_digests().await?;
         let map = digests.into_iter().map(|d| (d.key.key_id.clone(), d)).collect();
         match self.keys.write() {

@@ -35,11 +35,12 @@ impl<T: DeserializeOwned> FromRequest<ApiState> for ApiJson<T> {
         let body = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| ApiError::TooLarge { limit })?;
-        parse(&body).map(Self)
+        parse_json(&body).map(Self)
     }
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+/// Parses a JSON body; the error points at what did not parse.
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let pointer: String = err

@@ -60,7 +60,11 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/health/full", get(health::health_full))
-        .route("/v1/setup/complete", post(setup::complete_setup))
+        .route(
+            "/v1/setup/complete",
+            post(setup::complete_setup)
+                .layer(axum::extract::DefaultBodyLimit::max(setup::MAX_SETUP_BODY)),
+        )
         .merge(protected)
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

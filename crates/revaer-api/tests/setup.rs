@@ -62,6 +62,15 @@ async fn setup_opens_the_api_once() {
         .await;
     again.problem(409);
     api.stop().await;
+
+    let (fresh, token) = Api::start_in_setup().await;
+    let body = json!({"token": token, "api_key_label": ""});
+    let pointers =
+        fresh.send(Method::POST, "/v1/setup/complete", None, Some(body)).await.problem(400);
+    assert_eq!(pointers, ["/api_key_label"], "the setup body's own field");
+    let too_big = json!({"token": "x".repeat(100_000)});
+    fresh.send(Method::POST, "/v1/setup/complete", None, Some(too_big)).await.problem(413);
+    fresh.stop().await;
 }
 
 #[tokio::test]
@@ -81,7 +90,14 @@ async fn setup_answers_loopback_clients_only() {
         .header("content-type", "application/json")
         .body(axum::body::Body::from(json!({"token": setup_token}).to_string()))
         .expect("request");
-    local.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5555))));
+    // An IPv4 client of an IPv6 listener arrives mapped: still loopback.
+    let mapped: std::net::IpAddr = "::ffff:127.0.0.1".parse().expect("ip");
+    local.extensions_mut().insert(ConnectInfo(SocketAddr::new(mapped, 5555)));
     assert_eq!(api.raw(local).await.status, 201);
+    // Set up: setup routes answer 409 before reading any body.
+    let huge = "x".repeat(1 << 20);
+    let late =
+        api.send(Method::POST, "/v1/setup/complete", None, Some(json!({"token": huge}))).await;
+    late.problem(409);
     api.stop().await;
 }

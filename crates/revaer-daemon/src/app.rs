@@ -28,6 +28,8 @@ use crate::orchestrator::{Orchestrator, OrchestratorConfig};
 const KEY_REFRESH: Duration = Duration::from_millis(500);
 /// How long a setup token printed at start-up stays valid.
 const SETUP_TOKEN_TTL: Duration = Duration::from_hours(24);
+/// How long requests in flight get to finish after a shutdown signal.
+const HTTP_DRAIN: Duration = Duration::from_secs(10);
 /// How long shutdown waits for running FsOps jobs to reach a safe point.
 const FSOPS_STOP: Duration = Duration::from_secs(30);
 
@@ -66,8 +68,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()> {
+    // Subscribed before reading, so that no revision falls in between.
+    let updates = store.subscribe();
     let snapshot = store.settings().await.context("read the settings")?;
     let settings = &snapshot.settings;
+    // Cheap checks first: the HTTP port is taken before any torrent runs.
+    let active = settings.app_profile.mode == AppMode::Active;
+    let addr = if active {
+        SocketAddr::new(settings.app_profile.bind_address, settings.app_profile.http_port)
+    } else {
+        cli.bind
+    };
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("listen on {addr}"))?;
+    let local = listener.local_addr().context("read the listen address")?;
+    let keys = KeyCache::default();
+    keys.refresh(store).await.context("load API keys")?;
+    let setup_token = if active {
+        None
+    } else {
+        Some(store.issue_setup_token(SETUP_TOKEN_TTL).await.context("issue a setup token")?)
+    };
+
     let session = session_config(&settings.engine_profile, data_dir, cli.peer_port);
     let resume_dir = resolve(data_dir, &settings.engine_profile.resume_dir);
     let engine = Engine::start(EngineConfig::new(resume_dir, session.clone()))
@@ -86,35 +107,7 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         )
         .await,
     );
-    let reloader = tokio::spawn(reload(
-        store.clone(),
-        engine.clone(),
-        Arc::clone(&orchestrator),
-        data_dir.to_owned(),
-        cli.peer_port,
-    ));
-    let keys = KeyCache::default();
-    keys.refresh(store).await.context("load API keys")?;
     let refresher = keys.spawn_refresh(store.clone(), KEY_REFRESH);
-
-    let active = settings.app_profile.mode == AppMode::Active;
-    let addr = if active {
-        SocketAddr::new(settings.app_profile.bind_address, settings.app_profile.http_port)
-    } else {
-        cli.bind
-    };
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("listen on {addr}"))?;
-    let local = listener.local_addr().context("read the listen address")?;
-    let mut out = std::io::stdout().lock();
-    if !active {
-        let token =
-            store.issue_setup_token(SETUP_TOKEN_TTL).await.context("issue a setup token")?;
-        writeln!(out, "revaerd: setup required; setup token (shown once): {}", token.expose())?;
-    }
-    writeln!(out, "revaerd: listening on http://{local}")?;
-    out.flush()?;
-    drop(out);
-
     let probe_target = Arc::clone(&orchestrator);
     let fsops_health: HealthProbe = Arc::new(move || {
         let orchestrator = Arc::clone(&probe_target);
@@ -122,20 +115,22 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
     });
     let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), active)
         .with_fsops_health(fsops_health);
+    let reloader = tokio::spawn(reload(
+        updates,
+        store.clone(),
+        state.clone(),
+        Arc::clone(&orchestrator),
+        data_dir.to_owned(),
+        cli.peer_port,
+    ));
     let forwarder = tokio::spawn(forward_events(
         state.events().clone(),
         engine.subscribe(),
         orchestrator.subscribe(),
         store.subscribe(),
     ));
-    let closing = state.clone();
-    let shutdown = async move {
-        shutdown_signal().await;
-        // Event streams never finish on their own: end them, so that the
-        // graceful shutdown only waits for ordinary requests.
-        closing.begin_shutdown();
-    };
-    let served = serve(listener, router(state), shutdown).await;
+
+    let served = serve_until_signal(listener, state, local, setup_token.as_ref()).await;
     tracing::info!("shutting down");
     if tokio::time::timeout(FSOPS_STOP, orchestrator.shutdown()).await.is_err() {
         tracing::warn!("FsOps jobs did not stop in time; they resume on the next start");
@@ -147,19 +142,56 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
     if let Err(err) = store.flush_key_uses().await {
         tracing::warn!(error = %err, "could not record API key use");
     }
-    served.context("serve HTTP")
+    served
+}
+
+/// Announces the address (and the setup token), serves until SIGINT or
+/// SIGTERM, then gives requests in flight [`HTTP_DRAIN`] to finish.
+async fn serve_until_signal(
+    listener: TcpListener,
+    state: ApiState,
+    local: SocketAddr,
+    setup_token: Option<&revaer_store::SecretToken>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if let Some(token) = setup_token {
+        writeln!(out, "revaerd: setup required; setup token (shown once): {}", token.expose())?;
+    }
+    writeln!(out, "revaerd: listening on http://{local}")?;
+    out.flush()?;
+    drop(out);
+    let (signalled, mut signal) = tokio::sync::watch::channel(false);
+    let closing = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Event streams never finish on their own: end them, so that the
+        // graceful shutdown only waits for ordinary requests.
+        closing.begin_shutdown();
+        signalled.send_replace(true);
+    };
+    let http = serve(listener, router(state), shutdown);
+    tokio::pin!(http);
+    tokio::select! {
+        result = &mut http => return result.context("serve HTTP"),
+        _ = signal.wait_for(|s| *s) => {}
+    }
+    if let Ok(result) = tokio::time::timeout(HTTP_DRAIN, http).await {
+        return result.context("serve HTTP");
+    }
+    tracing::warn!("requests still in flight after {} s; closing them", HTTP_DRAIN.as_secs());
+    Ok(())
 }
 
 /// Applies every new settings revision: the engine's session settings and a
 /// new FsOps pipeline (the HTTP address needs a restart).
 async fn reload(
+    mut updates: broadcast::Receiver<SettingsUpdate>,
     store: Store,
-    engine: Engine,
+    state: ApiState,
     orchestrator: Arc<Orchestrator>,
     data_dir: PathBuf,
     peer_port: Option<u16>,
 ) {
-    let mut updates = store.subscribe();
     loop {
         let settings = match updates.recv().await {
             Ok(update) => update.snapshot.settings.clone(),
@@ -172,8 +204,15 @@ async fn reload(
             },
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        // Set up elsewhere (`revaerd init`, another instance): open the API.
+        if settings.app_profile.mode == AppMode::Active && !state.is_active() {
+            state.activate();
+            if let Err(err) = state.keys().refresh(&store).await {
+                tracing::warn!(error = %err, "could not load API keys");
+            }
+        }
         let session = session_config(&settings.engine_profile, &data_dir, peer_port);
-        if let Err(err) = engine.apply_settings(session.clone()).await {
+        if let Err(err) = state.engine().apply_settings(session.clone()).await {
             tracing::warn!(error = %err, "the engine refused the new settings");
         }
         orchestrator.set_pipeline(Pipeline::new(
@@ -234,27 +273,59 @@ async fn forward_events(
 
 /// `revaerd init`: completes setup and writes the first key's token.
 async fn init(store: &Store, out: &Path) -> anyhow::Result<()> {
-    // The file is created (0600) before setup is completed, so that a token
-    // is never issued with nowhere to go.
-    let mut file = create_private(out)?;
+    // Nothing is touched, not even the output file, on an instance that is
+    // already set up.
+    let settings = store.settings().await.context("read the settings")?;
+    if settings.settings.app_profile.mode == AppMode::Active {
+        bail!("this instance is already set up; nothing was changed");
+    }
+    // The token goes to a new private file next to the target, renamed into
+    // place once written: an existing file keeps its content until then, a
+    // symlink at the target is replaced rather than followed, and the mode
+    // is 0600 whatever was there.
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let part = dir.join(format!(".{name}.revaer-part"));
+    let _ = std::fs::remove_file(&part);
+    let mut file = create_private(&part)?;
     let token = match store.issue_setup_token(Duration::from_mins(5)).await {
         Ok(token) => token,
-        Err(StoreError::AlreadySetUp) => {
-            let _ = std::fs::remove_file(out);
-            bail!("this instance is already set up; nothing was changed");
+        Err(err) => {
+            let _ = std::fs::remove_file(&part);
+            if matches!(err, StoreError::AlreadySetUp) {
+                bail!("this instance is already set up; nothing was changed");
+            }
+            return Err(err).context("issue a setup token");
         }
-        Err(err) => return Err(err).context("issue a setup token"),
     };
     let key = NewApiKey { label: "revaerd init".into(), rate_limit: None, expires_at: None };
     let context = ChangeContext::new("revaerd init").because("headless setup");
-    let (snapshot, issued) = store
-        .complete_setup(token.expose(), &Changeset::default(), &key, &context)
-        .await
-        .context("complete setup")?;
-    file.write_all(issued.token.expose().as_bytes())
+    let completed =
+        store.complete_setup(token.expose(), &Changeset::default(), &key, &context).await;
+    let (snapshot, issued) = match completed {
+        Ok(done) => done,
+        Err(err) => {
+            let _ = std::fs::remove_file(&part);
+            return Err(err).context("complete setup");
+        }
+    };
+    let written = file
+        .write_all(issued.token.expose().as_bytes())
         .and_then(|()| file.write_all(b"\n"))
         .and_then(|()| file.sync_all())
-        .with_context(|| format!("write {}", out.display()))?;
+        .and_then(|()| std::fs::rename(&part, out));
+    if let Err(err) = written {
+        // Set up already: the token must not be lost.
+        let _ = std::fs::remove_file(&part);
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "revaerd: could not write {}: {err}", out.display());
+        let _ = writeln!(
+            stderr,
+            "revaerd: the first API key's token (shown once): {}",
+            issued.token.expose()
+        );
+        bail!("setup completed, but the key file could not be written; the token is printed above");
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
@@ -270,8 +341,7 @@ fn create_private(path: &Path) -> anyhow::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt as _;
     std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
         .with_context(|| format!("create {}", path.display()))

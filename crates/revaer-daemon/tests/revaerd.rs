@@ -237,3 +237,39 @@ async fn init_sets_up_headlessly_and_writes_a_private_key_file() {
     assert!(store.verify_api_key(key.trim()).await.expect("verify").is_some(), "the key works");
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_never_harms_an_existing_file() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    preseed(&data).await;
+    // A world-readable file is replaced by a private one holding the token.
+    let out = dir.path().join("api-key");
+    std::fs::write(&out, "old").expect("old file");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let init = || {
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["init", "--api-key-out"])
+            .arg(&out)
+            .output()
+            .expect("init runs")
+    };
+    assert!(init().status.success());
+    let token = std::fs::read_to_string(&out).expect("key file");
+    assert!(token.starts_with("rvk_"));
+    assert_eq!(std::fs::metadata(&out).expect("meta").permissions().mode() & 0o777, 0o600);
+    // A second run on the set-up instance leaves the key file as it was.
+    let again = init();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already set up"));
+    assert_eq!(std::fs::read_to_string(&out).expect("still there"), token, "the first key is kept");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("revaer-part"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary file left");
+}

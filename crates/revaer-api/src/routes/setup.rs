@@ -5,17 +5,19 @@
 use std::net::SocketAddr;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use revaer_api_models::InvalidParam;
 use revaer_domain::settings::Changeset;
 use revaer_store::{ChangeContext, NewApiKey};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
+use crate::extract::parse_json;
 use crate::state::ApiState;
 
 /// Header that may carry the setup token.
@@ -36,15 +38,21 @@ pub struct SetupRequest {
     pub api_key_label: Option<String>,
 }
 
+/// Largest setup body: a first changeset is small.
+pub const MAX_SETUP_BODY: usize = 64 * 1024;
+
 /// Completes setup and answers the first API key's token, once.
 pub async fn complete_setup(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<SetupRequest>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
+    let body = body.map_err(|_| ApiError::TooLarge { limit: MAX_SETUP_BODY })?;
     if state.is_active() {
         return Err(ApiError::AlreadySetUp);
     }
+    let request: SetupRequest =
+        if body.is_empty() { SetupRequest::default() } else { parse_json(&body)? };
     let token = headers
         .get(SETUP_TOKEN_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -59,10 +67,23 @@ pub async fn complete_setup(
         expires_at: None,
     };
     let context = ChangeContext::new("setup").because("setup completed");
-    let (snapshot, issued) =
-        state.store().complete_setup(&token, &changeset, &key, &context).await?;
-    state.keys().refresh(state.store()).await?;
+    let (snapshot, issued) = match state
+        .store()
+        .complete_setup(&token, &changeset, &key, &context)
+        .await
+    {
+        Ok(done) => done,
+        Err(revaer_store::StoreError::Invalid { field: "label", reason }) => {
+            return Err(ApiError::Validation(vec![InvalidParam::new("/api_key_label", reason)]));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    // Committed: open the API and answer the token whatever else happens
+    // (the background refresh loads the key if this one fails).
     state.activate();
+    if let Err(err) = state.keys().refresh(state.store()).await {
+        tracing::warn!(error = %err, "could not load the first API key yet");
+    }
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -76,14 +97,20 @@ pub async fn complete_setup(
 /// loopback clients.
 pub async fn setup_gate(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     if state.is_active() {
+        // Setup is over: answer before any body is read.
+        if request.uri().path().starts_with("/v1/setup/") {
+            return ApiError::AlreadySetUp.into_response();
+        }
         return next.run(request).await;
     }
     let path = request.uri().path();
     let open = path == "/health" || path == "/health/full" || path.starts_with("/v1/setup/");
+    // Unknown peers count as remote (fail closed); IPv4 clients of an IPv6
+    // listener arrive mapped (`::ffff:127.0.0.1`).
     let loopback = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .is_none_or(|ConnectInfo(addr)| addr.ip().is_loopback());
+        .is_some_and(|ConnectInfo(addr)| addr.ip().to_canonical().is_loopback());
     if !open {
         return ApiError::SetupRequired.into_response();
     }

@@ -101,7 +101,14 @@ impl Api {
         self.raw(request.body(body).expect("request")).await
     }
 
-    pub async fn raw(&self, request: Request<Body>) -> Reply {
+    /// Sends a request as a loopback client (unless it says otherwise).
+    pub async fn raw(&self, mut request: Request<Body>) -> Reply {
+        use axum::extract::ConnectInfo;
+        if request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().is_none() {
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40_000))));
+        }
         let response = self.router.clone().oneshot(request).await.expect("router answers");
         let status = response.status();
         let headers = response.headers().clone();
