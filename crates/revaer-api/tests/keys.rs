@@ -45,6 +45,7 @@ async fn keys_are_issued_listed_rotated_and_revoked() {
     api.send(Method::GET, "/v1/torrents", Some(&new_token), None).await.problem(401);
     api.call(Method::DELETE, "/v1/keys/nosuchkey", None).await.problem(404);
     api.call(Method::POST, "/v1/keys/not-a-key!/rotate", None).await.problem(404);
+    api.call(Method::DELETE, "/v1/keys/%FF", None).await.problem(404);
 
     let bad = api.call(Method::POST, "/v1/keys", Some(json!({"label": ""}))).await.problem(400);
     assert_eq!(bad, ["/label"]);

@@ -1,6 +1,7 @@
 //! `/v1/keys`: list, issue, rotate, revoke API keys.
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -75,8 +76,10 @@ pub async fn issue_key(
 pub async fn rotate_key(
     _: Authenticated,
     State(state): State<ApiState>,
-    Path(raw): Path<String>,
+    raw: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<IssuedKeyView>> {
+    let Path(raw) =
+        raw.map_err(|_| ApiError::NotFound { what: "API key", id: "(unreadable)".to_owned() })?;
     let key = state.store().rotate_api_key(key_id(&raw)?).await?;
     state.keys().refresh(state.store()).await?;
     Ok(Json(issued(&key)))
@@ -86,8 +89,10 @@ pub async fn rotate_key(
 pub async fn revoke_key(
     _: Authenticated,
     State(state): State<ApiState>,
-    Path(raw): Path<String>,
+    raw: Result<Path<String>, PathRejection>,
 ) -> ApiResult<StatusCode> {
+    let Path(raw) =
+        raw.map_err(|_| ApiError::NotFound { what: "API key", id: "(unreadable)".to_owned() })?;
     state.store().revoke_api_key(key_id(&raw)?).await?;
     state.keys().refresh(state.store()).await?;
     Ok(StatusCode::NO_CONTENT)
