@@ -103,7 +103,10 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
             store.clone(),
             engine.clone(),
             pipeline,
-            OrchestratorConfig { instance: cli.instance.clone(), ..OrchestratorConfig::default() },
+            OrchestratorConfig {
+                instance: cli.instance.clone().unwrap_or_else(|| default_instance(data_dir)),
+                ..OrchestratorConfig::default()
+            },
         )
         .await,
     );
@@ -369,6 +372,21 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
+/// `host:xxxxxxxx`: the host name and a hash of the data directory, so that
+/// two daemons on one host (or one database) never share a name, and a
+/// restarted daemon keeps its own.
+pub fn default_instance(data_dir: &Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "revaerd".to_owned());
+    let hash = data_dir.to_string_lossy().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{host}:{:08x}", hash & 0xffff_ffff)
+}
+
 /// A settings path, absolute against the data directory.
 fn resolve(data_dir: &Path, path: &str) -> PathBuf {
     let path = Path::new(path);
@@ -422,6 +440,14 @@ pub fn fsops_config(settings: &Settings, data_dir: &Path, download_dir: &Path) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_instances_differ_by_data_directory_and_stay_stable() {
+        let a = default_instance(Path::new("/srv/a"));
+        assert_eq!(a, default_instance(Path::new("/srv/a")));
+        assert_ne!(a, default_instance(Path::new("/srv/b")));
+        assert!(!a.contains('#'), "owners are `<instance>#<claim>`");
+    }
 
     #[test]
     fn the_engine_profile_maps_onto_the_session() {

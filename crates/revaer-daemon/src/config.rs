@@ -26,9 +26,10 @@ pub struct Cli {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// This daemon's name as the owner of FsOps jobs; unique among daemons
-    /// sharing a database.
-    #[arg(long, env = "REVAER_INSTANCE", default_value = "revaerd")]
-    pub instance: String,
+    /// sharing a database. Default: the host name and the data directory,
+    /// stable across restarts.
+    #[arg(long, env = "REVAER_INSTANCE")]
+    pub instance: Option<String>,
     /// What to do (default: run the daemon).
     #[command(subcommand)]
     pub command: Option<Command>,
