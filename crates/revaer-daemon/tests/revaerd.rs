@@ -115,6 +115,17 @@ fn open_events(addr: &str, bearer: &str) -> BufReader<TcpStream> {
     reader
 }
 
+/// `revaerd init --api-key-out OUT` on a data directory.
+fn run_init(data: &Path, out: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["init", "--api-key-out"])
+        .arg(out)
+        .output()
+        .expect("init runs")
+}
+
 fn terminate(mut daemon: Daemon) {
     let pid = nix_pid(&daemon.child);
     let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
@@ -203,13 +214,7 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
 
     // Set up now: `init` refuses and changes nothing.
     let out = dir.path().join("key");
-    let init = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["init", "--api-key-out"])
-        .arg(&out)
-        .output()
-        .expect("init runs");
+    let init = run_init(&data, &out);
     assert!(!init.status.success());
     assert!(String::from_utf8_lossy(&init.stderr).contains("already set up"));
     assert!(!out.exists());
@@ -222,13 +227,7 @@ async fn init_sets_up_headlessly_and_writes_a_private_key_file() {
     let data = dir.path().join("data");
     preseed(&data).await;
     let out = dir.path().join("api-key");
-    let init = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["init", "--api-key-out"])
-        .arg(&out)
-        .output()
-        .expect("init runs");
+    let init = run_init(&data, &out);
     assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
     let key = std::fs::read_to_string(&out).expect("key file");
     assert!(key.trim().starts_with("rvk_"));
@@ -248,15 +247,7 @@ async fn init_never_harms_an_existing_file() {
     let out = dir.path().join("api-key");
     std::fs::write(&out, "old").expect("old file");
     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let init = || {
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["init", "--api-key-out"])
-            .arg(&out)
-            .output()
-            .expect("init runs")
-    };
+    let init = || run_init(&data, &out);
     assert!(init().status.success());
     let token = std::fs::read_to_string(&out).expect("key file");
     assert!(token.starts_with("rvk_"));

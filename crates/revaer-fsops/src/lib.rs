@@ -24,7 +24,17 @@
 //! # Quick start
 //! ```no_run
 //! use revaer_fsops::{FsopsConfig, Hooks, JobSpec, Pipeline, Toolbox};
-//! # fn spec() -> JobSpec { unimplemented!() }
+//! # fn spec() -> JobSpec {
+//! #     JobSpec {
+//! #         torrent: revaer_domain::InfoHash::from_bytes([1; 20]),
+//! #         name: "Show".into(),
+//! #         save_path: "/srv/revaer/downloads".into(),
+//! #         files: vec!["Show/e01.mkv".into()],
+//! #         category: Some("tv".into()),
+//! #         tags: Vec::new(),
+//! #         seeding: true,
+//! #     }
+//! # }
 //! let config = FsopsConfig::new("/srv/revaer", vec!["/srv/revaer/downloads".into()]);
 //! let pipeline = Pipeline::new(config, Toolbox::search(std::env::var_os("PATH").as_deref()));
 //! let report = pipeline.run(

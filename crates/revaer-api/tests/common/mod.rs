@@ -33,47 +33,38 @@ impl Api {
     }
 
     pub async fn start_with(limits: ApiLimits) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = EngineConfig::new(
-            dir.path().join("resume"),
-            SessionConfig::loopback(dir.path().join("downloads")),
-        );
-        let engine = Engine::start(config).await.expect("engine");
-        let store = Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db")))
-            .await
-            .expect("store");
+        let (dir, engine, store) = boot().await;
         let issued = store
             .issue_api_key(&NewApiKey { label: "tests".into(), rate_limit: None, expires_at: None })
             .await
             .expect("key");
-        let keys = KeyCache::default();
-        keys.refresh(&store).await.expect("keys");
-        let state = ApiState::new(engine.clone(), store.clone(), keys.clone(), limits, true);
-        let events = state.events().clone();
         let token = issued.token.expose().to_owned();
-        Self { dir, engine, store, keys, router: router(state), token, events }
+        Self::assemble(dir, engine, store, limits, true, token).await
     }
 
     /// A fresh instance in setup mode; returns it with its setup token.
     pub async fn start_in_setup() -> (Self, String) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = EngineConfig::new(
-            dir.path().join("resume"),
-            SessionConfig::loopback(dir.path().join("downloads")),
-        );
-        let engine = Engine::start(config).await.expect("engine");
-        let store = Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db")))
-            .await
-            .expect("store");
+        let (dir, engine, store) = boot().await;
         let setup =
             store.issue_setup_token(std::time::Duration::from_mins(10)).await.expect("setup token");
-        let keys = KeyCache::default();
-        let state =
-            ApiState::new(engine.clone(), store.clone(), keys.clone(), ApiLimits::default(), false);
-        let events = state.events().clone();
         let api =
-            Self { dir, engine, store, keys, router: router(state), token: String::new(), events };
+            Self::assemble(dir, engine, store, ApiLimits::default(), false, String::new()).await;
         (api, setup.expose().to_owned())
+    }
+
+    async fn assemble(
+        dir: tempfile::TempDir,
+        engine: Engine,
+        store: Store,
+        limits: ApiLimits,
+        active: bool,
+        token: String,
+    ) -> Self {
+        let keys = KeyCache::default();
+        keys.refresh(&store).await.expect("keys");
+        let state = ApiState::new(engine.clone(), store.clone(), keys.clone(), limits, active);
+        let events = state.events().clone();
+        Self { dir, engine, store, keys, router: router(state), token, events }
     }
 
     pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
@@ -121,6 +112,19 @@ impl Api {
         self.engine.shutdown().await.expect("engine stops");
         self.store.close().await;
     }
+}
+
+/// A temp folder with a loopback engine and a SQLite store in it.
+async fn boot() -> (tempfile::TempDir, Engine, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = EngineConfig::new(
+        dir.path().join("resume"),
+        SessionConfig::loopback(dir.path().join("downloads")),
+    );
+    let engine = Engine::start(config).await.expect("engine");
+    let store =
+        Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db"))).await.expect("store");
+    (dir, engine, store)
 }
 
 pub struct Reply {
