@@ -80,7 +80,8 @@ fn credential(headers: &HeaderMap) -> Option<&str> {
     bearer.or(header).map(str::trim).filter(|t| !t.is_empty() && t.len() <= MAX_CREDENTIAL)
 }
 
-fn verify(headers: &HeaderMap, state: &ApiState) -> Result<ApiKey, ApiError> {
+/// The key a request's credentials name, if it verifies.
+pub fn verify(headers: &HeaderMap, state: &ApiState) -> Result<ApiKey, ApiError> {
     let token = credential(headers).ok_or(ApiError::Unauthorized)?;
     let key = state.keys().verify(token).ok_or(ApiError::Unauthorized)?;
     state.store().record_key_use(&key.key_id);
@@ -141,6 +142,7 @@ pub async fn require_key(
         }
         Decision::Denied { limit, retry_after_secs } => {
             tracing::info!(key_id = %key.key_id, "rate limited");
+            metrics::counter!(revaer_telemetry::names::RATE_LIMIT_THROTTLED_TOTAL).increment(1);
             let mut response = ApiError::RateLimited { retry_after_secs }.into_response();
             rate_headers(response.headers_mut(), limit, 0, retry_after_secs);
             response

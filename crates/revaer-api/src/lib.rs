@@ -28,6 +28,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
@@ -60,6 +61,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/health/full", get(health::health_full))
+        .route("/metrics", get(metrics::render_metrics))
         .route(
             "/v1/setup/complete",
             post(setup::complete_setup)
@@ -69,6 +71,7 @@ pub fn router(state: ApiState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), setup::setup_gate))
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
 

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use revaer_domain::ComponentHealth;
 use revaer_engine::Engine;
 use revaer_store::Store;
@@ -48,6 +49,10 @@ struct Inner {
     rate_limits: Arc<RateLimits>,
     /// The event bus.
     events: EventBus,
+    /// The Prometheus registry's handle, when the daemon installed one.
+    metrics: Option<PrometheusHandle>,
+    /// `/metrics` needs a key from loopback clients too.
+    metrics_need_key: bool,
     /// Set when the server shuts down: long-lived answers (event streams)
     /// end so that the shutdown does not wait for them.
     closing: tokio::sync::watch::Sender<bool>,
@@ -91,26 +96,54 @@ impl ApiState {
             fsops_health: None,
             rate_limits,
             events,
+            metrics: None,
+            metrics_need_key: false,
             closing: tokio::sync::watch::channel(false).0,
         };
         Self { inner: Arc::new(inner) }
     }
 
-    /// Reports FsOps health through `probe` (in `/health/full`).
-    #[must_use]
-    pub fn with_fsops_health(self, probe: HealthProbe) -> Self {
-        let inner = Inner {
+    /// A copy of the state to change before it is shared.
+    fn copy_inner(&self) -> Inner {
+        Inner {
             engine: self.inner.engine.clone(),
             store: self.inner.store.clone(),
             keys: self.inner.keys.clone(),
             limits: self.inner.limits,
             active: AtomicBool::new(self.is_active()),
-            fsops_health: Some(probe),
+            fsops_health: self.inner.fsops_health.clone(),
             rate_limits: Arc::clone(&self.inner.rate_limits),
             events: self.inner.events.clone(),
+            metrics: self.inner.metrics.clone(),
+            metrics_need_key: self.inner.metrics_need_key,
             closing: self.inner.closing.clone(),
-        };
+        }
+    }
+
+    /// Reports FsOps health through `probe` (in `/health/full`).
+    #[must_use]
+    pub fn with_fsops_health(self, probe: HealthProbe) -> Self {
+        let inner = Inner { fsops_health: Some(probe), ..self.copy_inner() };
         Self { inner: Arc::new(inner) }
+    }
+
+    /// Serves `/metrics` from `handle` (the registry the daemon installed);
+    /// `need_key` makes loopback clients send a key too.
+    #[must_use]
+    pub fn with_metrics(self, handle: PrometheusHandle, need_key: bool) -> Self {
+        let inner =
+            Inner { metrics: Some(handle), metrics_need_key: need_key, ..self.copy_inner() };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The metrics registry's handle.
+    pub fn metrics(&self) -> Option<&PrometheusHandle> {
+        self.inner.metrics.as_ref()
+    }
+
+    /// Whether `/metrics` needs a key from loopback clients.
+    pub fn metrics_need_key(&self) -> bool {
+        self.inner.metrics_need_key
     }
 
     /// FsOps health, when reported.

@@ -116,8 +116,14 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         let orchestrator = Arc::clone(&probe_target);
         Box::pin(async move { orchestrator.health().await })
     });
-    let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), active)
-        .with_fsops_health(fsops_health);
+    let mut state =
+        ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), active)
+            .with_fsops_health(fsops_health);
+    // One registry for the process: every crate records through `metrics`.
+    match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => state = state.with_metrics(handle, cli.metrics_require_key),
+        Err(err) => tracing::warn!(error = %err, "metrics are off: no registry"),
+    }
     let reloader = tokio::spawn(reload(
         updates,
         store.clone(),

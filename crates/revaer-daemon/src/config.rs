@@ -30,6 +30,9 @@ pub struct Cli {
     /// stable across restarts.
     #[arg(long, env = "REVAER_INSTANCE")]
     pub instance: Option<String>,
+    /// Make `/metrics` require an API key from loopback clients too.
+    #[arg(long, env = "REVAER_METRICS_REQUIRE_KEY")]
+    pub metrics_require_key: bool,
     /// What to do (default: run the daemon).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -71,5 +74,10 @@ mod tests {
         assert!(matches!(init.command, Some(Command::Init { .. })));
         assert!(Cli::try_parse_from(["revaerd", "--bind", "nowhere"]).is_err());
         assert!(Cli::try_parse_from(["revaerd", "--peer-port", "70000"]).is_err());
+        assert!(
+            Cli::try_parse_from(["revaerd", "--metrics-require-key"])
+                .expect("valid")
+                .metrics_require_key
+        );
     }
 }

@@ -210,6 +210,11 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
             break;
         }
     }
+    // A local Prometheus scrapes without a key.
+    let (status, body) = http(&daemon.addr, "GET", "/metrics", &[], "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("revaer_http_requests_total"), "{body}");
+    assert!(body.contains("route=\"/v1/config\""), "{body}");
     terminate(daemon);
 
     // Set up now: `init` refuses and changes nothing.

@@ -39,7 +39,24 @@ impl Api {
             .await
             .expect("key");
         let token = issued.token.expose().to_owned();
-        Self::assemble(dir, engine, store, limits, true, token).await
+        Self::assemble(dir, engine, store, limits, true, token, |state| state).await
+    }
+
+    /// An active instance serving `/metrics` from `handle`.
+    pub async fn start_with_metrics(
+        handle: metrics_exporter_prometheus::PrometheusHandle,
+        need_key: bool,
+    ) -> Self {
+        let (dir, engine, store) = boot().await;
+        let issued = store
+            .issue_api_key(&NewApiKey { label: "tests".into(), rate_limit: None, expires_at: None })
+            .await
+            .expect("key");
+        let token = issued.token.expose().to_owned();
+        Self::assemble(dir, engine, store, ApiLimits::default(), true, token, |state| {
+            state.with_metrics(handle, need_key)
+        })
+        .await
     }
 
     /// A fresh instance in setup mode; returns it with its setup token.
@@ -47,8 +64,16 @@ impl Api {
         let (dir, engine, store) = boot().await;
         let setup =
             store.issue_setup_token(std::time::Duration::from_mins(10)).await.expect("setup token");
-        let api =
-            Self::assemble(dir, engine, store, ApiLimits::default(), false, String::new()).await;
+        let api = Self::assemble(
+            dir,
+            engine,
+            store,
+            ApiLimits::default(),
+            false,
+            String::new(),
+            |state| state,
+        )
+        .await;
         (api, setup.expose().to_owned())
     }
 
@@ -59,10 +84,12 @@ impl Api {
         limits: ApiLimits,
         active: bool,
         token: String,
+        tweak: impl FnOnce(ApiState) -> ApiState,
     ) -> Self {
         let keys = KeyCache::default();
         keys.refresh(&store).await.expect("keys");
-        let state = ApiState::new(engine.clone(), store.clone(), keys.clone(), limits, active);
+        let state =
+            tweak(ApiState::new(engine.clone(), store.clone(), keys.clone(), limits, active));
         let events = state.events().clone();
         Self { dir, engine, store, keys, router: router(state), token, events }
     }
