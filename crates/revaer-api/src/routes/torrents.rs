@@ -164,8 +164,8 @@ pub async fn delete_torrent(
 
 fn delete_data(raw: &str) -> ApiResult<bool> {
     let mut delete = false;
-    for (key, value) in form_pairs(raw) {
-        match (key.as_str(), value.as_str()) {
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        match (key.as_ref(), value.as_ref()) {
             ("delete_data", "true") => delete = true,
             ("delete_data", "false") => delete = false,
             ("delete_data", _) => {
@@ -183,17 +183,6 @@ fn delete_data(raw: &str) -> ApiResult<bool> {
         }
     }
     Ok(delete)
-}
-
-fn form_pairs(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|pair| !pair.is_empty())
-        .take(16)
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (key.to_owned(), value.to_owned())
-        })
-        .collect()
 }
 
 async fn remove(state: &ApiState, id: revaer_domain::InfoHash, delete_data: bool) -> ApiResult<()> {

@@ -33,13 +33,7 @@ impl Api {
     }
 
     pub async fn start_with(limits: ApiLimits) -> Self {
-        let (dir, engine, store) = boot().await;
-        let issued = store
-            .issue_api_key(&NewApiKey { label: "tests".into(), rate_limit: None, expires_at: None })
-            .await
-            .expect("key");
-        let token = issued.token.expose().to_owned();
-        Self::assemble(dir, engine, store, limits, true, token, |state| state).await
+        Self::start_active(limits, |state| state).await
     }
 
     /// An active instance serving `/metrics` from `handle`.
@@ -47,16 +41,18 @@ impl Api {
         handle: metrics_exporter_prometheus::PrometheusHandle,
         need_key: bool,
     ) -> Self {
+        Self::start_active(ApiLimits::default(), |state| state.with_metrics(handle, need_key)).await
+    }
+
+    /// An active instance with an API key (`token`).
+    async fn start_active(limits: ApiLimits, tweak: impl FnOnce(ApiState) -> ApiState) -> Self {
         let (dir, engine, store) = boot().await;
         let issued = store
             .issue_api_key(&NewApiKey { label: "tests".into(), rate_limit: None, expires_at: None })
             .await
             .expect("key");
         let token = issued.token.expose().to_owned();
-        Self::assemble(dir, engine, store, ApiLimits::default(), true, token, |state| {
-            state.with_metrics(handle, need_key)
-        })
-        .await
+        Self::assemble(dir, engine, store, limits, true, token, tweak).await
     }
 
     /// A fresh instance in setup mode; returns it with its setup token.

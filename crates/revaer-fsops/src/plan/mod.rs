@@ -8,7 +8,7 @@ pub use destination::release;
 
 use std::collections::HashSet;
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use revaer_domain::settings::{FsPolicy, TransferMode};
 
@@ -277,15 +277,6 @@ fn payload_item(source_root: &Path, rel: &str, roots: &[PathBuf]) -> Result<Item
     Ok(Item { src, rel: unreserve(rel), size: meta.len(), origin: Origin::Payload, skip: false })
 }
 
-/// Whether `path` is lexically below `root` with no `..` (for names built
-/// from archives before they exist).
-pub fn stays_below(root: &Path, path: &Path) -> bool {
-    path.starts_with(root)
-        && path
-            .strip_prefix(root)
-            .is_ok_and(|rest| rest.components().all(|c| matches!(c, Component::Normal(_))))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,12 +319,5 @@ mod tests {
         assert_eq!((root, rels), (PathBuf::from("/dl"), vec!["movie.mkv".to_owned()]));
         assert!(payload_layout(&spec(&["Show/../../etc/passwd"])).is_err());
         assert!(payload_layout(&spec(&[])).is_err());
-    }
-
-    #[test]
-    fn below_is_lexical_and_strict() {
-        assert!(stays_below(Path::new("/w"), Path::new("/w/a/b")));
-        assert!(!stays_below(Path::new("/w"), Path::new("/w/../x")));
-        assert!(!stays_below(Path::new("/w"), Path::new("/x")));
     }
 }
