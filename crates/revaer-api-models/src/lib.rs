@@ -8,6 +8,7 @@
 //! - [`cursor`]: opaque keyset cursors.
 //! - [`keys`]: API keys as listed and as issued.
 //! - [`torrent`]: add, action and selection requests.
+//! - [`transfer`]: global rates, totals and caps.
 //!
 //! # Quick start
 //! ```
@@ -26,7 +27,9 @@ pub mod keys;
 pub mod list;
 pub mod problem;
 pub mod torrent;
+pub mod transfer;
 
 pub use list::{ListQuery, Order, SortKey, TorrentPage};
 pub use problem::{InvalidParam, PROBLEM_CONTENT_TYPE, Problem};
 pub use torrent::{AddTorrentRequest, SelectRequest, TorrentAction};
+pub use transfer::{TransferLimits, TransferStats};

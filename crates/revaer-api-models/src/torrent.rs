@@ -72,33 +72,50 @@ pub struct ValidAdd {
 impl AddTorrentRequest {
     /// Checks every field; every problem is reported with its pointer.
     pub fn validate(&self) -> Result<ValidAdd, Vec<InvalidParam>> {
+        self.validate_with_file(None)
+    }
+
+    /// Checks every field of a multipart form whose `torrent` file part
+    /// (if any) is `file`: exactly one of `magnet`, `metainfo` and the file
+    /// part gives the torrent.
+    pub fn validate_with_file(&self, file: Option<Vec<u8>>) -> Result<ValidAdd, Vec<InvalidParam>> {
         let mut errors = Vec::new();
-        let source = match (&self.magnet, &self.metainfo) {
-            (Some(_), Some(_)) => {
+        let given = [self.magnet.is_some(), self.metainfo.is_some(), file.is_some()];
+        let source = match (&self.magnet, &self.metainfo, file) {
+            _ if given.iter().filter(|g| **g).count() > 1 => {
+                let pointer = if self.metainfo.is_some() { "/metainfo" } else { "/torrent" };
                 errors.push(InvalidParam::new(
-                    "/metainfo",
-                    "give either magnet or metainfo, not both",
+                    pointer,
+                    "give one of magnet, metainfo or a torrent file, not several",
                 ));
                 None
             }
-            (None, None) => {
+            (None, None, None) => {
                 errors.push(InvalidParam::new("/magnet", "give a magnet URI or a base64 metainfo"));
                 None
             }
-            (Some(magnet), None) => match MagnetUri::parse(magnet) {
+            (Some(magnet), _, _) => match MagnetUri::parse(magnet) {
                 Ok(uri) => Some(Source::Magnet(uri)),
                 Err(err) => {
                     errors.push(InvalidParam::new("/magnet", err.to_string()));
                     None
                 }
             },
-            (None, Some(encoded)) => match decode_metainfo(encoded) {
+            (None, Some(encoded), _) => match decode_metainfo(encoded) {
                 Ok(bytes) => Some(Source::Metainfo(bytes)),
                 Err(message) => {
                     errors.push(InvalidParam::new("/metainfo", message));
                     None
                 }
             },
+            (None, None, Some(bytes)) => {
+                if bytes.is_empty() {
+                    errors.push(InvalidParam::new("/torrent", "is empty"));
+                    None
+                } else {
+                    Some(Source::Metainfo(bytes))
+                }
+            }
         };
         errors.extend(check_save_path(self.save_path.as_deref(), "/save_path"));
         let labels = TorrentLabels { category: self.category.clone(), tags: self.tags.clone() };
@@ -198,7 +215,9 @@ pub enum TorrentAction {
 
 /// `Some(value)` for a field that is present, even as `null`.
 #[allow(clippy::option_option, reason = "an absent cap and a null cap mean different things")]
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<u64>>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<u64>>, D::Error> {
     Option::<u64>::deserialize(deserializer).map(Some)
 }
 
@@ -256,6 +275,18 @@ mod tests {
         let garbage =
             AddTorrentRequest { metainfo: Some("not base64!".into()), ..Default::default() };
         assert_eq!(garbage.validate().expect_err("garbage")[0].pointer, "/metainfo");
+        // A form's file part is the third way, and excludes the other two.
+        let form = AddTorrentRequest::default();
+        let valid = form.validate_with_file(Some(b"d4:infode".to_vec())).expect("file");
+        assert_eq!(valid.source, Source::Metainfo(b"d4:infode".to_vec()));
+        assert_eq!(
+            form.validate_with_file(Some(Vec::new())).expect_err("empty")[0].pointer,
+            "/torrent"
+        );
+        let magnet_and_file =
+            AddTorrentRequest { magnet: Some(MAGNET.into()), ..Default::default() };
+        let err = magnet_and_file.validate_with_file(Some(b"x".to_vec())).expect_err("two");
+        assert_eq!(err[0].pointer, "/torrent");
         let unknown = serde_json::from_str::<AddTorrentRequest>(r#"{"magnet": "x", "colour": 1}"#);
         assert!(unknown.is_err(), "unknown fields are refused");
     }

@@ -190,8 +190,12 @@ fn invalid(pointer: &str, err: &EngineError) -> Problem {
 
 /// Renders a problem with its status and media type.
 pub fn problem_response(problem: &Problem) -> Response {
+    let mut problem = problem.clone();
+    if problem.trace_id.is_none() {
+        problem.trace_id = crate::trace::current_trace_id();
+    }
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
     let mut response = (status, body).into_response();
     response
         .headers_mut()

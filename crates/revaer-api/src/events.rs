@@ -5,7 +5,7 @@
 //! gets what it missed, or an explicit `resync` when that is no longer in
 //! the ring (or the id is from an earlier run).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -49,7 +49,12 @@ pub struct Subscription {
 struct Ring {
     next_id: u64,
     events: VecDeque<Arc<BusEvent>>,
+    /// The trace id of the last command on each torrent (bounded).
+    traces: HashMap<InfoHash, String>,
 }
+
+/// Most torrents whose last command's trace id is kept.
+const MAX_TRACES: usize = 100_000;
 
 /// The bus. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -74,6 +79,7 @@ impl EventBus {
             ring: Arc::new(Mutex::new(Ring {
                 next_id: base + 1,
                 events: VecDeque::with_capacity(capacity),
+                traces: HashMap::new(),
             })),
             sender,
             capacity,
@@ -99,6 +105,13 @@ impl EventBus {
         let mut ring = self.ring();
         let id = ring.next_id;
         ring.next_id += 1;
+        // Events about a torrent carry the trace of the last command on it.
+        let trace_id = match (trace_id, torrent) {
+            (Some(trace), _) => Some(trace),
+            (None, Some(torrent)) if kind == "removed" => ring.traces.remove(&torrent),
+            (None, Some(torrent)) => ring.traces.get(&torrent).cloned(),
+            (None, None) => None,
+        };
         let event = Arc::new(BusEvent {
             id,
             kind: kind.to_owned(),
@@ -114,6 +127,17 @@ impl EventBus {
         // Sent under the lock: subscribers see events in id order.
         let _ = self.sender.send(event);
         id
+    }
+
+    /// Remembers `trace_id` as the trace of the last command on `torrent`:
+    /// the events it causes carry it (until the next command, or its
+    /// removal).
+    pub fn note_trace(&self, torrent: InfoHash, trace_id: String) {
+        let mut ring = self.ring();
+        if ring.traces.len() >= MAX_TRACES && !ring.traces.contains_key(&torrent) {
+            ring.traces.clear();
+        }
+        ring.traces.insert(torrent, trace_id);
     }
 
     /// Subscribes, replaying what came after `last_id`.

@@ -8,8 +8,9 @@
 //!   extractor.
 //! - [`error`]: [`ApiError`] and its problem documents.
 //! - [`extract`]: JSON bodies, query strings and path ids with Problem
-//!   rejections.
+//!   rejections; [`form`]: add requests as JSON or multipart forms.
 //! - [`routes`]: one module per route group.
+//! - [`trace`]: trace and request ids for every request.
 //!
 //! # Quick start
 //! ```no_run
@@ -28,10 +29,12 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod form;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod trace;
 
 use std::future::Future;
 
@@ -44,7 +47,7 @@ pub use state::ApiState;
 
 /// The router with every route.
 pub fn router(state: ApiState) -> Router {
-    use routes::{config, events, health, keys, setup, torrents};
+    use routes::{config, events, health, keys, setup, torrents, transfer};
     // Everything under /v1 but setup needs a key and counts against its
     // rate limit (a route layer: unknown routes stay 404).
     let protected = Router::new()
@@ -53,10 +56,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/keys", get(keys::list_keys).post(keys::issue_key))
         .route("/v1/keys/{key_id}", axum::routing::delete(keys::revoke_key))
         .route("/v1/keys/{key_id}/rotate", post(keys::rotate_key))
-        .route("/v1/torrents", get(torrents::list_torrents).post(torrents::add_torrent))
+        .route(
+            "/v1/torrents",
+            get(torrents::list_torrents).post(torrents::add_torrent).layer(
+                // Forms are read through axum's multipart, which honours this.
+                axum::extract::DefaultBodyLimit::max(state.limits().json_body),
+            ),
+        )
         .route("/v1/torrents/{id}", get(torrents::get_torrent).delete(torrents::delete_torrent))
         .route("/v1/torrents/{id}/action", post(torrents::torrent_action))
         .route("/v1/torrents/{id}/select", post(torrents::select_files))
+        .route("/v1/transfer", get(transfer::get_transfer))
+        .route("/v1/transfer/limits", post(transfer::set_limits))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key));
     Router::new()
         .route("/health", get(health::health))
@@ -72,6 +83,7 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), setup::setup_gate))
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(trace::layer))
         .with_state(state)
 }
 

@@ -26,13 +26,25 @@ pub type HealthProbe =
 /// Request limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiLimits {
-    /// Largest JSON body, in bytes (a base64 `.torrent` of 16 MiB fits).
+    /// Largest request body, in bytes (JSON or a form; a base64 `.torrent`
+    /// of 16 MiB fits).
     pub json_body: usize,
+    /// Largest `.torrent` file part of a multipart add, in bytes.
+    pub torrent_file: usize,
+}
+
+impl ApiLimits {
+    /// Limits for `.torrent` files of up to `torrent_file` bytes: bodies
+    /// may carry one base64-encoded, with room for the other fields.
+    pub fn for_torrent_files(torrent_file: usize) -> Self {
+        let base64 = torrent_file.div_ceil(3).saturating_mul(4);
+        Self { json_body: base64.saturating_add(1024 * 1024), torrent_file }
+    }
 }
 
 impl Default for ApiLimits {
     fn default() -> Self {
-        Self { json_body: 24 * 1024 * 1024 }
+        Self::for_torrent_files(revaer_api_models::torrent::MAX_METAINFO_BYTES)
     }
 }
 

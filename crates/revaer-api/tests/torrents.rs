@@ -273,7 +273,8 @@ async fn invalid_input_gets_a_problem_with_pointers() {
 
 #[tokio::test]
 async fn oversized_bodies_unknown_routes_and_methods_are_problems_too() {
-    let api = Api::start_with(revaer_api::state::ApiLimits { json_body: 1024 }).await;
+    let api =
+        Api::start_with(revaer_api::state::ApiLimits { json_body: 1024, torrent_file: 1024 }).await;
     let big =
         api.call(Method::POST, "/v1/torrents", Some(json!({"magnet": "x".repeat(4096)}))).await;
     big.problem(413);

@@ -32,6 +32,8 @@ const SETUP_TOKEN_TTL: Duration = Duration::from_hours(24);
 const HTTP_DRAIN: Duration = Duration::from_secs(10);
 /// How long shutdown waits for running FsOps jobs to reach a safe point.
 const FSOPS_STOP: Duration = Duration::from_secs(30);
+/// The data directory's lock file.
+const LOCK_FILE: &str = "revaerd.lock";
 
 /// Logs to stderr: JSON when stderr is not a terminal, text otherwise;
 /// `RUST_LOG` filters (default `info`).
@@ -56,6 +58,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(url) => StoreConfig::url(url.clone()),
         None => StoreConfig::sqlite(data_dir.join("revaer.db")),
     };
+    let lock = match cli.command {
+        Some(Command::Init { .. }) => None,
+        None => Some(lock_data_dir(&data_dir)?),
+    };
     let store = Store::connect(&store_config).await.context("open the database")?;
     if let Some(Command::Init { api_key_out }) = &cli.command {
         let result = init(&store, api_key_out).await;
@@ -64,7 +70,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let result = daemon(&cli, &data_dir, &store).await;
     store.close().await;
+    drop(lock);
     result
+}
+
+/// Takes the data directory's lock, held for the life of the daemon: a
+/// second daemon on the same directory stops here, before it opens the
+/// store, issues a setup token or starts an engine on the same resume
+/// files. The lock file names the holder's process id for operators.
+/// (`revaerd init` does not lock: it only touches the store, atomically.)
+fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = std::io::Read::read_to_string(&mut file, &mut holder);
+            bail!(
+                "another revaerd (process {}) uses the data directory {}",
+                holder.trim(),
+                dir.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("lock {}", path.display()));
+        }
+    }
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .with_context(|| format!("write {}", path.display()))?;
+    Ok(file)
 }
 
 async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()> {
@@ -91,9 +133,11 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
 
     let session = session_config(&settings.engine_profile, data_dir, cli.peer_port);
     let resume_dir = resolve(data_dir, &settings.engine_profile.resume_dir);
-    let engine = Engine::start(EngineConfig::new(resume_dir, session.clone()))
-        .await
-        .context("start the engine")?;
+    let engine_config = EngineConfig {
+        max_metainfo_bytes: cli.max_torrent_bytes as usize,
+        ..EngineConfig::new(resume_dir, session.clone())
+    };
+    let engine = Engine::start(engine_config).await.context("start the engine")?;
     let pipeline = Pipeline::new(
         fsops_config(settings, data_dir, &session.download_dir),
         Toolbox::search(std::env::var_os("PATH").as_deref()),
@@ -116,9 +160,9 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         let orchestrator = Arc::clone(&probe_target);
         Box::pin(async move { orchestrator.health().await })
     });
-    let mut state =
-        ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), active)
-            .with_fsops_health(fsops_health);
+    let limits = ApiLimits::for_torrent_files(cli.max_torrent_bytes as usize);
+    let mut state = ApiState::new(engine.clone(), store.clone(), keys, limits, active)
+        .with_fsops_health(fsops_health);
     // One registry for the process: every crate records through `metrics`.
     match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
         Ok(handle) => state = state.with_metrics(handle, cli.metrics_require_key),

@@ -33,6 +33,12 @@ pub struct Cli {
     /// Make `/metrics` require an API key from loopback clients too.
     #[arg(long, env = "REVAER_METRICS_REQUIRE_KEY")]
     pub metrics_require_key: bool,
+    /// Largest `.torrent` accepted by `POST /v1/torrents`, in bytes (as a
+    /// form's file part, or base64 in JSON; 1 KiB to 16 MiB); larger
+    /// uploads answer 413.
+    #[arg(long, env = "REVAER_MAX_TORRENT_BYTES", default_value_t = 16 * 1024 * 1024,
+          value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
+    pub max_torrent_bytes: u32,
     /// What to do (default: run the daemon).
     #[command(subcommand)]
     pub command: Option<Command>,

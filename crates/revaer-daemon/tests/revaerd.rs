@@ -152,6 +152,19 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
     preseed(&data).await;
     let daemon = start(&data);
     let token = daemon.setup_token.clone().expect("a setup token is printed");
+    // A second daemon on the same data directory stops before it does
+    // anything: no new setup token, the first one keeps working.
+    let second = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--bind", "127.0.0.1:0", "--peer-port", "0"])
+        .output()
+        .expect("a second revaerd runs");
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("another revaerd"), "{stderr}");
+    assert!(stderr.contains(&daemon.child.id().to_string()), "names the holder: {stderr}");
+    assert!(second.stdout.is_empty(), "nothing printed, no token issued");
     let (status, body) = http(&daemon.addr, "GET", "/health", &[], "");
     assert_eq!(status, 200, "{body}");
     let (status, body) = http(&daemon.addr, "GET", "/v1/torrents", &[], "");

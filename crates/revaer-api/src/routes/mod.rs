@@ -6,3 +6,4 @@ pub mod health;
 pub mod keys;
 pub mod setup;
 pub mod torrents;
+pub mod transfer;

@@ -6,10 +6,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
 use revaer_api_models::torrent::{Source, ValidAdd};
-use revaer_api_models::{
-    AddTorrentRequest, InvalidParam, ListQuery, SelectRequest, TorrentAction, TorrentPage,
-};
-use revaer_domain::{RateLimit, TorrentDetail};
+use revaer_api_models::{InvalidParam, ListQuery, SelectRequest, TorrentAction, TorrentPage};
+use revaer_domain::{InfoHash, RateLimit, TorrentDetail};
+use revaer_engine::metainfo::Metainfo;
 use revaer_engine::{AddTorrentOptions, TorrentSource};
 use revaer_store::{FsJob, TorrentRow, TorrentSourceRow};
 use serde_json::{Value, json};
@@ -17,7 +16,9 @@ use serde_json::{Value, json};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, RawQuery, TorrentId};
+use crate::form::AddBody;
 use crate::state::ApiState;
+use crate::trace::current_trace_id;
 
 /// `GET /v1/torrents`: a page of torrents.
 pub async fn list_torrents(
@@ -75,9 +76,11 @@ fn host(url: &str) -> Option<String> {
 pub async fn add_torrent(
     _: Authenticated,
     State(state): State<ApiState>,
-    ApiJson(request): ApiJson<AddTorrentRequest>,
+    AddBody { request, file }: AddBody,
 ) -> ApiResult<impl IntoResponse> {
-    let ValidAdd { source, labels } = request.validate().map_err(ApiError::Validation)?;
+    let ValidAdd { source, labels } =
+        request.validate_with_file(file).map_err(ApiError::Validation)?;
+    let trace_id = current_trace_id();
     let (engine_source, source_row) = match source {
         Source::Magnet(uri) => {
             let text = request.magnet.clone().unwrap_or_default();
@@ -87,6 +90,10 @@ pub async fn add_torrent(
             (TorrentSource::Metainfo(bytes.clone()), TorrentSourceRow::Metainfo(bytes))
         }
     };
+    // Noted before the engine sees it, so that `torrent_added` carries it.
+    if let (Some(id), Some(trace)) = (source_id(&engine_source).await, &trace_id) {
+        state.events().note_trace(id, trace.clone());
+    }
     let options = AddTorrentOptions {
         save_path: request.save_path.as_ref().map(Into::into),
         paused: request.paused,
@@ -112,11 +119,33 @@ pub async fn add_torrent(
                 source: source_row,
                 added_at: summary.added_at.unwrap_or_else(Utc::now),
                 completed_at: None,
-                trace_id: None,
+                trace_id,
             })
             .await?;
     }
     Ok((status, Json(summary)))
+}
+
+/// The id a source will have (`None` for a `.torrent` that does not
+/// parse: the engine reports that).
+async fn source_id(source: &TorrentSource) -> Option<InfoHash> {
+    match source {
+        TorrentSource::Magnet(uri) => Some(uri.info_hash()),
+        TorrentSource::Metainfo(bytes) => {
+            let bytes = bytes.clone();
+            tokio::task::spawn_blocking(move || Metainfo::parse(&bytes).ok().map(|m| m.id))
+                .await
+                .ok()
+                .flatten()
+        }
+    }
+}
+
+/// Notes the request's trace as the last command on `id`.
+fn note_trace(state: &ApiState, id: InfoHash) {
+    if let Some(trace) = current_trace_id() {
+        state.events().note_trace(id, trace);
+    }
 }
 
 /// `GET /v1/torrents/{id}`: everything about one torrent, with its FsOps
@@ -158,6 +187,7 @@ pub async fn delete_torrent(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<StatusCode> {
     let delete_data = delete_data(&raw)?;
+    note_trace(&state, id);
     remove(&state, id, delete_data).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -185,7 +215,7 @@ fn delete_data(raw: &str) -> ApiResult<bool> {
     Ok(delete)
 }
 
-async fn remove(state: &ApiState, id: revaer_domain::InfoHash, delete_data: bool) -> ApiResult<()> {
+async fn remove(state: &ApiState, id: InfoHash, delete_data: bool) -> ApiResult<()> {
     state.engine().remove(id, delete_data).await?;
     state.store().remove_torrent(id).await?;
     Ok(())
@@ -199,6 +229,7 @@ pub async fn torrent_action(
     ApiJson(action): ApiJson<TorrentAction>,
 ) -> ApiResult<StatusCode> {
     action.validate().map_err(ApiError::Validation)?;
+    note_trace(&state, id);
     let engine = state.engine();
     match action {
         TorrentAction::Pause {} => engine.pause(id).await?,
@@ -236,6 +267,7 @@ pub async fn select_files(
     if let Err(err) = rules.compile() {
         return Err(ApiError::Validation(vec![InvalidParam::new(err.pointer(), err.to_string())]));
     }
+    note_trace(&state, id);
     let files = state.engine().select(id, rules).await?;
     Ok(Json(json!({ "files": files })))
 }
