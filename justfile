@@ -26,6 +26,10 @@ test profile="default":
     cargo nextest run --workspace --all-features --profile {{profile}}
     cargo test --workspace --all-features --doc
 
+# Regenerate docs/api/openapi.json from the code (a test fails while it drifts).
+openapi:
+    REVAER_BLESS_OPENAPI=1 cargo test -p revaer-api --test openapi the_committed_document_matches_the_code
+
 # Debug build of everything.
 build:
     cargo build --workspace --all-targets

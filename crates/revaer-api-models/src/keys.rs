@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A per-key rate limit: `burst` requests, refilled over `per_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSpec {
     /// Bucket size (1 to 100 000).
@@ -16,6 +17,7 @@ pub struct RateLimitSpec {
 
 /// An API key as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyView {
     /// Public id (the token's middle part).
     pub key_id: String,
@@ -37,6 +39,7 @@ pub struct KeyView {
 
 /// `POST /v1/keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyRequest {
     /// A name for people (1 to 64 characters).
@@ -51,6 +54,7 @@ pub struct NewKeyRequest {
 
 /// An issued (or rotated) key: the token is shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedKeyView {
     /// The key.
     #[serde(flatten)]

@@ -6,8 +6,11 @@
 //! - [`problem`]: RFC 9457 problem documents.
 //! - [`list`]: the torrent list query, its validation and its pages.
 //! - [`cursor`]: opaque keyset cursors.
+//! - [`events`]: the event stream's records.
+//! - [`health`]: liveness and the full health report.
+//! - [`setup`]: completing setup.
 //! - [`keys`]: API keys as listed and as issued.
-//! - [`torrent`]: add, action and selection requests.
+//! - [`torrent`]: add, action and selection requests; the detail view.
 //! - [`transfer`]: global rates, totals and caps.
 //!
 //! # Quick start
@@ -23,13 +26,16 @@
 #![deny(missing_docs)]
 
 pub mod cursor;
+pub mod events;
+pub mod health;
 pub mod keys;
 pub mod list;
 pub mod problem;
+pub mod setup;
 pub mod torrent;
 pub mod transfer;
 
 pub use list::{ListQuery, Order, SortKey, TorrentPage};
 pub use problem::{InvalidParam, PROBLEM_CONTENT_TYPE, Problem};
-pub use torrent::{AddTorrentRequest, SelectRequest, TorrentAction};
+pub use torrent::{AddTorrentRequest, SelectRequest, SelectResult, TorrentAction, TorrentView};
 pub use transfer::{TransferLimits, TransferStats};

@@ -30,6 +30,7 @@ const MAX_TAGS: usize = 32;
 
 /// What a list is sorted by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SortKey {
     /// When the torrent was added (stable: the default).
@@ -74,6 +75,7 @@ impl SortKey {
 
 /// Ascending or descending.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
     /// Smallest first (the default).
@@ -303,6 +305,7 @@ fn compare(a: &CursorKey, b: &CursorKey) -> Ordering {
 
 /// One page of torrents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TorrentPage {
     /// The torrents.
     pub items: Vec<TorrentSummary>,

@@ -12,6 +12,7 @@ pub const PROBLEM_BASE: &str = "https://revaer.dev/problems/";
 /// `/query/<name>` and `/headers/<name>` for query parameters and headers)
 /// and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvalidParam {
     /// Where the problem is.
     pub pointer: String,
@@ -33,6 +34,7 @@ impl InvalidParam {
 
 /// A problem document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI naming the kind of problem (`https://revaer.dev/problems/<kind>`).
     #[serde(rename = "type")]

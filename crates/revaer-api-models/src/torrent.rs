@@ -1,10 +1,12 @@
 //! Torrent requests: add, act on, select files. Each validates itself into
 //! every problem with its JSON Pointer, before anything reaches the engine.
 
+use chrono::{DateTime, Utc};
 use data_encoding::BASE64;
 use revaer_domain::torrent::LabelError;
-use revaer_domain::{MagnetUri, SelectionRules, TorrentLabels};
+use revaer_domain::{FileEntry, MagnetUri, SelectionRules, TorrentDetail, TorrentLabels};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 use crate::problem::InvalidParam;
 
@@ -16,6 +18,7 @@ const MAX_PATH: usize = 4096;
 /// `POST /v1/torrents` as JSON (a multipart form carries the same fields and
 /// a `torrent` file part instead of `metainfo`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddTorrentRequest {
     /// A magnet URI (exactly one of `magnet` and `metainfo`).
@@ -174,6 +177,7 @@ fn label_problem(err: &LabelError) -> InvalidParam {
 /// `POST /v1/torrents/{id}/action`. (Variants without fields are empty
 /// structs so that unknown fields are refused for them too.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 #[allow(clippy::option_option, reason = "an absent cap and a null cap mean different things")]
 pub enum TorrentAction {
@@ -201,9 +205,11 @@ pub enum TorrentAction {
     Rate {
         /// Download cap.
         #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
         download_bps: Option<Option<u64>>,
         /// Upload cap.
         #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
         upload_bps: Option<Option<u64>>,
     },
     /// Move the files to another folder.
@@ -239,6 +245,48 @@ impl TorrentAction {
 
 /// `POST /v1/torrents/{id}/select`: the selection rules themselves.
 pub type SelectRequest = SelectionRules;
+
+/// `GET /v1/torrents/{id}`: the engine's detail view and the torrent's
+/// latest post-processing job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TorrentView {
+    /// Every engine field, the files and the trackers.
+    #[serde(flatten)]
+    pub detail: TorrentDetail,
+    /// The latest FsOps job (`null` before the torrent completes).
+    pub fsops: Option<FsopsStatus>,
+}
+
+/// A torrent's latest FsOps job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FsopsStatus {
+    /// The job's id.
+    pub job: i64,
+    /// `pending`, `running`, `done`, `failed` or `skipped`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The library folder it delivers into, once chosen.
+    pub destination: Option<String>,
+    /// The last attempt's error.
+    pub last_error: Option<String>,
+    /// When a retry is due.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The journal's steps, in order: `{"step", "outcome", "detail", …}`.
+    pub steps: Vec<Value>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /v1/torrents/{id}/select`: the files with their new priorities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SelectResult {
+    /// Every file.
+    pub files: Vec<FileEntry>,
+}
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ pub const MAX_CAP_BPS: u64 = i32::MAX as u64;
 
 /// `GET /v1/transfer`: what the whole session moves now, and its caps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransferStats {
     /// Download rate, bytes/s, over every torrent.
     pub download_bps: u64,
@@ -33,14 +34,17 @@ pub struct TransferStats {
 /// (so they last and reach every daemon sharing the database). An absent
 /// field keeps its cap; `null` or 0 lifts it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 #[allow(clippy::option_option, reason = "an absent cap and a null cap mean different things")]
 pub struct TransferLimits {
     /// Download cap, bytes/s.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
     pub download_bps: Option<Option<u64>>,
     /// Upload cap, bytes/s.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
     pub upload_bps: Option<Option<u64>>,
 }
 

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -45,18 +44,16 @@ impl KeyCache {
         Ok(())
     }
 
-    /// Refreshes every `every` until the store closes or the task is
-    /// aborted.
-    pub fn spawn_refresh(&self, store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
-        let cache = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(err) = cache.refresh(&store).await {
-                    tracing::warn!(error = %err, "could not refresh API keys");
-                }
-            }
-        })
+    /// Usable keys without any rate limit, by key id.
+    pub fn unlimited(&self) -> Vec<String> {
+        let Ok(keys) = self.keys.read() else { return Vec::new() };
+        let mut ids: Vec<String> = keys
+            .values()
+            .filter(|d| d.key.rate_limit.is_none())
+            .map(|d| d.key.key_id.clone())
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// The key a token belongs to, if it verifies.
@@ -140,9 +137,12 @@ pub async fn require_key(
             rate_headers(response.headers_mut(), limit, remaining, reset_secs);
             response
         }
-        Decision::Denied { limit, retry_after_secs } => {
+        Decision::Denied { limit, retry_after_secs, breach } => {
             tracing::info!(key_id = %key.key_id, "rate limited");
             metrics::counter!(revaer_telemetry::names::RATE_LIMIT_THROTTLED_TOTAL).increment(1);
+            if breach {
+                state.guard_rail_breach(&key.key_id);
+            }
             let mut response = ApiError::RateLimited { retry_after_secs }.into_response();
             rate_headers(response.headers_mut(), limit, 0, retry_after_secs);
             response

@@ -8,31 +8,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use revaer_domain::InfoHash;
-use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
 /// One event as clients see it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BusEvent {
-    /// Monotonic, unique across restarts.
-    pub id: u64,
-    /// The event type (`state_changed`, `fsops_step`, `settings_changed`, …).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// When it was published.
-    pub ts: DateTime<Utc>,
-    /// The torrent it is about, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub torrent: Option<InfoHash>,
-    /// The payload.
-    pub data: Value,
-    /// The trace id of the request behind it, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace_id: Option<String>,
-}
+pub type BusEvent = revaer_api_models::events::StreamEvent;
 
 /// Where a subscriber starts.
 #[derive(Debug)]

@@ -10,6 +10,7 @@
 //! - [`extract`]: JSON bodies, query strings and path ids with Problem
 //!   rejections; [`form`]: add requests as JSON or multipart forms.
 //! - [`routes`]: one module per route group.
+//! - [`openapi`]: the OpenAPI document and its rendered reference.
 //! - [`trace`]: trace and request ids for every request.
 //!
 //! # Quick start
@@ -31,6 +32,7 @@ pub mod events;
 pub mod extract;
 pub mod form;
 pub mod metrics;
+pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
@@ -73,6 +75,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/health", get(health::health))
         .route("/health/full", get(health::health_full))
         .route("/metrics", get(metrics::render_metrics))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::docs))
         .route(
             "/v1/setup/complete",
             post(setup::complete_setup)

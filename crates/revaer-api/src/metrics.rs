@@ -35,6 +35,9 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// `GET /metrics`: Prometheus text. Loopback clients need no key (a local
 /// Prometheus, container health checks) unless the daemon says otherwise;
 /// everyone else needs one.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    description = "Prometheus text. Loopback clients need no key unless the daemon runs with `--metrics-require-key`.",
+    responses((status = 200, description = "Prometheus exposition format", content_type = "text/plain", body = String)))]
 pub async fn render_metrics(
     State(state): State<ApiState>,
     request: Request,

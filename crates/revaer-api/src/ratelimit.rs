@@ -37,7 +37,33 @@ pub enum Decision {
         limit: u32,
         /// Seconds until the next request can go through.
         retry_after_secs: u64,
+        /// This refusal makes the key's throttles a breach: a guard rail
+        /// to report (once per [`BREACH_WINDOW`] and key).
+        breach: bool,
     },
+}
+
+/// Refusals of one key within [`BREACH_WINDOW`] that make a breach.
+pub const BREACH_THROTTLES: u32 = 10;
+/// The window breaches are counted in.
+pub const BREACH_WINDOW: Duration = Duration::from_mins(1);
+/// How long the rate limiter reports `degraded` after a breach.
+pub const BREACH_DEGRADES_FOR: Duration = Duration::from_mins(5);
+
+/// A key's refusals in the current window.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    started: std::time::Instant,
+    count: u32,
+}
+
+/// The last breach: when, and which key.
+#[derive(Debug, Clone)]
+pub struct Breach {
+    /// When it was detected.
+    pub at: std::time::Instant,
+    /// The key.
+    pub key_id: String,
 }
 
 /// The buckets, by key id.
@@ -46,6 +72,9 @@ pub struct RateLimits {
     buckets: Mutex<HashMap<String, (KeyRateLimit, Arc<Limiter>)>>,
     clock: DefaultClock,
     throttled: AtomicU64,
+    runs: Mutex<HashMap<String, Run>>,
+    breaches: AtomicU64,
+    last_breach: Mutex<Option<Breach>>,
 }
 
 fn quota(limit: KeyRateLimit) -> Option<(Quota, Duration)> {
@@ -53,6 +82,10 @@ fn quota(limit: KeyRateLimit) -> Option<(Quota, Duration)> {
     let per_cell = Duration::from_secs(u64::from(limit.per_seconds)) / limit.burst.max(1);
     let quota = Quota::with_period(per_cell.max(Duration::from_nanos(1)))?.allow_burst(burst);
     Some((quota, per_cell))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn ceil_secs(duration: Duration) -> u64 {
@@ -65,15 +98,44 @@ impl RateLimits {
         self.throttled.load(Ordering::Relaxed)
     }
 
+    /// Breaches so far.
+    pub fn breaches(&self) -> u64 {
+        self.breaches.load(Ordering::Relaxed)
+    }
+
+    /// The last breach, if any.
+    pub fn last_breach(&self) -> Option<Breach> {
+        lock(&self.last_breach).clone()
+    }
+
+    /// Counts a refusal; `true` when it makes a breach.
+    fn note_refusal(&self, key_id: &str) -> bool {
+        let now = std::time::Instant::now();
+        let mut runs = lock(&self.runs);
+        // Bounded: old windows go first.
+        if runs.len() > 10_000 {
+            runs.retain(|_, run| now.duration_since(run.started) < BREACH_WINDOW);
+        }
+        let run = runs.entry(key_id.to_owned()).or_insert(Run { started: now, count: 0 });
+        if now.duration_since(run.started) >= BREACH_WINDOW {
+            *run = Run { started: now, count: 0 };
+        }
+        run.count += 1;
+        let breach = run.count == BREACH_THROTTLES;
+        drop(runs);
+        if breach {
+            self.breaches.fetch_add(1, Ordering::Relaxed);
+            *lock(&self.last_breach) = Some(Breach { at: now, key_id: key_id.to_owned() });
+        }
+        breach
+    }
+
     /// Counts a request of `key` against its bucket.
     pub fn check(&self, key: &ApiKey) -> Decision {
         let Some(limit) = key.rate_limit else { return Decision::Unlimited };
         let Some((quota, per_cell)) = quota(limit) else { return Decision::Unlimited };
         let limiter = {
-            let mut buckets = match self.buckets.lock() {
-                Ok(buckets) => buckets,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let mut buckets = lock(&self.buckets);
             let entry = buckets
                 .entry(key.key_id.clone())
                 .or_insert_with(|| (limit, Arc::new(RateLimiter::direct(quota).with_middleware())));
@@ -92,7 +154,11 @@ impl RateLimits {
             Err(not_until) => {
                 self.throttled.fetch_add(1, Ordering::Relaxed);
                 let wait = not_until.wait_time_from(self.clock.now());
-                Decision::Denied { limit: limit.burst, retry_after_secs: ceil_secs(wait).max(1) }
+                Decision::Denied {
+                    limit: limit.burst,
+                    retry_after_secs: ceil_secs(wait).max(1),
+                    breach: self.note_refusal(&key.key_id),
+                }
             }
         }
     }
@@ -130,12 +196,20 @@ mod tests {
             .collect();
         assert_eq!(remaining, [2, 1, 0]);
         match limits.check(&limited) {
-            Decision::Denied { limit: 3, retry_after_secs } => {
+            Decision::Denied { limit: 3, retry_after_secs, breach: false } => {
                 assert!((1..=20).contains(&retry_after_secs));
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(limits.throttled(), 1);
+        // Refusals in a row make one breach, reported once per window.
+        let breaches: Vec<bool> = (0..2 * BREACH_THROTTLES)
+            .map(|_| matches!(limits.check(&limited), Decision::Denied { breach: true, .. }))
+            .collect();
+        assert_eq!(breaches.iter().filter(|b| **b).count(), 1);
+        assert!(breaches[BREACH_THROTTLES as usize - 2], "the tenth refusal in the window");
+        assert_eq!(limits.breaches(), 1);
+        assert_eq!(limits.last_breach().expect("a breach").key_id, "k");
         // A new limit is a new bucket.
         let raised = key(Some(KeyRateLimit { burst: 5, per_seconds: 60 }));
         assert!(matches!(limits.check(&raised), Decision::Allowed { remaining: 4, .. }));

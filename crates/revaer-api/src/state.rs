@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use revaer_domain::ComponentHealth;
+use revaer_api_models::health::{FsopsHealth, RateLimiterHealth};
+use revaer_domain::HealthStatus;
 use revaer_engine::Engine;
 use revaer_store::Store;
 
@@ -18,10 +19,10 @@ use crate::ratelimit::RateLimits;
 /// Events kept for replay.
 const EVENT_RING: usize = 4096;
 
-/// Asks a component for its health (FsOps lives in the daemon; the API
-/// only reports it).
+/// Asks FsOps for its health (FsOps lives in the daemon; the API only
+/// reports it).
 pub type HealthProbe =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ComponentHealth> + Send>> + Send + Sync>;
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = FsopsHealth> + Send>> + Send + Sync>;
 
 /// Request limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +160,7 @@ impl ApiState {
     }
 
     /// FsOps health, when reported.
-    pub async fn fsops_health(&self) -> Option<ComponentHealth> {
+    pub async fn fsops_health(&self) -> Option<FsopsHealth> {
         match &self.inner.fsops_health {
             Some(probe) => Some(probe().await),
             None => None,
@@ -209,6 +210,71 @@ impl ApiState {
     /// The per-key rate limits.
     pub fn rate_limits(&self) -> &RateLimits {
         &self.inner.rate_limits
+    }
+
+    /// The rate limiter's health: `degraded` for a while after a breach.
+    pub fn rate_limiter_health(&self) -> RateLimiterHealth {
+        let limits = self.rate_limits();
+        let recent =
+            limits.last_breach().filter(|b| b.at.elapsed() < crate::ratelimit::BREACH_DEGRADES_FOR);
+        RateLimiterHealth {
+            status: if recent.is_some() { HealthStatus::Degraded } else { HealthStatus::Ok },
+            reason: recent.map(|b| format!("API key {} keeps passing its rate limit", b.key_id)),
+            throttled: limits.throttled(),
+            breaches: limits.breaches(),
+            unlimited_keys: self.keys().unlimited().len() as u64,
+        }
+    }
+
+    /// Reports a breach: a metric, a log line and a `health` event.
+    pub(crate) fn guard_rail_breach(&self, key_id: &str) {
+        metrics::counter!(revaer_telemetry::names::RATE_LIMIT_BREACHES_TOTAL).increment(1);
+        tracing::warn!(key_id, "guard rail: an API key keeps passing its rate limit");
+        self.events().publish(
+            "health",
+            None,
+            serde_json::json!({
+                "component": "rate_limiter",
+                "status": HealthStatus::Degraded,
+                "guard_rail": "breach",
+                "key_id": key_id,
+                "reason": format!("API key {key_id} was refused {} times within a minute",
+                    crate::ratelimit::BREACH_THROTTLES),
+            }),
+            crate::trace::current_trace_id(),
+        );
+    }
+
+    /// Refreshes the API keys every `every` (a revoked key stops working
+    /// within it) and reports each key without a rate limit once, as a
+    /// guard-rail `health` event.
+    pub fn spawn_key_refresh(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut reported = std::collections::HashSet::new();
+            loop {
+                if let Err(err) = state.keys().refresh(state.store()).await {
+                    tracing::warn!(error = %err, "could not refresh API keys");
+                }
+                for key_id in state.keys().unlimited() {
+                    if reported.len() < 100_000 && reported.insert(key_id.clone()) {
+                        state.events().publish(
+                            "health",
+                            None,
+                            serde_json::json!({
+                                "component": "rate_limiter",
+                                "status": HealthStatus::Ok,
+                                "guard_rail": "unlimited_key",
+                                "key_id": key_id,
+                                "reason": format!("API key {key_id} has no rate limit"),
+                            }),
+                            None,
+                        );
+                    }
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
     }
 
     /// The request limits.

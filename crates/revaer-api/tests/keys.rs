@@ -104,5 +104,44 @@ async fn keys_are_rate_limited_with_headers_and_a_retry_after() {
     assert!(header(&free, "x-ratelimit-limit").is_none());
     let health = api.send(Method::GET, "/health/full", None, None).await;
     assert_eq!(health.json["components"]["rate_limiter"]["throttled"], 1);
+    assert_eq!(health.json["components"]["rate_limiter"]["status"], "ok", "one refusal is no breach");
+
+    // A key refused again and again within a minute is a guard-rail
+    // breach: reported once as a `health` event, and health degrades.
+    let mut events = api.events.subscribe(None).live;
+    for _ in 0..revaer_api::ratelimit::BREACH_THROTTLES {
+        api.send(Method::GET, "/v1/torrents", Some(&token), None).await.problem(429);
+    }
+    let event = events.try_recv().expect("a guard-rail event");
+    assert_eq!(event.kind, "health");
+    assert_eq!(event.data["guard_rail"], "breach");
+    assert_eq!(event.data["key_id"], issued.json["key_id"]);
+    assert!(events.try_recv().is_err(), "reported once");
+    let health = api.send(Method::GET, "/health/full", None, None).await;
+    let limiter = &health.json["components"]["rate_limiter"];
+    assert_eq!(limiter["breaches"], 1);
+    assert_eq!(limiter["status"], "degraded");
+    assert_eq!(health.json["status"], "degraded", "{}", health.json);
+    assert_eq!(health.status, 200, "degraded is still 200");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn keys_without_a_limit_are_reported_once() {
+    let api = Api::start().await;
+    let mut events = api.events.subscribe(None).live;
+    let refresher = api.state.spawn_key_refresh(std::time::Duration::from_millis(50));
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+        .await
+        .expect("in time")
+        .expect("an event");
+    assert_eq!(first.kind, "health");
+    assert_eq!(first.data["guard_rail"], "unlimited_key");
+    // Several refreshes later, nothing more about the same key.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(events.try_recv().is_err(), "reported once");
+    let health = api.send(Method::GET, "/health/full", None, None).await;
+    assert_eq!(health.json["components"]["rate_limiter"]["unlimited_keys"], 1);
+    refresher.abort();
     api.stop().await;
 }

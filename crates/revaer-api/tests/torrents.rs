@@ -46,8 +46,7 @@ async fn a_revoked_key_stops_working_on_the_next_refresh() {
     assert_eq!(api.call(Method::GET, "/v1/torrents", None).await.status, 200);
     let key_id = revaer_store::token_key_id(&api.token).expect("shape").to_owned();
     api.store.revoke_api_key(&key_id).await.expect("revoke");
-    let refresher =
-        api.keys.spawn_refresh(api.store.clone(), std::time::Duration::from_millis(100));
+    let refresher = api.state.spawn_key_refresh(std::time::Duration::from_millis(100));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         if api.call(Method::GET, "/v1/torrents", None).await.status == 401 {
@@ -294,5 +293,8 @@ async fn health_answers_without_a_key() {
     assert_eq!(full.json["components"]["database"]["backend"], "SQLite");
     assert!(full.json["components"]["database"]["revision"].is_number());
     assert_eq!(full.json["components"]["engine"]["status"], "ok");
+    assert!(full.json["components"]["engine"]["torrents_by_state"].is_object());
+    assert!(full.json["git_revision"].as_str().is_some_and(|r| !r.is_empty()));
+    assert!(full.json["version"].is_string());
     api.stop().await;
 }

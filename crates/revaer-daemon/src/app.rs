@@ -154,7 +154,6 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         )
         .await,
     );
-    let refresher = keys.spawn_refresh(store.clone(), KEY_REFRESH);
     let probe_target = Arc::clone(&orchestrator);
     let fsops_health: HealthProbe = Arc::new(move || {
         let orchestrator = Arc::clone(&probe_target);
@@ -168,6 +167,7 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         Ok(handle) => state = state.with_metrics(handle, cli.metrics_require_key),
         Err(err) => tracing::warn!(error = %err, "metrics are off: no registry"),
     }
+    let refresher = state.spawn_key_refresh(KEY_REFRESH);
     let reloader = tokio::spawn(reload(
         updates,
         store.clone(),

@@ -15,6 +15,7 @@ use crate::torrent::{TorrentLabels, TorrentState};
 
 /// One engine event. Serialised with a `type` tag in snake_case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EngineEvent {
@@ -71,6 +72,7 @@ pub enum EngineEvent {
         /// Its name.
         name: String,
         /// The payload: the single file or the top-level folder.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         content_path: PathBuf,
     },
     /// The torrent was removed.
@@ -85,6 +87,7 @@ pub enum EngineEvent {
         /// The torrent.
         torrent: InfoHash,
         /// The new save path.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         save_path: PathBuf,
     },
     /// A tracker announce failed.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// How eagerly a file is downloaded. `Skip` means "not wanted": its data is
 /// not written to its final place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FilePriority {
     /// Do not download.
@@ -58,6 +59,7 @@ impl FilePriority {
 
 /// One file of a torrent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileEntry {
     /// Position in the torrent's file list; per-file priorities use it.
     pub index: u32,

@@ -11,6 +11,7 @@ use crate::info_hash::InfoHash;
 
 /// One FsOps event. Serialised with a `type` tag (`fsops_…`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FsopsEvent {
@@ -52,6 +53,7 @@ pub enum FsopsEvent {
         /// The job's id.
         job: i64,
         /// Where the entry is.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         destination: PathBuf,
         /// The trace id of the request that added the torrent.
         trace_id: Option<String>,

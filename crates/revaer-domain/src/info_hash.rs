@@ -93,6 +93,21 @@ impl<'de> Deserialize<'de> for InfoHash {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for InfoHash {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9a-f]{40}$"))
+            .description(Some("The torrent's info-hash: 40 lower-case hex digits."))
+            .examples(["0123456789abcdef0123456789abcdef01234567"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for InfoHash {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,3 +148,4 @@ mod tests {
         assert!(serde_json::from_str::<InfoHash>("\"nope\"").is_err());
     }
 }
+

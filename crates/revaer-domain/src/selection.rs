@@ -38,6 +38,7 @@ const FLUFF_WORDS: &[&str] = &["sample", "proof", "screens"];
 
 /// The selection a user asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SelectionRules {
     /// Globs of files to download; empty means "everything".
@@ -56,6 +57,7 @@ pub struct SelectionRules {
 
 /// An explicit priority for one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriorityOverride {
     /// The file's index in the torrent.

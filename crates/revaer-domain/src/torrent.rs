@@ -17,6 +17,7 @@ pub const MAX_TAG_LEN: usize = 128;
 
 /// Where a torrent is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TorrentState {
     /// Waiting for a slot (the active-download or active-seed limit).
@@ -74,6 +75,7 @@ impl TorrentState {
 /// together, as libtorrent counts). `RateLimit::UNLIMITED` (`null` on the
 /// wire) means no cap; a cap of 0 is read as unlimited too.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct RateLimit(Option<u64>);
 
@@ -110,6 +112,7 @@ impl RateLimit {
 
 /// Opaque labels the engine stores with a torrent and hands back.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TorrentLabels {
     /// One category, used by FsOps to pick a library location.
     pub category: Option<String>,
@@ -163,6 +166,7 @@ impl TorrentLabels {
 
 /// One row of a torrent list: everything a list view shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TorrentSummary {
     /// The info-hash.
     pub id: InfoHash,
@@ -196,6 +200,7 @@ pub struct TorrentSummary {
     /// Connected seeds.
     pub seeds: u32,
     /// Directory the torrent's files live in.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub save_path: PathBuf,
     /// Category and tags.
     #[serde(flatten)]
@@ -208,6 +213,7 @@ pub struct TorrentSummary {
 
 /// How a tracker is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TrackerStatus {
     /// Not announced to yet.
@@ -222,6 +228,7 @@ pub enum TrackerStatus {
 
 /// One tracker of a torrent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackerEntry {
     /// Announce URL.
     pub url: String,
@@ -239,11 +246,13 @@ pub struct TrackerEntry {
 
 /// Everything a UI needs about one torrent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TorrentDetail {
     /// The list-view fields.
     #[serde(flatten)]
     pub summary: TorrentSummary,
     /// Path of the payload: the single file, or the top-level folder.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub content_path: PathBuf,
     /// Whether pieces are fetched in order.
     pub sequential: bool,

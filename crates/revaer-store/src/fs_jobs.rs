@@ -28,7 +28,8 @@ pub enum FsJobStatus {
 }
 
 impl FsJobStatus {
-    const fn as_str(self) -> &'static str {
+    /// Its name, as stored and serialised.
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Running => "running",

@@ -23,6 +23,9 @@ pub const HTTP_REQUESTS_TOTAL: &str = "revaer_http_requests_total";
 pub const HTTP_REQUEST_SECONDS: &str = "revaer_http_request_duration_seconds";
 /// Counter: requests refused by a key's rate limit.
 pub const RATE_LIMIT_THROTTLED_TOTAL: &str = "revaer_rate_limit_throttled_total";
+/// Counter: guard-rail breaches (a key refused again and again in a
+/// minute).
+pub const RATE_LIMIT_BREACHES_TOTAL: &str = "revaer_rate_limit_breaches_total";
 /// Gauge: open event streams.
 pub const SSE_SUBSCRIBERS: &str = "revaer_sse_subscribers";
 /// Gauge: torrents, by `state` (set when metrics are scraped).

@@ -12,7 +12,8 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::stream;
-use revaer_api_models::InvalidParam;
+use revaer_api_models::events::StreamEvent;
+use revaer_api_models::{InvalidParam, Problem};
 use revaer_domain::{InfoHash, TorrentState};
 use tokio::sync::broadcast;
 
@@ -145,6 +146,18 @@ async fn next_live(cursor: &mut Cursor) -> Option<Arc<BusEvent>> {
 }
 
 /// `GET /v1/events`.
+#[utoipa::path(get, path = "/v1/events", tag = "events",
+    description = "Server-sent events. Each frame has `id:` (monotonic, unique across restarts), `event:` (the type) and `data:` (a `StreamEvent` as JSON); the stream opens with a `retry:` hint and sends `:` keep-alive comments. Resume with `Last-Event-ID` (or `last_event_id`): missed events are replayed from a bounded ring without duplicates; an id older than the ring, or from before a restart, first gets a `resync` frame (refetch state). A client too slow to keep up is disconnected and resumes with its last id.",
+    params(
+        ("torrent" = Option<String>, Query, description = "Only events about these torrents (comma list of info-hashes)"),
+        ("type" = Option<String>, Query, description = "Only these event types (comma list)"),
+        ("state" = Option<String>, Query, description = "Only state changes into these states (comma list)"),
+        ("last_event_id" = Option<u64>, Query, description = "Resume after this id (or send `Last-Event-ID`)"),
+    ),
+    responses(
+        (status = 200, description = "The stream", content_type = "text/event-stream", body = StreamEvent),
+        (status = 400, description = "Invalid filters", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn stream_events(
     _: Authenticated,
     State(state): State<ApiState>,

@@ -1,80 +1,111 @@
 //! `/health` (liveness) and `/health/full` (every component).
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use revaer_domain::{ComponentHealth, HealthStatus};
-use serde_json::json;
+use revaer_api_models::health::{
+    DatabaseHealth, EngineHealthReport, HealthComponents, HealthReport, Liveness, WatcherHealth,
+};
+use revaer_domain::{HealthStatus, TorrentState};
 
 use crate::state::ApiState;
 
+/// The git revision the binary was built from.
+pub const GIT_REVISION: &str = match option_env!("REVAER_GIT_REVISION") {
+    Some(revision) => revision,
+    None => "unknown",
+};
+
 /// Liveness: the process answers.
-pub async fn health() -> impl IntoResponse {
-    Json(json!({"status": "ok"}))
+#[utoipa::path(get, path = "/health", tag = "health",
+    responses((status = 200, description = "The process answers", body = Liveness)))]
+pub async fn health() -> Json<Liveness> {
+    Json(Liveness { status: HealthStatus::Ok })
 }
 
 /// Every component's health; 503 when any is failing.
-pub async fn health_full(State(state): State<ApiState>) -> impl IntoResponse {
-    let engine = state.engine().health();
-    let session = state.engine().settings();
+#[utoipa::path(get, path = "/health/full", tag = "health",
+    description = "Loopback clients need no key; others need one.",
+    responses(
+        (status = 200, description = "`ok` or `degraded`", body = HealthReport),
+        (status = 503, description = "A component is failing", body = HealthReport),
+    ))]
+pub async fn health_full(State(state): State<ApiState>) -> (StatusCode, Json<HealthReport>) {
     let clock = Instant::now();
     let database = match state.store().settings().await {
-        Ok(snapshot) => (ComponentHealth::ok(), Some(snapshot.revision)),
-        Err(err) => (ComponentHealth::failing(err.to_string()), None),
+        Ok(snapshot) => (HealthStatus::Ok, None, Some(snapshot.revision)),
+        Err(err) => (HealthStatus::Failing, Some(err.to_string()), None),
     };
-    let latency_ms = clock.elapsed().as_secs_f64() * 1000.0;
-    let torrents = state.engine().list();
+    let database = DatabaseHealth {
+        status: database.0,
+        reason: database.1,
+        backend: state.store().backend().name().to_owned(),
+        latency_ms: clock.elapsed().as_secs_f64() * 1000.0,
+        revision: database.2,
+    };
     let watcher = state.store().watcher_status();
-    let fsops = state.fsops_health().await;
-    let overall = [
-        Some(engine.status.status),
-        Some(database.0.status),
-        Some(watcher.health.status),
-        fsops.as_ref().map(|h| h.status),
+    let config_watcher = WatcherHealth {
+        status: watcher.health.status,
+        reason: watcher.health.reason,
+        last_revision: watcher.last_revision,
+        last_latency_ms: watcher.last_latency.map(|d| d.as_secs_f64() * 1000.0),
+        deliveries: watcher.deliveries,
+        failures: watcher.failures,
+    };
+    let components = HealthComponents {
+        database,
+        engine: engine_report(&state),
+        config_watcher,
+        fsops: state.fsops_health().await,
+        rate_limiter: state.rate_limiter_health(),
+    };
+    let status = [
+        components.database.status,
+        components.engine.status,
+        components.config_watcher.status,
+        components.rate_limiter.status,
     ]
     .into_iter()
-    .flatten()
+    .chain(components.fsops.as_ref().map(|f| f.status))
     .max()
     .unwrap_or(HealthStatus::Ok);
-    let code = if overall == HealthStatus::Failing {
+    let code = if status == HealthStatus::Failing {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK
     };
-    let body = json!({
-        "status": overall,
-        "version": env!("CARGO_PKG_VERSION"),
-        "components": {
-            "database": {
-                "status": database.0.status,
-                "reason": database.0.reason,
-                "backend": state.store().backend().name(),
-                "latency_ms": latency_ms,
-                "revision": database.1,
-            },
-            "engine": {
-                "status": engine.status.status,
-                "reason": engine.status.reason,
-                "listen_endpoints": engine.listen_endpoints,
-                "torrents": torrents.len(),
-                "worker_restarts": engine.worker_restarts,
-                "download_limit_bps": session.download_limit,
-                "upload_limit_bps": session.upload_limit,
-            },
-            "config_watcher": {
-                "status": watcher.health.status,
-                "reason": watcher.health.reason,
-                "last_revision": watcher.last_revision,
-                "last_latency_ms": watcher.last_latency.map(|d| d.as_secs_f64() * 1000.0),
-                "deliveries": watcher.deliveries,
-                "failures": watcher.failures,
-            },
-            "fsops": fsops.map(|h| json!({"status": h.status, "reason": h.reason})),
-            "rate_limiter": {"status": "ok", "throttled": state.rate_limits().throttled()},
-        },
-    });
-    (code, Json(body))
+    let report = HealthReport {
+        status,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        git_revision: GIT_REVISION.to_owned(),
+        components,
+    };
+    (code, Json(report))
+}
+
+fn engine_report(state: &ApiState) -> EngineHealthReport {
+    let engine = state.engine().health();
+    let session = state.engine().settings();
+    let torrents = state.engine().list();
+    let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
+    for torrent_state in TorrentState::ALL {
+        let count = torrents.iter().filter(|t| t.state == torrent_state).count() as u64;
+        if count > 0 {
+            by_state.insert(torrent_state.as_str().to_owned(), count);
+        }
+    }
+    EngineHealthReport {
+        status: engine.status.status,
+        reason: engine.status.reason,
+        listen_endpoints: engine.listen_endpoints,
+        torrents: torrents.len() as u64,
+        torrents_by_state: by_state,
+        dht: session.dht,
+        worker_restarts: engine.worker_restarts,
+        download_limit_bps: session.download_limit.get(),
+        upload_limit_bps: session.upload_limit.get(),
+    }
 }

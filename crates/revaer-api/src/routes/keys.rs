@@ -5,6 +5,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use revaer_api_models::Problem;
 use revaer_api_models::keys::{IssuedKeyView, KeyView, NewKeyRequest, RateLimitSpec};
 use revaer_store::{ApiKey, IssuedKey, KeyRateLimit, NewApiKey};
 
@@ -46,6 +47,8 @@ fn key_id(raw: &str) -> ApiResult<&str> {
 }
 
 /// `GET /v1/keys`.
+#[utoipa::path(get, path = "/v1/keys", tag = "keys",
+    responses((status = 200, description = "Every key; never a secret", body = [KeyView])))]
 pub async fn list_keys(
     _: Authenticated,
     State(state): State<ApiState>,
@@ -55,6 +58,12 @@ pub async fn list_keys(
 }
 
 /// `POST /v1/keys`: 201 with the token, shown once.
+#[utoipa::path(post, path = "/v1/keys", tag = "keys",
+    request_body(content = NewKeyRequest, example = json!({"label": "sonarr", "rate_limit": {"burst": 30, "per_seconds": 10}})),
+    responses(
+        (status = 201, description = "The key and its token, shown this once", body = IssuedKeyView),
+        (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn issue_key(
     _: Authenticated,
     State(state): State<ApiState>,
@@ -73,6 +82,12 @@ pub async fn issue_key(
 }
 
 /// `POST /v1/keys/{key_id}/rotate`: a new token; the old one stops working.
+#[utoipa::path(post, path = "/v1/keys/{key_id}/rotate", tag = "keys",
+    params(("key_id" = String, Path, description = "The key's public id")),
+    responses(
+        (status = 200, description = "The key and its new token, shown this once", body = IssuedKeyView),
+        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn rotate_key(
     _: Authenticated,
     State(state): State<ApiState>,
@@ -86,6 +101,12 @@ pub async fn rotate_key(
 }
 
 /// `DELETE /v1/keys/{key_id}`: revokes the key for good.
+#[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "keys",
+    params(("key_id" = String, Path, description = "The key's public id")),
+    responses(
+        (status = 204, description = "Revoked for good"),
+        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn revoke_key(
     _: Authenticated,
     State(state): State<ApiState>,

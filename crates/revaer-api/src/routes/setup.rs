@@ -10,11 +10,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use revaer_api_models::InvalidParam;
+use revaer_api_models::setup::{FirstKey, SetupRequest, SetupResponse};
+use revaer_api_models::{InvalidParam, Problem};
 use revaer_domain::settings::Changeset;
 use revaer_store::{ChangeContext, NewApiKey};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse_json;
@@ -23,25 +22,20 @@ use crate::state::ApiState;
 /// Header that may carry the setup token.
 pub const SETUP_TOKEN_HEADER: &str = "x-revaer-setup-token";
 
-/// The body of `POST /v1/setup/complete` (all optional).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SetupRequest {
-    /// The setup token (or send it in `x-revaer-setup-token`).
-    #[serde(default)]
-    pub token: Option<String>,
-    /// A first settings changeset.
-    #[serde(default)]
-    pub settings: Option<Map<String, Value>>,
-    /// A label for the first API key.
-    #[serde(default)]
-    pub api_key_label: Option<String>,
-}
-
 /// Largest setup body: a first changeset is small.
 pub const MAX_SETUP_BODY: usize = 64 * 1024;
 
 /// Completes setup and answers the first API key's token, once.
+#[utoipa::path(post, path = "/v1/setup/complete", tag = "setup",
+    description = "Answers loopback clients only while in setup mode; needs the setup token the daemon printed (header or body).",
+    params(("x-revaer-setup-token" = Option<String>, Header, description = "The setup token")),
+    request_body(content = SetupRequest, example = json!({"settings": {"engine_profile": {"dht": false}}, "api_key_label": "ops"})),
+    responses(
+        (status = 201, description = "Set up; the first key's token is shown this once", body = SetupResponse),
+        (status = 401, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already set up", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid first settings", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn complete_setup(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -86,10 +80,13 @@ pub async fn complete_setup(
     }
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "revision": snapshot.revision,
-            "api_key": {"key_id": issued.key.key_id, "token": issued.token.expose()},
-        })),
+        Json(SetupResponse {
+            revision: snapshot.revision,
+            api_key: FirstKey {
+                key_id: issued.key.key_id,
+                token: issued.token.expose().to_owned(),
+            },
+        }),
     ))
 }
 
@@ -104,7 +101,8 @@ pub async fn setup_gate(State(state): State<ApiState>, request: Request, next: N
         return next.run(request).await;
     }
     let path = request.uri().path();
-    let open = path == "/health" || path == "/health/full" || path.starts_with("/v1/setup/");
+    let open = matches!(path, "/health" | "/health/full" | "/v1/openapi.json" | "/docs")
+        || path.starts_with("/v1/setup/");
     // Unknown peers count as remote (fail closed); IPv4 clients of an IPv6
     // listener arrive mapped (`::ffff:127.0.0.1`).
     let loopback = request

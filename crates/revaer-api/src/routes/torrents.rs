@@ -5,13 +5,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
-use revaer_api_models::torrent::{Source, ValidAdd};
-use revaer_api_models::{InvalidParam, ListQuery, SelectRequest, TorrentAction, TorrentPage};
-use revaer_domain::{InfoHash, RateLimit, TorrentDetail};
+use revaer_api_models::torrent::{FsopsStatus, Source, ValidAdd};
+use revaer_api_models::{
+    AddTorrentRequest, InvalidParam, ListQuery, Order, Problem, SelectRequest, SelectResult,
+    SortKey, TorrentAction, TorrentPage, TorrentView,
+};
+use revaer_domain::{InfoHash, RateLimit, SelectionRules, TorrentDetail, TorrentSummary};
 use revaer_engine::metainfo::Metainfo;
 use revaer_engine::{AddTorrentOptions, TorrentSource};
 use revaer_store::{FsJob, TorrentRow, TorrentSourceRow};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
@@ -21,6 +24,24 @@ use crate::state::ApiState;
 use crate::trace::current_trace_id;
 
 /// `GET /v1/torrents`: a page of torrents.
+#[utoipa::path(get, path = "/v1/torrents", tag = "torrents",
+    params(
+        ("limit" = Option<u32>, Query, description = "1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "From the previous page's `next_cursor`"),
+        ("sort" = Option<SortKey>, Query, description = "Sort key (default `added_at`)"),
+        ("order" = Option<Order>, Query, description = "`asc` (default) or `desc`"),
+        ("state" = Option<String>, Query, description = "States (comma list or repeated)"),
+        ("category" = Option<String>, Query, description = "Category"),
+        ("tag" = Option<String>, Query, description = "A tag (repeatable; all must match)"),
+        ("tracker" = Option<String>, Query, description = "Tracker host substring"),
+        ("extension" = Option<String>, Query, description = "Any file with this extension"),
+        ("name" = Option<String>, Query, description = "Case-insensitive name substring"),
+    ),
+    responses(
+        (status = 200, description = "A page", body = TorrentPage),
+        (status = 400, description = "Invalid query; each parameter's pointer is `/query/<name>`", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "https://revaer.dev/problems/validation", "title": "Invalid request", "status": 400, "detail": "1 invalid parameter(s)", "invalid_params": [{"pointer": "/query/limit", "message": "must be a whole number from 1 to 1000"}], "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"})),
+    ))]
 pub async fn list_torrents(
     _: Authenticated,
     State(state): State<ApiState>,
@@ -73,6 +94,15 @@ fn host(url: &str) -> Option<String> {
 }
 
 /// `POST /v1/torrents`: adds a torrent (201), or finds it already there (200).
+#[utoipa::path(post, path = "/v1/torrents", tag = "torrents",
+    description = "JSON, or `multipart/form-data` with the same fields as text parts and the `.torrent` as a `torrent` file part (streamed; 413 past the size guard).",
+    request_body(content = AddTorrentRequest, example = json!({"magnet": "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=example", "category": "tv", "tags": ["hd"], "paused": false})),
+    responses(
+        (status = 201, description = "Added", body = TorrentSummary),
+        (status = 200, description = "Already there", body = TorrentSummary),
+        (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body or file over the limit", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn add_torrent(
     _: Authenticated,
     State(state): State<ApiState>,
@@ -150,36 +180,48 @@ fn note_trace(state: &ApiState, id: InfoHash) {
 
 /// `GET /v1/torrents/{id}`: everything about one torrent, with its FsOps
 /// status.
+#[utoipa::path(get, path = "/v1/torrents/{id}", tag = "torrents",
+    params(("id" = InfoHash, Path, description = "The info-hash")),
+    responses(
+        (status = 200, description = "The detail view with FsOps status", body = TorrentView),
+        (status = 404, description = "No such torrent", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn get_torrent(
     _: Authenticated,
     State(state): State<ApiState>,
     TorrentId(id): TorrentId,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TorrentView>> {
     let detail = state.engine().detail(id).await?;
     let jobs = state.store().fs_jobs_for(id).await?;
-    let mut body = serde_json::to_value(&detail).unwrap_or_default();
-    if let Value::Object(map) = &mut body {
-        map.insert("fsops".to_owned(), jobs.last().map_or(Value::Null, fsops_view));
-    }
-    Ok(Json(body))
+    Ok(Json(TorrentView { detail, fsops: jobs.last().map(fsops_view) }))
 }
 
 /// The latest FsOps job of a torrent, as the detail view shows it.
-fn fsops_view(job: &FsJob) -> Value {
-    let steps = job.journal.get("steps").cloned().unwrap_or(Value::Array(Vec::new()));
-    json!({
-        "job": job.id,
-        "status": job.status,
-        "attempts": job.attempts,
-        "destination": job.destination,
-        "last_error": job.last_error,
-        "next_attempt_at": job.next_attempt_at,
-        "steps": steps,
-        "updated_at": job.updated_at,
-    })
+fn fsops_view(job: &FsJob) -> FsopsStatus {
+    let steps = match job.journal.get("steps") {
+        Some(Value::Array(steps)) => steps.clone(),
+        _ => Vec::new(),
+    };
+    FsopsStatus {
+        job: job.id,
+        status: job.status.as_str().to_owned(),
+        attempts: job.attempts,
+        destination: job.destination.clone(),
+        last_error: job.last_error.clone(),
+        next_attempt_at: job.next_attempt_at,
+        steps,
+        updated_at: job.updated_at,
+    }
 }
 
 /// `DELETE /v1/torrents/{id}?delete_data=`.
+#[utoipa::path(delete, path = "/v1/torrents/{id}", tag = "torrents",
+    params(("id" = InfoHash, Path, description = "The info-hash"),
+        ("delete_data" = Option<bool>, Query, description = "Delete the downloaded files too")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such torrent", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn delete_torrent(
     _: Authenticated,
     State(state): State<ApiState>,
@@ -222,6 +264,15 @@ async fn remove(state: &ApiState, id: InfoHash, delete_data: bool) -> ApiResult<
 }
 
 /// `POST /v1/torrents/{id}/action`.
+#[utoipa::path(post, path = "/v1/torrents/{id}/action", tag = "torrents",
+    params(("id" = InfoHash, Path, description = "The info-hash")),
+    request_body(content = TorrentAction, example = json!({"type": "rate", "download_bps": 1_000_000, "upload_bps": null})),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 400, description = "Invalid action", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such torrent", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible now (metadata pending, a move running)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn torrent_action(
     _: Authenticated,
     State(state): State<ApiState>,
@@ -258,6 +309,14 @@ pub async fn torrent_action(
 
 /// `POST /v1/torrents/{id}/select`: applies file selection rules; answers
 /// the files with their new priorities.
+#[utoipa::path(post, path = "/v1/torrents/{id}/select", tag = "torrents",
+    params(("id" = InfoHash, Path, description = "The info-hash")),
+    request_body(content = SelectionRules, example = json!({"include": ["*.mkv"], "exclude": ["*sample*"], "skip_fluff": true, "priorities": [{"index": 0, "priority": "high"}]})),
+    responses(
+        (status = 200, description = "The files with their new priorities", body = SelectResult),
+        (status = 400, description = "Bad glob or unknown file index, with its pointer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such torrent", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn select_files(
     _: Authenticated,
     State(state): State<ApiState>,
@@ -269,7 +328,7 @@ pub async fn select_files(
     }
     note_trace(&state, id);
     let files = state.engine().select(id, rules).await?;
-    Ok(Json(json!({ "files": files })))
+    Ok(Json(SelectResult { files }))
 }
 
 #[cfg(test)]

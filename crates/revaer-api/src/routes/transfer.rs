@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use revaer_api_models::{TransferLimits, TransferStats};
+use revaer_api_models::{Problem, TransferLimits, TransferStats};
 use revaer_domain::settings::Changeset;
 use revaer_store::ChangeContext;
 
@@ -13,6 +13,8 @@ use crate::state::ApiState;
 
 /// `GET /v1/transfer`: rates and totals over every torrent, with the caps
 /// the engine enforces now.
+#[utoipa::path(get, path = "/v1/transfer", tag = "transfer",
+    responses((status = 200, description = "Rates, totals and caps", body = TransferStats)))]
 pub async fn get_transfer(_: Authenticated, State(state): State<ApiState>) -> Json<TransferStats> {
     let session = state.engine().settings();
     Json(stats(&state, session.download_limit.get(), session.upload_limit.get()))
@@ -21,6 +23,12 @@ pub async fn get_transfer(_: Authenticated, State(state): State<ApiState>) -> Js
 /// `POST /v1/transfer/limits`: stores new global caps in the settings
 /// (every daemon sharing the database applies them through its watcher);
 /// answers the stats with the caps as stored.
+#[utoipa::path(post, path = "/v1/transfer/limits", tag = "transfer",
+    request_body(content = TransferLimits, example = json!({"download_bps": 5_000_000, "upload_bps": null})),
+    responses(
+        (status = 200, description = "The stats with the caps as stored", body = TransferStats),
+        (status = 400, description = "Invalid caps", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn set_limits(
     Authenticated(key): Authenticated,
     State(state): State<ApiState>,

@@ -25,6 +25,7 @@ pub struct Api {
     pub router: Router,
     pub token: String,
     pub events: revaer_api::events::EventBus,
+    pub state: ApiState,
 }
 
 impl Api {
@@ -87,7 +88,7 @@ impl Api {
         let state =
             tweak(ApiState::new(engine.clone(), store.clone(), keys.clone(), limits, active));
         let events = state.events().clone();
-        Self { dir, engine, store, keys, router: router(state), token, events }
+        Self { dir, engine, store, keys, router: router(state.clone()), token, events, state }
     }
 
     pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {

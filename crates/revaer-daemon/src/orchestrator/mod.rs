@@ -16,9 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use revaer_domain::{
-    ComponentHealth, EngineEvent, FilePriority, FsopsEvent, HealthStatus, InfoHash,
-};
+use revaer_api_models::health::FsopsHealth;
+use revaer_domain::{EngineEvent, FilePriority, FsopsEvent, HealthStatus, InfoHash};
 use revaer_engine::{Engine, EngineError};
 use revaer_fsops::{JobSpec, Pipeline};
 use revaer_store::{FsJob, FsJobStatus, NewFsJob, Store, StoreError, TorrentRow, TorrentSourceRow};
@@ -192,18 +191,34 @@ impl Orchestrator {
 
     /// FsOps health: degraded while a tool extraction needs is missing, a
     /// job has failed for good, or the queue is over its threshold.
-    pub async fn health(&self) -> ComponentHealth {
+    pub async fn health(&self) -> FsopsHealth {
         let pipeline = self.shared.pipeline();
         let config = pipeline.config();
         let extracting = config.policy.extract
             || config.categories.0.values().any(|c| c.overrides.extract == Some(true));
+        let tools = pipeline.tools();
+        let mut report = FsopsHealth {
+            status: HealthStatus::Ok,
+            reason: None,
+            queued: 0,
+            running: 0,
+            failed: 0,
+            missing_tools: [("unar", &tools.unar), ("lsar", &tools.lsar)]
+                .into_iter()
+                .filter(|(_, found)| extracting && found.is_none())
+                .map(|(name, _)| name.to_owned())
+                .collect(),
+        };
         let mut reasons = Vec::new();
-        let tools = pipeline.tools().health(extracting);
-        if tools.status != HealthStatus::Ok {
-            reasons.extend(tools.reason);
+        let tool_health = tools.health(extracting);
+        if tool_health.status != HealthStatus::Ok {
+            reasons.extend(tool_health.reason);
         }
         match self.shared.store.fs_job_counts().await {
             Ok(counts) => {
+                report.queued = counts.pending;
+                report.running = counts.running;
+                report.failed = counts.failed;
                 let queued = counts.pending + counts.running;
                 metrics::gauge!(names::FSOPS_QUEUE_DEPTH).set(queued as f64);
                 if counts.failed > 0 {
@@ -221,11 +236,11 @@ impl Orchestrator {
             }
             Err(err) => reasons.push(format!("cannot read the FsOps queue: {err}")),
         }
-        if reasons.is_empty() {
-            ComponentHealth::ok()
-        } else {
-            ComponentHealth::degraded(reasons.join("; "))
+        if !reasons.is_empty() {
+            report.status = HealthStatus::Degraded;
+            report.reason = Some(reasons.join("; "));
         }
+        report
     }
 
     /// Stops taking jobs, stops the running ones at their next safe point

@@ -9,6 +9,7 @@ use super::{Check, Violation};
 
 /// Whether the instance is being set up or in service.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AppMode {
     /// Fresh install: only health and setup routes are served.
@@ -20,6 +21,7 @@ pub enum AppMode {
 
 /// The application profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct AppProfile {
     /// A name for this instance (shown in health, logs and the UI).
@@ -27,6 +29,7 @@ pub struct AppProfile {
     /// Setup or active.
     pub mode: AppMode,
     /// Address the HTTP API binds to.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub bind_address: IpAddr,
     /// Port the HTTP API listens on.
     pub http_port: u16,

@@ -11,11 +11,13 @@ pub const TEMPLATE_PLACEHOLDERS: [&str; 5] = ["name", "category", "tags", "year"
 
 /// Categories by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Categories(pub BTreeMap<String, Category>);
 
 /// One category.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Category {
     /// Where its torrents download (default: the engine's download root).
@@ -39,6 +41,7 @@ impl Default for Category {
 
 /// Fields of `fs_policy` a category may override.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct FsOverrides {
     /// Transfer mode for this category.

@@ -8,6 +8,7 @@ use super::{Check, Violation};
 
 /// Peer-connection encryption policy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Encryption {
     /// Offer and accept encryption; allow plaintext.
@@ -21,12 +22,14 @@ pub enum Encryption {
 
 /// The BitTorrent session profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 #[allow(clippy::struct_excessive_bools, reason = "independent protocol toggles")]
 pub struct EngineProfile {
     /// Peer listen port; 0 picks an ephemeral one.
     pub listen_port: u16,
     /// Addresses to listen on (IPv4 and IPv6).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub listen_interfaces: Vec<IpAddr>,
     /// Distributed hash table.
     pub dht: bool,

@@ -6,6 +6,7 @@ use super::{Check, Violation};
 
 /// How files get from the download to the library.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TransferMode {
     /// Move (a seeding torrent moves with its files).
@@ -21,6 +22,7 @@ pub enum TransferMode {
 
 /// The post-processing policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 #[allow(clippy::struct_excessive_bools, reason = "independent pipeline steps")]
 pub struct FsPolicy {

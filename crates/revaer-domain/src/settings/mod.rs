@@ -43,6 +43,7 @@ pub const DOCUMENTS: [&str; 4] = ["app_profile", "engine_profile", "fs_policy", 
 /// instances of different versions can share a database); changesets are
 /// strict (an unknown field is a violation with its pointer).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     /// The application profile.
     #[serde(default)]
@@ -60,6 +61,7 @@ pub struct Settings {
 
 /// Settings at one revision.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsSnapshot {
     /// The revision that produced these settings (0 for the defaults).
     pub revision: i64,
