@@ -54,17 +54,40 @@ pub async fn render_metrics(
             path: "/metrics (no metrics registry in this process)".to_owned(),
         });
     };
-    // Torrents by state: counted at scrape time, one series per state.
-    let torrents = state.engine().list();
-    for torrent_state in TorrentState::ALL {
-        let count = torrents.iter().filter(|t| t.state == torrent_state).count();
-        metrics::gauge!(names::TORRENTS, names::LABEL_STATE => torrent_state.as_str())
-            .set(count as f64);
-    }
+    record_scrape_time(&state);
     let mut response = handle.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(response)
+}
+
+/// Series read from the engine and the watcher when scraped: torrents by
+/// state (one series per state, never per torrent), session totals, and the
+/// watcher's figures.
+fn record_scrape_time(state: &ApiState) {
+    let torrents = state.engine().list();
+    for torrent_state in TorrentState::ALL {
+        let count = torrents.iter().filter(|t| t.state == torrent_state).count();
+        metrics::gauge!(names::TORRENTS, names::LABEL_STATE => torrent_state.as_str())
+            .set(count as f64);
+    }
+    let sum = |field: fn(&revaer_domain::TorrentSummary) -> u64| {
+        torrents.iter().map(|t| field(t)).fold(0_u64, u64::saturating_add) as f64
+    };
+    metrics::gauge!(names::ENGINE_DOWNLOAD_BPS).set(sum(|t| t.download_bps));
+    metrics::gauge!(names::ENGINE_UPLOAD_BPS).set(sum(|t| t.upload_bps));
+    metrics::gauge!(names::ENGINE_DOWNLOADED_BYTES).set(sum(|t| t.downloaded));
+    metrics::gauge!(names::ENGINE_UPLOADED_BYTES).set(sum(|t| t.uploaded));
+    metrics::gauge!(names::ENGINE_PEERS).set(sum(|t| u64::from(t.peers)));
+    let health = state.engine().health();
+    metrics::counter!(names::ENGINE_WORKER_RESTARTS_TOTAL)
+        .absolute(u64::from(health.worker_restarts));
+    let watcher = state.store().watcher_status();
+    if let Some(latency) = watcher.last_latency {
+        metrics::gauge!(names::CONFIG_WATCHER_LATENCY_SECONDS).set(latency.as_secs_f64());
+    }
+    metrics::counter!(names::CONFIG_WATCHER_DELIVERIES_TOTAL).absolute(watcher.deliveries);
+    metrics::counter!(names::CONFIG_WATCHER_FAILURES_TOTAL).absolute(watcher.failures);
 }

@@ -104,7 +104,10 @@ async fn keys_are_rate_limited_with_headers_and_a_retry_after() {
     assert!(header(&free, "x-ratelimit-limit").is_none());
     let health = api.send(Method::GET, "/health/full", None, None).await;
     assert_eq!(health.json["components"]["rate_limiter"]["throttled"], 1);
-    assert_eq!(health.json["components"]["rate_limiter"]["status"], "ok", "one refusal is no breach");
+    assert_eq!(
+        health.json["components"]["rate_limiter"]["status"], "ok",
+        "one refusal is no breach"
+    );
 
     // A key refused again and again within a minute is a guard-rail
     // breach: reported once as a `health` event, and health degrades.

@@ -44,6 +44,32 @@ async fn metrics_count_requests_by_route_template() {
     assert!(!text.contains("0123456789abcdef"), "no ids in labels");
     assert!(text.contains("route=\"unmatched\""));
     assert!(text.contains("revaer_torrents{state=\"seeding\"}"));
+    for name in [
+        "revaer_engine_download_bytes_per_second",
+        "revaer_engine_uploaded_bytes",
+        "revaer_engine_peers",
+        "revaer_engine_worker_restarts_total",
+        "revaer_config_watcher_deliveries_total",
+        "revaer_config_watcher_failures_total",
+    ] {
+        assert!(text.contains(name), "{name}: {text}");
+    }
+    // An open event stream is a subscriber until it is dropped.
+    let stream = {
+        use tower::ServiceExt as _;
+        let request = Request::builder()
+            .uri("/v1/events")
+            .header("authorization", format!("Bearer {}", api.token))
+            .body(axum::body::Body::empty())
+            .expect("request");
+        api.router.clone().oneshot(request).await.expect("stream")
+    };
+    assert_eq!(stream.status(), 200);
+    let text = api.router.clone().oneshot_text(from([127, 0, 0, 1], None)).await;
+    assert!(text.contains("revaer_sse_subscribers 1\n"), "{text}");
+    drop(stream);
+    let text = api.router.clone().oneshot_text(from([127, 0, 0, 1], None)).await;
+    assert!(text.contains("revaer_sse_subscribers 0\n"), "{text}");
     api.raw(from([10, 1, 2, 3], None)).await.problem(401);
     assert_eq!(api.raw(from([10, 1, 2, 3], Some(&api.token))).await.status, 200);
     api.stop().await;

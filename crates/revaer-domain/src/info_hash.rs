@@ -148,4 +148,3 @@ mod tests {
         assert!(serde_json::from_str::<InfoHash>("\"nope\"").is_err());
     }
 }
-

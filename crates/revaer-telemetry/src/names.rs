@@ -28,6 +28,31 @@ pub const RATE_LIMIT_THROTTLED_TOTAL: &str = "revaer_rate_limit_throttled_total"
 pub const RATE_LIMIT_BREACHES_TOTAL: &str = "revaer_rate_limit_breaches_total";
 /// Gauge: open event streams.
 pub const SSE_SUBSCRIBERS: &str = "revaer_sse_subscribers";
+/// Counter: event frames sent to subscribers (replays included).
+pub const SSE_EVENTS_SENT_TOTAL: &str = "revaer_sse_events_sent_total";
+/// Counter: event streams ended because the client fell behind.
+pub const SSE_LAGGED_TOTAL: &str = "revaer_sse_lagged_disconnects_total";
+
+/// Gauge: the session's download rate, bytes/s (set when scraped).
+pub const ENGINE_DOWNLOAD_BPS: &str = "revaer_engine_download_bytes_per_second";
+/// Gauge: the session's upload rate, bytes/s.
+pub const ENGINE_UPLOAD_BPS: &str = "revaer_engine_upload_bytes_per_second";
+/// Gauge: payload bytes downloaded by the torrents in the session.
+pub const ENGINE_DOWNLOADED_BYTES: &str = "revaer_engine_downloaded_bytes";
+/// Gauge: payload bytes uploaded by the torrents in the session.
+pub const ENGINE_UPLOADED_BYTES: &str = "revaer_engine_uploaded_bytes";
+/// Gauge: connected peers.
+pub const ENGINE_PEERS: &str = "revaer_engine_peers";
+/// Counter: engine worker restarts after a fault.
+pub const ENGINE_WORKER_RESTARTS_TOTAL: &str = "revaer_engine_worker_restarts_total";
+
+/// Gauge: how long after its commit the last settings revision reached
+/// this daemon, in seconds.
+pub const CONFIG_WATCHER_LATENCY_SECONDS: &str = "revaer_config_watcher_latency_seconds";
+/// Counter: settings revisions delivered by the watcher.
+pub const CONFIG_WATCHER_DELIVERIES_TOTAL: &str = "revaer_config_watcher_deliveries_total";
+/// Counter: failed watcher polls or notifications.
+pub const CONFIG_WATCHER_FAILURES_TOTAL: &str = "revaer_config_watcher_failures_total";
 /// Gauge: torrents, by `state` (set when metrics are scraped).
 pub const TORRENTS: &str = "revaer_torrents";
 

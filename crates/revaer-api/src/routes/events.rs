@@ -15,6 +15,7 @@ use futures_util::stream;
 use revaer_api_models::events::StreamEvent;
 use revaer_api_models::{InvalidParam, Problem};
 use revaer_domain::{InfoHash, TorrentState};
+use revaer_telemetry::names;
 use tokio::sync::broadcast;
 
 use crate::auth::Authenticated;
@@ -123,8 +124,25 @@ fn frame(event: &BusEvent) -> Event {
     Event::default().id(event.id.to_string()).event(event.kind.as_str()).data(data)
 }
 
+/// Counts an open stream in the subscribers gauge while it lives.
+struct Subscriber;
+
+impl Subscriber {
+    fn open() -> Self {
+        metrics::gauge!(names::SSE_SUBSCRIBERS).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        metrics::gauge!(names::SSE_SUBSCRIBERS).decrement(1.0);
+    }
+}
+
 /// The stream's state between frames.
 struct Cursor {
+    _subscriber: Subscriber,
     closing: tokio::sync::watch::Receiver<bool>,
     filter: Filter,
     replay: std::vec::IntoIter<Arc<BusEvent>>,
@@ -140,7 +158,14 @@ async fn next_live(cursor: &mut Cursor) -> Option<Arc<BusEvent>> {
         return None;
     }
     tokio::select! {
-        received = cursor.live.recv() => received.ok(),
+        received = cursor.live.recv() => match received {
+            Ok(event) => Some(event),
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                metrics::counter!(names::SSE_LAGGED_TOTAL).increment(1);
+                None
+            }
+            Err(broadcast::error::RecvError::Closed) => None,
+        },
         _ = cursor.closing.changed() => None,
     }
 }
@@ -172,6 +197,7 @@ pub async fn stream_events(
         opening.push(Event::default().event("resync").data(data.to_string()));
     }
     let cursor = Cursor {
+        _subscriber: Subscriber::open(),
         closing: state.closing(),
         last_sent: filter.last_event_id.unwrap_or(0),
         filter,
@@ -191,6 +217,7 @@ pub async fn stream_events(
             }
             cursor.last_sent = next.id;
             if cursor.filter.wants(&next) {
+                metrics::counter!(names::SSE_EVENTS_SENT_TOTAL).increment(1);
                 return Some((Ok(frame(&next)), cursor));
             }
         }
