@@ -209,6 +209,11 @@ pub fn problem_response(problem: &Problem) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = problem_response(&self.problem());
+        if let Self::TooLarge { .. } = self {
+            // The rest of the body is not read: close rather than let the
+            // client's upload stall.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Self::RateLimited { retry_after_secs } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {

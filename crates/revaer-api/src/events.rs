@@ -122,6 +122,11 @@ impl EventBus {
         ring.traces.insert(torrent, trace_id);
     }
 
+    /// Forgets the trace noted for `torrent` (its command failed).
+    pub fn forget_trace(&self, torrent: InfoHash) {
+        self.ring().traces.remove(&torrent);
+    }
+
     /// Subscribes, replaying what came after `last_id`.
     pub fn subscribe(&self, last_id: Option<u64>) -> Subscription {
         let ring = self.ring();

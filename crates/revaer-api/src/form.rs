@@ -18,6 +18,34 @@ const MAX_PARTS: usize = 64;
 /// Largest text part (a `selection` JSON with its globs fits).
 const MAX_TEXT_PART: usize = 256 * 1024;
 
+/// `POST /v1/torrents` as `multipart/form-data` (for the OpenAPI document;
+/// the form is read part by part, see [`AddBody`]).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code, reason = "a schema only: describes the form's parts")]
+pub struct AddTorrentForm {
+    /// The `.torrent` file (instead of `magnet` or `metainfo`).
+    #[schema(value_type = Option<String>, format = Binary)]
+    torrent: Option<Vec<u8>>,
+    /// A magnet URI.
+    magnet: Option<String>,
+    /// Absolute folder to download into.
+    save_path: Option<String>,
+    /// Category.
+    category: Option<String>,
+    /// Tags: repeat the part, or give a comma list.
+    tags: Option<String>,
+    /// `true` or `false`.
+    paused: Option<bool>,
+    /// `true` or `false`.
+    sequential: Option<bool>,
+    /// The selection rules as JSON.
+    selection: Option<String>,
+    /// Download cap in bytes/s.
+    download_bps: Option<u64>,
+    /// Upload cap in bytes/s.
+    upload_bps: Option<u64>,
+}
+
 /// An add request, with the `.torrent` file part when it came as a form.
 #[derive(Debug)]
 pub struct AddBody {

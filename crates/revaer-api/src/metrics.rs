@@ -1,10 +1,9 @@
 //! `/metrics` (Prometheus text from the one registry the daemon installs)
 //! and the layer that counts and times every request by route template.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -13,6 +12,7 @@ use revaer_telemetry::names;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::ApiState;
+use revaer_api_models::Problem;
 
 /// Counts and times a request under its route template (unknown routes
 /// share one label, so paths cannot explode the series).
@@ -37,15 +37,16 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// everyone else needs one.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     description = "Prometheus text. Loopback clients need no key unless the daemon runs with `--metrics-require-key`.",
-    responses((status = 200, description = "Prometheus exposition format", content_type = "text/plain", body = String)))]
+    responses(
+        (status = 200, description = "Prometheus exposition format", content_type = "text/plain", body = String),
+        (status = 401, description = "A remote client (or any, with `--metrics-require-key`) without a valid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "This process keeps no metrics registry", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn render_metrics(
     State(state): State<ApiState>,
     request: Request,
 ) -> ApiResult<Response> {
-    let loopback = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(addr)| addr.ip().to_canonical().is_loopback());
+    let loopback = crate::auth::is_loopback(&request);
     if !loopback || state.metrics_need_key() {
         crate::auth::verify(request.headers(), &state)?;
     }

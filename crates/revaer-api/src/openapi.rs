@@ -60,9 +60,8 @@ use crate::routes;
 )]
 struct ApiDoc;
 
-/// What every operation shares: the security schemes, the key requirement
-/// and the 401/429/500 problems on `/v1` routes, and a problem for every
-/// other status.
+/// What every `/v1` operation but setup shares: the security schemes, the
+/// key requirement, and the 401, 429 and 500 problems.
 struct Conventions;
 
 impl Modify for Conventions {
@@ -113,6 +112,9 @@ fn require_key(operation: &mut Operation) {
     responses
         .entry("429".to_owned())
         .or_insert_with(|| RefOr::T(problem("The key is over its rate limit; see `Retry-After`")));
+    responses.entry("500".to_owned()).or_insert_with(|| {
+        RefOr::T(problem("The server failed; the trace id finds it in the log"))
+    });
 }
 
 /// The document, built once.

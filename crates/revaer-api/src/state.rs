@@ -66,6 +66,8 @@ struct Inner {
     metrics: Option<PrometheusHandle>,
     /// `/metrics` needs a key from loopback clients too.
     metrics_need_key: bool,
+    /// The git revision the binary was built from.
+    git_revision: &'static str,
     /// Set when the server shuts down: long-lived answers (event streams)
     /// end so that the shutdown does not wait for them.
     closing: tokio::sync::watch::Sender<bool>,
@@ -111,6 +113,7 @@ impl ApiState {
             events,
             metrics: None,
             metrics_need_key: false,
+            git_revision: "unknown",
             closing: tokio::sync::watch::channel(false).0,
         };
         Self { inner: Arc::new(inner) }
@@ -129,6 +132,7 @@ impl ApiState {
             events: self.inner.events.clone(),
             metrics: self.inner.metrics.clone(),
             metrics_need_key: self.inner.metrics_need_key,
+            git_revision: self.inner.git_revision,
             closing: self.inner.closing.clone(),
         }
     }
@@ -147,6 +151,18 @@ impl ApiState {
         let inner =
             Inner { metrics: Some(handle), metrics_need_key: need_key, ..self.copy_inner() };
         Self { inner: Arc::new(inner) }
+    }
+
+    /// Reports `revision` as the git revision the binary was built from.
+    #[must_use]
+    pub fn with_git_revision(self, revision: &'static str) -> Self {
+        let inner = Inner { git_revision: revision, ..self.copy_inner() };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The git revision the binary was built from (`unknown` if not told).
+    pub fn git_revision(&self) -> &'static str {
+        self.inner.git_revision
     }
 
     /// The metrics registry's handle.

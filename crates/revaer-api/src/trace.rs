@@ -2,7 +2,7 @@
 //! sends a W3C `traceparent`; a new one otherwise) and a request id (the
 //! client's `x-request-id` when it is sane; the trace id otherwise). Both
 //! go into a span around the request, back to the client as
-//! `x-request-id` and `traceparent`, into every problem document, and
+//! `x-request-id`, into every problem document, and
 //! (through [`crate::events::EventBus::note_trace`]) into the events a
 //! command on a torrent causes.
 
@@ -38,7 +38,7 @@ pub fn current_trace_id() -> Option<String> {
 }
 
 /// The layer: reads or makes the identifiers, serves the request inside
-/// its span, and echoes them on the response.
+/// its span, and echoes the request id on the response.
 pub async fn layer(mut request: Request, next: Next) -> Response {
     let headers = request.headers();
     let trace_id = headers
@@ -64,10 +64,6 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&trace.request_id) {
         headers.insert(REQUEST_ID, value);
-    }
-    let parent = format!("00-{}-{:016x}-01", trace.trace_id, nonzero(rand::random::<u64>()));
-    if let Ok(value) = HeaderValue::from_str(&parent) {
-        headers.insert(TRACEPARENT, value);
     }
     response
 }

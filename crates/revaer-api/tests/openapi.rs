@@ -63,6 +63,9 @@ fn the_document_is_openapi_3_1_and_covers_every_route() {
     // Examples for requests and problems, and the stream described.
     let add = &doc["paths"]["/v1/torrents"]["post"]["requestBody"]["content"]["application/json"];
     assert!(add["example"].is_object(), "{add}");
+    let form =
+        &doc["paths"]["/v1/torrents"]["post"]["requestBody"]["content"]["multipart/form-data"];
+    assert!(form["schema"].is_object(), "the form is described: {form}");
     let invalid = &doc["paths"]["/v1/torrents"]["get"]["responses"]["400"]["content"]["application/problem+json"];
     assert!(invalid["example"]["invalid_params"].is_array(), "{invalid}");
     let events = &doc["paths"]["/v1/events"]["get"]["responses"]["200"]["content"];

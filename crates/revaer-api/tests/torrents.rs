@@ -296,5 +296,21 @@ async fn health_answers_without_a_key() {
     assert!(full.json["components"]["engine"]["torrents_by_state"].is_object());
     assert!(full.json["git_revision"].as_str().is_some_and(|r| !r.is_empty()));
     assert!(full.json["version"].is_string());
+    // Remote clients need a key for the full report (not for liveness).
+    let remote = |token: Option<&str>, uri: &str| {
+        let mut request = axum::http::Request::builder().uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let mut request = request.body(axum::body::Body::empty()).expect("request");
+        request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [192, 0, 2, 7],
+            40_000,
+        ))));
+        request
+    };
+    api.raw(remote(None, "/health/full")).await.problem(401);
+    assert_eq!(api.raw(remote(Some(&api.token), "/health/full")).await.status, 200);
+    assert_eq!(api.raw(remote(None, "/health")).await.status, 200);
     api.stop().await;
 }

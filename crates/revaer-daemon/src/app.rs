@@ -32,6 +32,11 @@ const SETUP_TOKEN_TTL: Duration = Duration::from_hours(24);
 const HTTP_DRAIN: Duration = Duration::from_secs(10);
 /// How long shutdown waits for running FsOps jobs to reach a safe point.
 const FSOPS_STOP: Duration = Duration::from_secs(30);
+/// The git revision the binary was built from (see `build.rs`).
+const GIT_REVISION: &str = match option_env!("REVAER_GIT_REVISION") {
+    Some(revision) => revision,
+    None => "unknown",
+};
 /// The data directory's lock file.
 const LOCK_FILE: &str = "revaerd.lock";
 
@@ -161,7 +166,8 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
     });
     let limits = ApiLimits::for_torrent_files(cli.max_torrent_bytes as usize);
     let mut state = ApiState::new(engine.clone(), store.clone(), keys, limits, active)
-        .with_fsops_health(fsops_health);
+        .with_fsops_health(fsops_health)
+        .with_git_revision(GIT_REVISION);
     // One registry for the process: every crate records through `metrics`.
     match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
         Ok(handle) => state = state.with_metrics(handle, cli.metrics_require_key),

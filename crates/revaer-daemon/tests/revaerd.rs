@@ -154,17 +154,31 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
     let token = daemon.setup_token.clone().expect("a setup token is printed");
     // A second daemon on the same data directory stops before it does
     // anything: no new setup token, the first one keeps working.
-    let second = Command::new(BIN)
+    let mut second = Command::new(BIN)
         .arg("--data-dir")
         .arg(&data)
         .args(["--bind", "127.0.0.1:0", "--peer-port", "0"])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("a second revaerd runs");
-    assert!(!second.status.success());
-    let stderr = String::from_utf8_lossy(&second.stderr);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second revaerd on the same data directory keeps running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let output = second.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("another revaerd"), "{stderr}");
     assert!(stderr.contains(&daemon.child.id().to_string()), "names the holder: {stderr}");
-    assert!(second.stdout.is_empty(), "nothing printed, no token issued");
+    assert!(output.stdout.is_empty(), "nothing printed, no token issued");
     let (status, body) = http(&daemon.addr, "GET", "/health", &[], "");
     assert_eq!(status, 200, "{body}");
     let (status, body) = http(&daemon.addr, "GET", "/v1/torrents", &[], "");
@@ -208,6 +222,12 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
             && health["components"]["engine"]["download_limit_bps"] == 1_000_000
         {
             assert!(health["components"]["fsops"]["status"].is_string(), "FsOps reports: {health}");
+            // The revision the binary was built from, when built in a checkout.
+            let head = Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output();
+            if let Some(head) = head.ok().filter(|o| o.status.success()) {
+                let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+                assert_eq!(health["git_revision"], head.as_str(), "{health}");
+            }
             break;
         }
         assert!(Instant::now() < deadline, "the watcher delivers the revision: {health}");

@@ -207,6 +207,12 @@ impl Engine {
         self.inner.shared.get(id)
     }
 
+    /// A torrent's tracker hosts and file extensions (for list filters),
+    /// without a round trip to the worker.
+    pub fn facets(&self, id: InfoHash) -> Option<Arc<crate::Facets>> {
+        self.inner.shared.facets(id)
+    }
+
     /// The session settings in force (as started, or as last applied).
     pub fn settings(&self) -> SessionConfig {
         self.inner.shared.settings()

@@ -54,4 +54,4 @@ pub use command::{AddOutcome, AddTorrentOptions, TorrentSource};
 pub use config::{DiskBackend, EncryptionPolicy, EngineConfig, SessionConfig};
 pub use error::{EngineError, Result};
 pub use handle::Engine;
-pub use shared::EngineHealth;
+pub use shared::{EngineHealth, Facets};

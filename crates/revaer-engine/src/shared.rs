@@ -21,10 +21,22 @@ pub struct EngineHealth {
     pub worker_restarts: u32,
 }
 
+/// What list filters need of a torrent beyond its summary, kept up to date
+/// by the worker so that filtering thousands of torrents costs no round
+/// trip to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    /// The trackers' hosts, lower-case, without ports.
+    pub tracker_hosts: Vec<String>,
+    /// The files' extensions, lower-case, without the dot.
+    pub extensions: Vec<String>,
+}
+
 /// Published by the worker, read by [`crate::Engine`].
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     summaries: RwLock<HashMap<InfoHash, Arc<TorrentSummary>>>,
+    facets: RwLock<HashMap<InfoHash, Arc<Facets>>>,
     health: RwLock<EngineHealth>,
     /// The session settings in force; a restarted worker starts from these.
     settings: RwLock<SessionConfig>,
@@ -58,11 +70,21 @@ impl Shared {
         }
     }
 
+    pub(crate) fn facets(&self, id: InfoHash) -> Option<Arc<Facets>> {
+        self.facets.read().unwrap_or_else(PoisonError::into_inner).get(&id).cloned()
+    }
+
+    pub(crate) fn set_facets(&self, id: InfoHash, facets: Facets) {
+        self.facets.write().unwrap_or_else(PoisonError::into_inner).insert(id, Arc::new(facets));
+    }
+
     pub(crate) fn forget(&self, id: InfoHash) {
+        self.facets.write().unwrap_or_else(PoisonError::into_inner).remove(&id);
         self.summaries.write().unwrap_or_else(PoisonError::into_inner).remove(&id);
     }
 
     pub(crate) fn clear(&self) {
+        self.facets.write().unwrap_or_else(PoisonError::into_inner).clear();
         self.summaries.write().unwrap_or_else(PoisonError::into_inner).clear();
     }
 

@@ -67,6 +67,8 @@ async fn magnet_add_fetches_metadata_from_the_peer() {
         .await
         .expect("add");
     assert_eq!(added.summary().name, "pending");
+    let before = leech.engine.facets(payload.id).expect("facets from the add");
+    assert!(before.extensions.is_empty(), "no files before the metadata");
     leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
     let meta =
         wait_event(&mut events, "metadata", |e| matches!(e, EngineEvent::MetadataReceived { .. }))
@@ -74,6 +76,15 @@ async fn magnet_add_fetches_metadata_from_the_peer() {
     let EngineEvent::MetadataReceived { name, files, .. } = meta else { unreachable!() };
     assert_eq!(name, "via-magnet");
     assert_eq!(files.len(), FILES.len());
+    // The metadata brings the files' extensions for list filters.
+    let after = leech.engine.facets(payload.id).expect("facets");
+    let mut wanted: Vec<String> = FILES
+        .iter()
+        .filter_map(|(path, _)| path.rsplit_once('.').map(|(_, ext)| ext.to_lowercase()))
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    assert_eq!(after.extensions, wanted);
     wait_event(&mut events, "download to complete", completed(payload.id)).await;
     payload.assert_same(&leech.downloads().join("via-magnet"), &payload.paths());
     // The metadata was kept, so a restart needs no peer to know the files.

@@ -172,7 +172,7 @@ async fn next_live(cursor: &mut Cursor) -> Option<Arc<BusEvent>> {
 
 /// `GET /v1/events`.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
-    description = "Server-sent events. Each frame has `id:` (monotonic, unique across restarts), `event:` (the type) and `data:` (a `StreamEvent` as JSON); the stream opens with a `retry:` hint and sends `:` keep-alive comments. Resume with `Last-Event-ID` (or `last_event_id`): missed events are replayed from a bounded ring without duplicates; an id older than the ring, or from before a restart, first gets a `resync` frame (refetch state). A client too slow to keep up is disconnected and resumes with its last id.",
+    description = "Server-sent events. Each frame has `id:` (monotonic, unique across restarts), `event:` (the type) and `data:` (a `StreamEvent` as JSON); the stream opens with a `retry:` hint and sends `:` keep-alive comments. Resume with `Last-Event-ID` (or `last_event_id`): missed events are replayed from a bounded ring without duplicates; an id older than the ring, or from before a restart, first gets a `resync` frame (refetch state) whose data is `{\"type\": \"resync\", \"reason\": …, \"next_id\": …}` rather than a `StreamEvent`. A client too slow to keep up is disconnected and resumes with its last id.",
     params(
         ("torrent" = Option<String>, Query, description = "Only events about these torrents (comma list of info-hashes)"),
         ("type" = Option<String>, Query, description = "Only these event types (comma list)"),

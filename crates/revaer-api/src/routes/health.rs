@@ -4,20 +4,16 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use revaer_api_models::Problem;
 use revaer_api_models::health::{
     DatabaseHealth, EngineHealthReport, HealthComponents, HealthReport, Liveness, WatcherHealth,
 };
 use revaer_domain::{HealthStatus, TorrentState};
 
+use crate::error::ApiResult;
 use crate::state::ApiState;
-
-/// The git revision the binary was built from.
-pub const GIT_REVISION: &str = match option_env!("REVAER_GIT_REVISION") {
-    Some(revision) => revision,
-    None => "unknown",
-};
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/health", tag = "health",
@@ -28,12 +24,19 @@ pub async fn health() -> Json<Liveness> {
 
 /// Every component's health; 503 when any is failing.
 #[utoipa::path(get, path = "/health/full", tag = "health",
-    description = "Loopback clients need no key; others need one.",
+    description = "Loopback clients (container health checks, a local monitor) need no key; others need one.",
     responses(
         (status = 200, description = "`ok` or `degraded`", body = HealthReport),
+        (status = 401, description = "A remote client without a valid key", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "A component is failing", body = HealthReport),
     ))]
-pub async fn health_full(State(state): State<ApiState>) -> (StatusCode, Json<HealthReport>) {
+pub async fn health_full(
+    State(state): State<ApiState>,
+    request: Request,
+) -> ApiResult<(StatusCode, Json<HealthReport>)> {
+    if !crate::auth::is_loopback(&request) {
+        crate::auth::verify(request.headers(), &state)?;
+    }
     let clock = Instant::now();
     let database = match state.store().settings().await {
         Ok(snapshot) => (HealthStatus::Ok, None, Some(snapshot.revision)),
@@ -80,10 +83,10 @@ pub async fn health_full(State(state): State<ApiState>) -> (StatusCode, Json<Hea
     let report = HealthReport {
         status,
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        git_revision: GIT_REVISION.to_owned(),
+        git_revision: state.git_revision().to_owned(),
         components,
     };
-    (code, Json(report))
+    Ok((code, Json(report)))
 }
 
 fn engine_report(state: &ApiState) -> EngineHealthReport {

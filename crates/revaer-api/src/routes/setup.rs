@@ -2,11 +2,9 @@
 //! changeset, and the first API key (its token answered once). Also the
 //! gate that keeps every other route closed until setup is done.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -32,7 +30,10 @@ pub const MAX_SETUP_BODY: usize = 64 * 1024;
     request_body(content = SetupRequest, example = json!({"settings": {"engine_profile": {"dht": false}}, "api_key_label": "ops"})),
     responses(
         (status = 201, description = "Set up; the first key's token is shown this once", body = SetupResponse),
+        (status = 400, description = "Malformed body, or an invalid key label", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a loopback client", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already set up", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid first settings", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -105,10 +106,7 @@ pub async fn setup_gate(State(state): State<ApiState>, request: Request, next: N
         || path.starts_with("/v1/setup/");
     // Unknown peers count as remote (fail closed); IPv4 clients of an IPv6
     // listener arrive mapped (`::ffff:127.0.0.1`).
-    let loopback = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(addr)| addr.ip().to_canonical().is_loopback());
+    let loopback = crate::auth::is_loopback(&request);
     if !open {
         return ApiError::SetupRequired.into_response();
     }

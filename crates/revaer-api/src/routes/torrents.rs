@@ -10,16 +10,16 @@ use revaer_api_models::{
     AddTorrentRequest, InvalidParam, ListQuery, Order, Problem, SelectRequest, SelectResult,
     SortKey, TorrentAction, TorrentPage, TorrentView,
 };
-use revaer_domain::{InfoHash, RateLimit, SelectionRules, TorrentDetail, TorrentSummary};
+use revaer_domain::{InfoHash, RateLimit, SelectionRules, TorrentSummary};
 use revaer_engine::metainfo::Metainfo;
-use revaer_engine::{AddTorrentOptions, TorrentSource};
+use revaer_engine::{AddTorrentOptions, EngineError, Facets, TorrentSource};
 use revaer_store::{FsJob, TorrentRow, TorrentSourceRow};
 use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, RawQuery, TorrentId};
-use crate::form::AddBody;
+use crate::form::{AddBody, AddTorrentForm};
 use crate::state::ApiState;
 use crate::trace::current_trace_id;
 
@@ -49,67 +49,55 @@ pub async fn list_torrents(
 ) -> ApiResult<Json<TorrentPage>> {
     let query = ListQuery::parse(&raw).map_err(ApiError::Validation)?;
     let all = state.engine().list();
-    let needs_detail = query.tracker.is_some() || query.extension.is_some();
-    let candidates = if needs_detail {
-        let mut kept = Vec::new();
-        for torrent in all.iter().filter(|t| query.matches(t)) {
-            // Trackers and files are in the detail view only.
-            if let Ok(detail) = state.engine().detail(torrent.id).await
-                && passes_detail_filters(&query, &detail)
-            {
-                kept.push(torrent.clone());
-            }
-        }
-        kept
-    } else {
-        all
-    };
-    let (items, next_cursor) = query.page(candidates.iter());
+    let needs_facets = query.tracker.is_some() || query.extension.is_some();
+    let candidates = all.iter().filter(|t| query.matches(t)).filter(|t| {
+        // Trackers and files come from the engine's facets: no round trip.
+        !needs_facets
+            || state.engine().facets(t.id).is_some_and(|facets| passes_facets(&query, &facets))
+    });
+    let (items, next_cursor) = query.page(candidates);
     let items = items.into_iter().map(|t| (**t).clone()).collect();
     Ok(Json(TorrentPage { items, next_cursor }))
 }
 
-fn passes_detail_filters(query: &ListQuery, detail: &TorrentDetail) -> bool {
-    let tracker_ok = query.tracker.as_ref().is_none_or(|wanted| {
-        detail.trackers.iter().any(|t| host(&t.url).is_some_and(|h| h.contains(wanted.as_str())))
-    });
-    let extension_ok = query.extension.as_ref().is_none_or(|wanted| {
-        detail.files.iter().any(|f| {
-            f.path.rsplit_once('.').is_some_and(|(_, ext)| ext.eq_ignore_ascii_case(wanted))
-        })
-    });
+fn passes_facets(query: &ListQuery, facets: &Facets) -> bool {
+    let tracker_ok = query
+        .tracker
+        .as_ref()
+        .is_none_or(|wanted| facets.tracker_hosts.iter().any(|h| h.contains(wanted.as_str())));
+    let extension_ok = query
+        .extension
+        .as_ref()
+        .is_none_or(|wanted| facets.extensions.iter().any(|e| e.eq_ignore_ascii_case(wanted)));
     tracker_ok && extension_ok
-}
-
-/// The host of a URL, lower-cased.
-fn host(url: &str) -> Option<String> {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let host = match host.rsplit_once(':') {
-        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    Some(host.to_lowercase())
 }
 
 /// `POST /v1/torrents`: adds a torrent (201), or finds it already there (200).
 #[utoipa::path(post, path = "/v1/torrents", tag = "torrents",
     description = "JSON, or `multipart/form-data` with the same fields as text parts and the `.torrent` as a `torrent` file part (streamed; 413 past the size guard).",
-    request_body(content = AddTorrentRequest, example = json!({"magnet": "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=example", "category": "tv", "tags": ["hd"], "paused": false})),
+    request_body(content(
+        (AddTorrentRequest = "application/json", example = json!({"magnet": "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=example", "category": "tv", "tags": ["hd"], "paused": false})),
+        (AddTorrentForm = "multipart/form-data"),
+    )),
     responses(
         (status = 201, description = "Added", body = TorrentSummary),
         (status = 200, description = "Already there", body = TorrentSummary),
         (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body or file over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine is restarting or stopped", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn add_torrent(
     _: Authenticated,
     State(state): State<ApiState>,
     AddBody { request, file }: AddBody,
 ) -> ApiResult<impl IntoResponse> {
+    let from_file = file.is_some();
     let ValidAdd { source, labels } =
         request.validate_with_file(file).map_err(ApiError::Validation)?;
+    let limit = state.limits().torrent_file;
+    if matches!(&source, Source::Metainfo(bytes) if bytes.len() > limit) {
+        return Err(ApiError::TooLarge { limit });
+    }
     let trace_id = current_trace_id();
     let (engine_source, source_row) = match source {
         Source::Magnet(uri) => {
@@ -121,9 +109,13 @@ pub async fn add_torrent(
         }
     };
     // Noted before the engine sees it, so that `torrent_added` carries it.
-    if let (Some(id), Some(trace)) = (source_id(&engine_source).await, &trace_id) {
-        state.events().note_trace(id, trace.clone());
-    }
+    let noted = match (source_id(&engine_source).await, &trace_id) {
+        (Some(id), Some(trace)) => {
+            state.events().note_trace(id, trace.clone());
+            Some(id)
+        }
+        _ => None,
+    };
     let options = AddTorrentOptions {
         save_path: request.save_path.as_ref().map(Into::into),
         paused: request.paused,
@@ -134,7 +126,21 @@ pub async fn add_torrent(
         labels: labels.clone(),
         ..AddTorrentOptions::default()
     };
-    let outcome = state.engine().add(engine_source, options).await?;
+    let outcome = match state.engine().add(engine_source, options).await {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            if let Some(id) = noted {
+                state.events().forget_trace(id);
+            }
+            return Err(match err {
+                // A form's file part is `/torrent`, not `/metainfo`.
+                EngineError::InvalidMetainfo { .. } if from_file => {
+                    ApiError::Validation(vec![InvalidParam::new("/torrent", err.to_string())])
+                }
+                other => other.into(),
+            });
+        }
+    };
     let summary = outcome.summary().clone();
     let status = if outcome.is_duplicate() { StatusCode::OK } else { StatusCode::CREATED };
     if !outcome.is_duplicate() {
@@ -171,11 +177,21 @@ async fn source_id(source: &TorrentSource) -> Option<InfoHash> {
     }
 }
 
-/// Notes the request's trace as the last command on `id`.
-fn note_trace(state: &ApiState, id: InfoHash) {
+/// Notes the request's trace as the last command on `id` while `command`
+/// runs (so that the events it causes carry it); an unknown torrent leaves
+/// no note behind.
+async fn traced<T>(
+    state: &ApiState,
+    id: InfoHash,
+    command: impl Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    if state.engine().summary(id).is_none() {
+        return Err(EngineError::NotFound { id }.into());
+    }
     if let Some(trace) = current_trace_id() {
         state.events().note_trace(id, trace);
     }
+    command.await
 }
 
 /// `GET /v1/torrents/{id}`: everything about one torrent, with its FsOps
@@ -184,6 +200,7 @@ fn note_trace(state: &ApiState, id: InfoHash) {
     params(("id" = InfoHash, Path, description = "The info-hash")),
     responses(
         (status = 200, description = "The detail view with FsOps status", body = TorrentView),
+        (status = 400, description = "Not an info-hash (`/path/id`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such torrent", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_torrent(
@@ -220,6 +237,7 @@ fn fsops_view(job: &FsJob) -> FsopsStatus {
         ("delete_data" = Option<bool>, Query, description = "Delete the downloaded files too")),
     responses(
         (status = 204, description = "Removed"),
+        (status = 400, description = "Not an info-hash, or a bad `delete_data`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such torrent", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_torrent(
@@ -229,8 +247,7 @@ pub async fn delete_torrent(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<StatusCode> {
     let delete_data = delete_data(&raw)?;
-    note_trace(&state, id);
-    remove(&state, id, delete_data).await?;
+    traced(&state, id, remove(&state, id, delete_data)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -280,12 +297,17 @@ pub async fn torrent_action(
     ApiJson(action): ApiJson<TorrentAction>,
 ) -> ApiResult<StatusCode> {
     action.validate().map_err(ApiError::Validation)?;
-    note_trace(&state, id);
+    traced(&state, id, act(&state, id, action)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs an action on the engine.
+async fn act(state: &ApiState, id: InfoHash, action: TorrentAction) -> ApiResult<()> {
     let engine = state.engine();
     match action {
         TorrentAction::Pause {} => engine.pause(id).await?,
         TorrentAction::Resume {} => engine.resume(id).await?,
-        TorrentAction::Remove { delete_data } => remove(&state, id, delete_data).await?,
+        TorrentAction::Remove { delete_data } => remove(state, id, delete_data).await?,
         TorrentAction::Reannounce {} => engine.reannounce(id).await?,
         TorrentAction::Recheck {} => engine.recheck(id).await?,
         TorrentAction::Sequential { enable } => engine.set_sequential(id, enable).await?,
@@ -304,7 +326,7 @@ pub async fn torrent_action(
         }
         TorrentAction::Move { save_path } => engine.move_storage(id, save_path.into()).await?,
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `POST /v1/torrents/{id}/select`: applies file selection rules; answers
@@ -326,22 +348,6 @@ pub async fn select_files(
     if let Err(err) = rules.compile() {
         return Err(ApiError::Validation(vec![InvalidParam::new(err.pointer(), err.to_string())]));
     }
-    note_trace(&state, id);
-    let files = state.engine().select(id, rules).await?;
+    let files = traced(&state, id, async { Ok(state.engine().select(id, rules).await?) }).await?;
     Ok(Json(SelectResult { files }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tracker_hosts_are_extracted() {
-        assert_eq!(
-            host("udp://Tracker.Example.org:6969/announce").as_deref(),
-            Some("tracker.example.org")
-        );
-        assert_eq!(host("https://user@t.example:443/a?x").as_deref(), Some("t.example"));
-        assert_eq!(host("http://[::1]:8080/").as_deref(), Some("[::1]"));
-    }
 }

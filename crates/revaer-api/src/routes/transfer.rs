@@ -28,6 +28,7 @@ pub async fn get_transfer(_: Authenticated, State(state): State<ApiState>) -> Js
     responses(
         (status = 200, description = "The stats with the caps as stored", body = TransferStats),
         (status = 400, description = "Invalid caps", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The settings refuse the change (an operator made the caps immutable)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn set_limits(
     Authenticated(key): Authenticated,

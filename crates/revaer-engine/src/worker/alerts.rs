@@ -206,6 +206,7 @@ impl Worker<'_> {
         record.layout = Some(layout);
         let name = record.name();
         self.request_save(id);
+        self.refresh_facets(id);
         self.emit(EngineEvent::MetadataReceived { torrent: id, name, files: entries });
         Ok(())
     }

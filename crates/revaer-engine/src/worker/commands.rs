@@ -172,6 +172,7 @@ impl Worker<'_> {
         };
         self.context.shared.publish(record.shared_summary());
         self.torrents.insert(id, record);
+        self.refresh_facets(id);
         self.request_save(id);
         self.refresh_soon();
         self.emit(event);
@@ -453,6 +454,33 @@ impl Worker<'_> {
         })
     }
 
+    /// Publishes a torrent's facets (after an add, a restore and the
+    /// metadata: its trackers and files change at no other time).
+    pub(super) fn refresh_facets(&mut self, id: InfoHash) {
+        let Some(record) = self.torrents.get(&id) else { return };
+        let mut extensions: Vec<String> = record
+            .layout
+            .iter()
+            .flatten()
+            .filter(|slot| !slot.pad)
+            .filter_map(|slot| {
+                let name = slot.path.rsplit('/').next()?;
+                let (stem, ext) = name.rsplit_once('.')?;
+                (!stem.is_empty() && !ext.is_empty()).then(|| ext.to_lowercase())
+            })
+            .collect();
+        extensions.sort();
+        extensions.dedup();
+        let trackers = ffi::torrent::ffi::torrent_trackers(self.session.pin_mut(), id.as_bytes())
+            .map(|list| list.into_iter().map(|t| t.url).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let mut tracker_hosts: Vec<String> =
+            trackers.iter().filter_map(|url| tracker_host(url)).collect();
+        tracker_hosts.sort();
+        tracker_hosts.dedup();
+        self.context.shared.set_facets(id, crate::Facets { tracker_hosts, extensions });
+    }
+
     pub(super) fn apply_settings(&mut self, config: SessionConfig) -> Result<()> {
         let relisten = config.listen != self.session_config.listen;
         ffi::session::ffi::apply_settings(self.session.pin_mut(), &config.to_ffi())
@@ -483,6 +511,18 @@ impl Worker<'_> {
         self.session_config = config;
         Ok(())
     }
+}
+
+/// The host of a tracker URL, lower-case, without user or port.
+pub(crate) fn tracker_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    (!host.is_empty()).then(|| host.to_lowercase())
 }
 
 /// Most extra trackers accepted on one add.
@@ -534,6 +574,17 @@ fn tracker_entry(record: TrackerRecord) -> TrackerEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tracker_hosts_are_extracted() {
+        assert_eq!(
+            tracker_host("udp://Tracker.Example.org:6969/announce").as_deref(),
+            Some("tracker.example.org")
+        );
+        assert_eq!(tracker_host("https://user@t.example:443/a?x").as_deref(), Some("t.example"));
+        assert_eq!(tracker_host("http://[::1]:8080/").as_deref(), Some("[::1]"));
+        assert_eq!(tracker_host("http:///x"), None);
+    }
 
     #[test]
     fn trackers_are_bounded_and_checked() {

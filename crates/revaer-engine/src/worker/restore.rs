@@ -103,6 +103,7 @@ impl Worker<'_> {
             restored: true,
         };
         self.torrents.insert(id, record);
+        self.refresh_facets(id);
         self.emit(event);
     }
 
