@@ -21,6 +21,9 @@ pub type BusEvent = revaer_api_models::events::StreamEvent;
 pub struct Subscription {
     /// `true` when the client's last id is no longer known: it must refetch.
     pub resync: bool,
+    /// The newest id when the subscription began: every live event is
+    /// newer (a resync frame carries it, so a client resumes from there).
+    pub newest: u64,
     /// Events after the client's last id, oldest first.
     pub replay: Vec<Arc<BusEvent>>,
     /// Everything published from now on.
@@ -131,19 +134,19 @@ impl EventBus {
     pub fn subscribe(&self, last_id: Option<u64>) -> Subscription {
         let ring = self.ring();
         let live = self.sender.subscribe();
-        let Some(last) = last_id else {
-            return Subscription { resync: false, replay: Vec::new(), live };
-        };
         let newest = ring.next_id - 1;
+        let Some(last) = last_id else {
+            return Subscription { resync: false, newest, replay: Vec::new(), live };
+        };
         // Still in the ring (or nothing missed): replay. Older than the
         // ring, from another run, or from the future: resync.
         let oldest_kept = ring.events.front().map_or(ring.next_id, |e| e.id);
         let known = last > self.base && last <= newest && last + 1 >= oldest_kept;
         if !known {
-            return Subscription { resync: true, replay: Vec::new(), live };
+            return Subscription { resync: true, newest, replay: Vec::new(), live };
         }
         let replay = ring.events.iter().filter(|e| e.id > last).cloned().collect();
-        Subscription { resync: false, replay, live }
+        Subscription { resync: false, newest, replay, live }
     }
 
     /// The id the next event gets.

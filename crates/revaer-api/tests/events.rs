@@ -112,21 +112,26 @@ async fn a_client_resumes_after_its_last_id_and_sees_live_events() {
 #[tokio::test]
 async fn an_unknown_last_id_gets_a_resync_first() {
     let api = Api::start().await;
-    api.events.publish("progress", None, json!({}), None);
+    let before = api.events.publish("progress", None, json!({}), None);
     let bus = api.events.clone();
     let text = read_stream(
         &api,
         "/v1/events",
         Some(5),
-        |t| t.contains("event: resync") && !ids(t).is_empty(),
+        |t| t.contains("event: resync") && ids(t).len() >= 2,
         move || {
             bus.publish("progress", None, json!({}), None);
         },
     )
     .await;
     let resync = text.find("event: resync").expect("resync");
-    let live = text.find("id: ").expect("live event");
+    let live = text.find("event: progress").expect("live event");
     assert!(resync < live, "resync comes first");
+    // The resync frame carries the newest id, so a client that stores it
+    // resumes right there; the live event comes after it.
+    let ids = ids(&text);
+    assert_eq!(ids[0], before, "{text}");
+    assert!(ids[1] > before);
     api.stop().await;
 }
 
