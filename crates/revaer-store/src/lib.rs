@@ -45,6 +45,8 @@ mod secret;
 mod settings;
 mod setup_token;
 mod sqlite;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod torrents;
 mod watcher;
 

@@ -1,11 +1,13 @@
 //! Setup tokens and setup completion.
 //!
-//! A fresh install issues a one-time token (stored hashed, with an expiry;
-//! issuing a new one revokes any older one, so at most one is active).
-//! Completing setup consumes the token, applies the initial changeset with
-//! `app_profile.mode = "active"`, and issues the first API key, all in one
-//! transaction: two concurrent completions cannot both succeed, and a
-//! failure consumes nothing.
+//! A fresh install issues a one-time token (stored hashed, with an expiry).
+//! Each daemon sharing a database in setup mode prints its own, and each
+//! stays valid until it expires (issuing one never revokes another, which
+//! would leave the operator holding a dead token). Completing setup with
+//! any of them consumes it and revokes the rest, applies the initial
+//! changeset with `app_profile.mode = "active"`, and issues the first API
+//! key, all in one transaction: two concurrent completions cannot both
+//! succeed, and a failure consumes nothing.
 
 use std::time::Duration;
 
@@ -30,8 +32,8 @@ async fn lock_settings(conn: &mut sqlx::AnyConnection) -> Result<()> {
 }
 
 impl Store {
-    /// Issues a setup token valid for `ttl`, revoking any other unused one.
-    /// Refused once the instance is set up.
+    /// Issues a setup token valid for `ttl`. Refused once the instance is
+    /// set up.
     #[tracing::instrument(skip(self))]
     pub async fn issue_setup_token(&self, ttl: Duration) -> Result<SecretToken> {
         let now = now_ms();
@@ -42,11 +44,6 @@ impl Store {
         // instances starting on a fresh database cannot both end up with a
         // valid token.
         lock_settings(&mut tx).await?;
-        sqlx::query("UPDATE setup_tokens SET revoked_at = $1 WHERE consumed_at IS NULL AND revoked_at IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("revoke older setup tokens"))?;
         if read_snapshot(&mut tx).await?.settings.app_profile.mode == AppMode::Active {
             return Err(StoreError::AlreadySetUp);
         }
@@ -103,6 +100,13 @@ impl Store {
         if consumed.rows_affected() != 1 {
             return Err(StoreError::SetupTokenRejected);
         }
+        sqlx::query(
+            "UPDATE setup_tokens SET revoked_at = $1 WHERE consumed_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("revoke the other setup tokens"))?;
         if read_snapshot(&mut tx).await?.settings.app_profile.mode == AppMode::Active {
             return Err(StoreError::AlreadySetUp);
         }

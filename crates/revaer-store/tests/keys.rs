@@ -24,12 +24,6 @@ async fn setup_token_is_one_time_and_exactly_one_concurrent_use_wins(db: &TestDb
     assert!(db.store.has_setup_token().await.expect("has"));
     let context = ChangeContext::new("setup");
     let initial = changeset(json!({"app_profile": {"instance_name": "home"}}));
-    let refused = db.store.complete_setup(older.expose(), &initial, &first_key(), &context).await;
-    assert!(
-        matches!(refused, Err(StoreError::SetupTokenRejected)),
-        "a newer token revokes older ones"
-    );
-
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let (store, token, initial, context) =
@@ -52,11 +46,25 @@ async fn setup_token_is_one_time_and_exactly_one_concurrent_use_wins(db: &TestDb
     assert_eq!(snapshot.settings.app_profile.instance_name, "home");
     assert!(db.store.verify_api_key(key.token.expose()).await.expect("verify").is_some());
     assert_eq!(db.store.list_api_keys().await.expect("list").len(), 1);
-    assert!(!db.store.has_setup_token().await.expect("has"));
+    assert!(!db.store.has_setup_token().await.expect("has"), "the others are revoked");
+    // The older token (another daemon's) was valid until setup completed.
+    let refused = db.store.complete_setup(older.expose(), &initial, &first_key(), &context).await;
+    assert!(matches!(refused, Err(StoreError::SetupTokenRejected)), "{refused:?}");
     assert!(matches!(
         db.store.issue_setup_token(Duration::from_mins(1)).await,
         Err(StoreError::AlreadySetUp)
     ));
+}
+
+async fn each_daemon_keeps_its_own_setup_token(db: &TestDb) {
+    let first = db.store.issue_setup_token(Duration::from_mins(10)).await.expect("token");
+    let other = db.another().await;
+    let _second = other.issue_setup_token(Duration::from_mins(10)).await.expect("token");
+    let context = ChangeContext::new("setup");
+    let (changes, key) = (Changeset::default(), first_key());
+    let done = db.store.complete_setup(first.expose(), &changes, &key, &context).await;
+    assert!(done.is_ok(), "a token issued before another daemon's still works: {done:?}");
+    other.close().await;
 }
 
 async fn a_failed_setup_consumes_nothing(db: &TestDb) {
@@ -236,6 +244,7 @@ on_both_backends!(
     two_instances_setting_up_at_once_cannot_both_succeed,
     only_setup_changes_the_mode,
     setup_token_is_one_time_and_exactly_one_concurrent_use_wins,
+    each_daemon_keeps_its_own_setup_token,
     a_failed_setup_consumes_nothing,
     an_expired_setup_token_is_refused,
     api_key_issue_verify_rotate_revoke_expire,

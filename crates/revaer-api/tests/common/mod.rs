@@ -13,6 +13,7 @@ use revaer_api::state::ApiLimits;
 use revaer_api::{ApiState, router};
 use revaer_engine::metainfo::{self, CreateOptions};
 use revaer_engine::{Engine, EngineConfig, SessionConfig};
+use revaer_store::testing::TestDb;
 use revaer_store::{NewApiKey, Store, StoreConfig};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -26,6 +27,15 @@ pub struct Api {
     pub token: String,
     pub events: revaer_api::events::EventBus,
     pub state: ApiState,
+    /// A PostgreSQL test database, dropped with the instance.
+    db: Option<TestDb>,
+}
+
+/// Where the store lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 impl Api {
@@ -35,6 +45,16 @@ impl Api {
 
     pub async fn start_with(limits: ApiLimits) -> Self {
         Self::start_active(limits, |state| state).await
+    }
+
+    /// An active instance whose store is a fresh PostgreSQL database.
+    pub async fn start_on(backend: Backend) -> Self {
+        let (dir, engine, store, db) = boot(backend).await;
+        let token = first_key(&store).await;
+        let mut api =
+            Self::assemble(dir, engine, store, ApiLimits::default(), true, token, |s| s).await;
+        api.db = db;
+        api
     }
 
     /// An active instance serving `/metrics` from `handle`.
@@ -47,18 +67,14 @@ impl Api {
 
     /// An active instance with an API key (`token`).
     async fn start_active(limits: ApiLimits, tweak: impl FnOnce(ApiState) -> ApiState) -> Self {
-        let (dir, engine, store) = boot().await;
-        let issued = store
-            .issue_api_key(&NewApiKey { label: "tests".into(), rate_limit: None, expires_at: None })
-            .await
-            .expect("key");
-        let token = issued.token.expose().to_owned();
+        let (dir, engine, store, _) = boot(Backend::Sqlite).await;
+        let token = first_key(&store).await;
         Self::assemble(dir, engine, store, limits, true, token, tweak).await
     }
 
     /// A fresh instance in setup mode; returns it with its setup token.
     pub async fn start_in_setup() -> (Self, String) {
-        let (dir, engine, store) = boot().await;
+        let (dir, engine, store, _) = boot(Backend::Sqlite).await;
         let setup =
             store.issue_setup_token(std::time::Duration::from_mins(10)).await.expect("setup token");
         let api = Self::assemble(
@@ -88,7 +104,8 @@ impl Api {
         let state =
             tweak(ApiState::new(engine.clone(), store.clone(), keys.clone(), limits, active));
         let events = state.events().clone();
-        Self { dir, engine, store, keys, router: router(state.clone()), token, events, state }
+        let router = router(state.clone());
+        Self { dir, engine, store, keys, router, token, events, state, db: None }
     }
 
     pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
@@ -138,17 +155,33 @@ impl Api {
     }
 }
 
-/// A temp folder with a loopback engine and a SQLite store in it.
-async fn boot() -> (tempfile::TempDir, Engine, Store) {
+/// An API key for the tests.
+async fn first_key(store: &Store) -> String {
+    let key = NewApiKey { label: "tests".into(), rate_limit: None, expires_at: None };
+    store.issue_api_key(&key).await.expect("key").token.expose().to_owned()
+}
+
+/// A temp folder with a loopback engine, and a store: SQLite in the folder,
+/// or a fresh PostgreSQL database.
+async fn boot(backend: Backend) -> (tempfile::TempDir, Engine, Store, Option<TestDb>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = EngineConfig::new(
         dir.path().join("resume"),
         SessionConfig::loopback(dir.path().join("downloads")),
     );
     let engine = Engine::start(config).await.expect("engine");
-    let store =
-        Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db"))).await.expect("store");
-    (dir, engine, store)
+    match backend {
+        Backend::Sqlite => {
+            let config = StoreConfig::sqlite(dir.path().join("revaer.db"));
+            let store = Store::connect(&config).await.expect("store");
+            (dir, engine, store, None)
+        }
+        Backend::Postgres => {
+            let db = TestDb::postgres().await;
+            let store = db.store.clone();
+            (dir, engine, store, Some(db))
+        }
+    }
 }
 
 pub struct Reply {

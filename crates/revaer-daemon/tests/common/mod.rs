@@ -16,13 +16,18 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_revaerd");
 pub async fn preseed(data: &Path) {
     std::fs::create_dir_all(data).expect("data dir");
     let store = Store::connect(&StoreConfig::sqlite(data.join("revaer.db"))).await.expect("store");
+    loopback_only(&store).await;
+    store.close().await;
+}
+
+/// Loopback only, no DHT or port mapping, on any store.
+pub async fn loopback_only(store: &Store) {
     let changeset = Changeset::parse(
         r#"{"engine_profile": {"listen_interfaces": ["127.0.0.1"], "dht": false, "lsd": false,
             "upnp": false, "natpmp": false}}"#,
     )
     .expect("changeset");
     store.apply_changeset(&changeset, &ChangeContext::new("test")).await.expect("apply");
-    store.close().await;
 }
 
 pub struct Daemon {
@@ -42,11 +47,17 @@ impl Drop for Daemon {
 }
 
 pub fn start(data: &Path) -> Daemon {
+    start_with_env(data, &[])
+}
+
+/// Starts `revaerd` with extra environment variables.
+pub fn start_with_env(data: &Path, env: &[(&str, &str)]) -> Daemon {
     let child = Command::new(BIN)
         .args(["--data-dir"])
         .arg(data)
         .args(["--bind", "127.0.0.1:0", "--peer-port", "0"])
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
