@@ -59,6 +59,11 @@ bench-store *args:
 bench-fsops *args:
     cargo run --release -p revaer-fsops --example fsops-bench -- {{args}}
 
+# The API over HTTP on loopback: auth cost, N paused torrents listed and
+# filtered, event fan-out to S subscribers.
+bench-api torrents="10000" subscribers="100":
+    cargo run --release -p revaer-api --example api-bench -- --torrents {{torrents}} --subscribers {{subscribers}}
+
 # Run the daemon (`revaerd --help` for flags; data in ./revaer-data).
 run *args:
     cargo run --release -p revaer-daemon --bin revaerd -- {{args}}

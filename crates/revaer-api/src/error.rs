@@ -42,6 +42,12 @@ pub enum ApiError {
     /// The route exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The body is not in a media type the route reads.
+    #[error("unsupported media type")]
+    UnsupportedMediaType {
+        /// What the route reads.
+        expected: &'static str,
+    },
     /// The body is larger than allowed.
     #[error("the body is larger than {limit} bytes")]
     TooLarge {
@@ -99,6 +105,10 @@ impl ApiError {
                 Problem::new("no-route", "No such route", 404).detail(format!("no route {path}"))
             }
             Self::MethodNotAllowed => Problem::new("method-not-allowed", "Method not allowed", 405),
+            Self::UnsupportedMediaType { expected } => {
+                Problem::new("unsupported-media-type", "Unsupported media type", 415)
+                    .detail(format!("send the body as {expected}"))
+            }
             Self::TooLarge { limit } => Problem::new("payload-too-large", "Payload too large", 413)
                 .detail(format!("at most {limit} bytes")),
             Self::Engine(err) => engine_problem(err),

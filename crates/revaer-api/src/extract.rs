@@ -27,14 +27,20 @@ impl<T: DeserializeOwned> FromRequest<ApiState> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
-            return Err(ApiError::Malformed {
-                detail: "send the body as application/json".to_owned(),
-                pointer: None,
-            });
+            return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
         }
-        let body = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| ApiError::TooLarge { limit })?;
+        let body = axum::body::to_bytes(req.into_body(), limit).await.map_err(|err| {
+            let over = std::error::Error::source(&err)
+                .is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>);
+            if over {
+                ApiError::TooLarge { limit }
+            } else {
+                ApiError::Malformed {
+                    detail: format!("the body could not be read: {err}"),
+                    pointer: None,
+                }
+            }
+        })?;
         parse_json(&body).map(Self)
     }
 }

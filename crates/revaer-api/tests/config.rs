@@ -49,12 +49,19 @@ async fn settings_are_read_and_changed_by_revision() {
     assert_eq!(invalid, ["/engine_profile/connections_limit", "/fs_policy/chmod_file"]);
     let bad_header = api.raw(change("yesterday", json!({}))).await.problem(400);
     assert_eq!(bad_header, ["/headers/if-match"]);
+    // A weak tag names a revision too; `*` matches any.
+    let weak = api
+        .raw(change(&format!("W/\"{}\"", revision + 1), json!({"engine_profile": {"pex": false}})))
+        .await;
+    assert_eq!(weak.status, 200, "{}", weak.json);
+    let any = api.raw(change("*", json!({"engine_profile": {"pex": true}}))).await;
+    assert_eq!(any.status, 200, "{}", any.json);
     api.send(Method::GET, "/v1/config", None, None).await.problem(401);
 
     let health = api.send(Method::GET, "/health/full", None, None).await;
     assert_eq!(
         health.json["components"]["config_watcher"]["last_revision"].as_i64(),
-        Some(revision + 1)
+        Some(revision + 3)
     );
     api.stop().await;
 }

@@ -266,7 +266,22 @@ async fn invalid_input_gets_a_problem_with_pointers() {
         .header("authorization", format!("Bearer {}", api.token))
         .body(axum::body::Body::from("magnet=x"))
         .expect("request");
-    api.raw(request).await.problem(400);
+    let unsupported = api.raw(request).await;
+    unsupported.problem(415);
+    assert_eq!(unsupported.json["type"], "https://revaer.dev/problems/unsupported-media-type");
+    // File indices are checked once the files are known: the pointer is
+    // into the body's `selection`.
+    let metainfo = payload(api.dir.path(), "indexed");
+    let selection = json!({"priorities": [{"index": 99, "priority": "high"}]});
+    let bad_index = api
+        .call(
+            Method::POST,
+            "/v1/torrents",
+            Some(json!({"metainfo": metainfo, "selection": selection})),
+        )
+        .await
+        .problem(400);
+    assert_eq!(bad_index, ["/selection/priorities/0/index"]);
     api.stop().await;
 }
 

@@ -51,11 +51,13 @@ pub async fn patch_config(
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
     let mut context = ChangeContext::new(key.key_id.clone()).because("PATCH /v1/config");
-    if let Some(value) = headers.get(header::IF_MATCH) {
+    // `*` matches any revision; a weak tag (`W/"5"`) names one as well.
+    if let Some(value) = headers.get(header::IF_MATCH).filter(|v| v.as_bytes().trim_ascii() != b"*")
+    {
         let revision = value
             .to_str()
             .ok()
-            .map(|v| v.trim().trim_matches('"'))
+            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
             .and_then(|v| v.parse::<i64>().ok())
             .ok_or_else(|| {
                 ApiError::Validation(vec![InvalidParam::new(

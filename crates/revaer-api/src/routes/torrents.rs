@@ -137,6 +137,14 @@ pub async fn add_torrent(
                 EngineError::InvalidMetainfo { .. } if from_file => {
                     ApiError::Validation(vec![InvalidParam::new("/torrent", err.to_string())])
                 }
+                // Indices are checked once the files are known: the rules
+                // are the body's `selection`.
+                EngineError::InvalidSelection { ref source } => {
+                    ApiError::Validation(vec![InvalidParam::new(
+                        format!("/selection{}", source.pointer()),
+                        err.to_string(),
+                    )])
+                }
                 other => other.into(),
             });
         }
