@@ -68,6 +68,8 @@ struct Inner {
     metrics_need_key: bool,
     /// The git revision the binary was built from.
     git_revision: &'static str,
+    /// Setup may be completed from any address, not only loopback.
+    remote_setup: bool,
     /// Set when the server shuts down: long-lived answers (event streams)
     /// end so that the shutdown does not wait for them.
     closing: tokio::sync::watch::Sender<bool>,
@@ -114,6 +116,7 @@ impl ApiState {
             metrics: None,
             metrics_need_key: false,
             git_revision: "unknown",
+            remote_setup: false,
             closing: tokio::sync::watch::channel(false).0,
         };
         Self { inner: Arc::new(inner) }
@@ -133,6 +136,7 @@ impl ApiState {
             metrics: self.inner.metrics.clone(),
             metrics_need_key: self.inner.metrics_need_key,
             git_revision: self.inner.git_revision,
+            remote_setup: self.inner.remote_setup,
             closing: self.inner.closing.clone(),
         }
     }
@@ -158,6 +162,21 @@ impl ApiState {
     pub fn with_git_revision(self, revision: &'static str) -> Self {
         let inner = Inner { git_revision: revision, ..self.copy_inner() };
         Self { inner: Arc::new(inner) }
+    }
+
+    /// Lets clients on any address complete setup (by default only
+    /// loopback clients may: a container or a host without a local shell
+    /// can opt in, and should then publish the port only to a trusted
+    /// network until setup is done).
+    #[must_use]
+    pub fn with_remote_setup(self, allowed: bool) -> Self {
+        let inner = Inner { remote_setup: allowed, ..self.copy_inner() };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Whether setup answers clients on any address.
+    pub fn remote_setup(&self) -> bool {
+        self.inner.remote_setup
     }
 
     /// The git revision the binary was built from (`unknown` if not told).

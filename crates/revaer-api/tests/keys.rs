@@ -44,8 +44,9 @@ async fn keys_are_issued_listed_rotated_and_revoked() {
     assert_eq!(api.call(Method::DELETE, &format!("/v1/keys/{key_id}"), None).await.status, 204);
     api.send(Method::GET, "/v1/torrents", Some(&new_token), None).await.problem(401);
     api.call(Method::DELETE, "/v1/keys/nosuchkey", None).await.problem(404);
-    api.call(Method::POST, "/v1/keys/not-a-key!/rotate", None).await.problem(404);
-    api.call(Method::DELETE, "/v1/keys/%FF", None).await.problem(404);
+    let unreadable = api.call(Method::POST, "/v1/keys/not-a-key!/rotate", None).await;
+    assert_eq!(unreadable.problem(400), ["/path/key_id"]);
+    assert_eq!(api.call(Method::DELETE, "/v1/keys/%FF", None).await.problem(400), ["/path/key_id"]);
 
     let bad = api.call(Method::POST, "/v1/keys", Some(json!({"label": ""}))).await.problem(400);
     assert_eq!(bad, ["/label"]);

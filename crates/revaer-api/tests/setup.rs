@@ -83,7 +83,9 @@ async fn setup_answers_loopback_clients_only() {
         .body(axum::body::Body::from(json!({"token": setup_token}).to_string()))
         .expect("request");
     request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 9], 5555))));
-    api.raw(request).await.problem(403);
+    let refused = api.raw(request).await;
+    refused.problem(403);
+    assert!(api.store.has_setup_token().await.expect("token"), "nothing consumed");
     let mut local = axum::http::Request::builder()
         .method(Method::POST)
         .uri("/v1/setup/complete")
@@ -99,5 +101,20 @@ async fn setup_answers_loopback_clients_only() {
     let late =
         api.send(Method::POST, "/v1/setup/complete", None, Some(json!({"token": huge}))).await;
     late.problem(409);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn remote_setup_can_be_allowed_explicitly() {
+    let (api, setup_token) = Api::start_in_setup_with(|state| state.with_remote_setup(true)).await;
+    let mut request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/v1/setup/complete")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(json!({"token": setup_token}).to_string()))
+        .expect("request");
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 9], 5555))));
+    let reply = api.raw(request).await;
+    assert_eq!(reply.status, 201, "{}", reply.json);
     api.stop().await;
 }

@@ -167,7 +167,8 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
     let limits = ApiLimits::for_torrent_files(cli.max_torrent_bytes as usize);
     let mut state = ApiState::new(engine.clone(), store.clone(), keys, limits, active)
         .with_fsops_health(fsops_health)
-        .with_git_revision(GIT_REVISION);
+        .with_git_revision(GIT_REVISION)
+        .with_remote_setup(cli.setup_allow_remote);
     // One registry for the process: every crate records through `metrics`.
     match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
         Ok(handle) => state = state.with_metrics(handle, cli.metrics_require_key),

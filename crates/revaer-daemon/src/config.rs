@@ -30,6 +30,10 @@ pub struct Cli {
     /// stable across restarts.
     #[arg(long, env = "REVAER_INSTANCE")]
     pub instance: Option<String>,
+    /// Let clients on any address complete setup (default: loopback only).
+    /// Publish the port only to a trusted network until setup is done.
+    #[arg(long, env = "REVAER_SETUP_ALLOW_REMOTE")]
+    pub setup_allow_remote: bool,
     /// Make `/metrics` require an API key from loopback clients too.
     #[arg(long, env = "REVAER_METRICS_REQUIRE_KEY")]
     pub metrics_require_key: bool,

@@ -277,6 +277,27 @@ mod tests {
     use super::*;
     use crate::events::EventBus;
 
+    /// A client that stops reading while events pile up past the ring is
+    /// disconnected (its stream ends; it resumes with its last id) instead
+    /// of being buffered.
+    #[tokio::test]
+    async fn a_slow_client_is_disconnected_not_buffered() {
+        let bus = EventBus::new(8);
+        let (_closing_tx, closing) = tokio::sync::watch::channel(false);
+        let mut stream = Box::pin(frames(&bus, Filter::default(), closing));
+        for n in 0..20 {
+            bus.publish("progress", None, json!({"n": n}), None);
+        }
+        let ended = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
+        assert!(matches!(ended, Ok(None)), "the stream ends: {ended:?}");
+        // A client keeping up is not.
+        let (_closing_tx, closing) = tokio::sync::watch::channel(false);
+        let mut stream = Box::pin(frames(&bus, Filter::default(), closing));
+        let id = bus.publish("progress", None, json!({}), None);
+        let next = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
+        assert!(matches!(next, Ok(Some(Frame::Event(ref e))) if e.id == id), "{next:?}");
+    }
+
     /// Events published every 10 ms while a client reads a few frames,
     /// drops the connection, waits a jittered back-off and reconnects with
     /// its last id. Under paused time, so the run is quick and the same

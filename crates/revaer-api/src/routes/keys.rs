@@ -5,8 +5,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use revaer_api_models::Problem;
 use revaer_api_models::keys::{IssuedKeyView, KeyView, NewKeyRequest, RateLimitSpec};
+use revaer_api_models::{InvalidParam, Problem};
 use revaer_store::{ApiKey, IssuedKey, KeyRateLimit, NewApiKey};
 
 use crate::auth::Authenticated;
@@ -38,12 +38,16 @@ fn issued(key: &IssuedKey) -> IssuedKeyView {
 
 fn key_id(raw: &str) -> ApiResult<&str> {
     if raw.is_empty() || raw.len() > MAX_KEY_ID || !raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(ApiError::NotFound {
-            what: "API key",
-            id: raw.chars().take(MAX_KEY_ID).collect(),
-        });
+        return Err(unreadable());
     }
     Ok(raw)
+}
+
+fn unreadable() -> ApiError {
+    ApiError::Validation(vec![InvalidParam::new(
+        "/path/key_id",
+        format!("a key id is 1 to {MAX_KEY_ID} letters and digits"),
+    )])
 }
 
 /// `GET /v1/keys`.
@@ -86,6 +90,7 @@ pub async fn issue_key(
     params(("key_id" = String, Path, description = "The key's public id")),
     responses(
         (status = 200, description = "The key and its new token, shown this once", body = IssuedKeyView),
+        (status = 400, description = "Not a key id (`/path/key_id`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn rotate_key(
@@ -93,8 +98,7 @@ pub async fn rotate_key(
     State(state): State<ApiState>,
     raw: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<IssuedKeyView>> {
-    let Path(raw) =
-        raw.map_err(|_| ApiError::NotFound { what: "API key", id: "(unreadable)".to_owned() })?;
+    let Path(raw) = raw.map_err(|_| unreadable())?;
     let key = state.store().rotate_api_key(key_id(&raw)?).await?;
     state.keys().refresh(state.store()).await?;
     Ok(Json(issued(&key)))
@@ -105,6 +109,7 @@ pub async fn rotate_key(
     params(("key_id" = String, Path, description = "The key's public id")),
     responses(
         (status = 204, description = "Revoked for good"),
+        (status = 400, description = "Not a key id (`/path/key_id`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke_key(
@@ -112,8 +117,7 @@ pub async fn revoke_key(
     State(state): State<ApiState>,
     raw: Result<Path<String>, PathRejection>,
 ) -> ApiResult<StatusCode> {
-    let Path(raw) =
-        raw.map_err(|_| ApiError::NotFound { what: "API key", id: "(unreadable)".to_owned() })?;
+    let Path(raw) = raw.map_err(|_| unreadable())?;
     state.store().revoke_api_key(key_id(&raw)?).await?;
     state.keys().refresh(state.store()).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -110,7 +110,7 @@ pub async fn setup_gate(State(state): State<ApiState>, request: Request, next: N
     if !open {
         return ApiError::SetupRequired.into_response();
     }
-    if !loopback && path.starts_with("/v1/setup/") {
+    if !loopback && !state.remote_setup() && path.starts_with("/v1/setup/") {
         return ApiError::SetupFromLoopbackOnly.into_response();
     }
     next.run(request).await

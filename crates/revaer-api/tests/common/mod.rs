@@ -74,19 +74,17 @@ impl Api {
 
     /// A fresh instance in setup mode; returns it with its setup token.
     pub async fn start_in_setup() -> (Self, String) {
+        Self::start_in_setup_with(|state| state).await
+    }
+
+    /// Setup mode, with the state changed by `tweak`.
+    pub async fn start_in_setup_with(tweak: impl FnOnce(ApiState) -> ApiState) -> (Self, String) {
         let (dir, engine, store, _) = boot(Backend::Sqlite).await;
         let setup =
             store.issue_setup_token(std::time::Duration::from_mins(10)).await.expect("setup token");
-        let api = Self::assemble(
-            dir,
-            engine,
-            store,
-            ApiLimits::default(),
-            false,
-            String::new(),
-            |state| state,
-        )
-        .await;
+        let api =
+            Self::assemble(dir, engine, store, ApiLimits::default(), false, String::new(), tweak)
+                .await;
         (api, setup.expose().to_owned())
     }
 
