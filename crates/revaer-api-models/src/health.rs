@@ -74,6 +74,9 @@ pub struct EngineHealthReport {
     pub torrents_by_state: std::collections::BTreeMap<String, u64>,
     /// Whether the DHT is on.
     pub dht: bool,
+    /// Nodes in the DHT routing table (`null` while the DHT is off or
+    /// before its first report).
+    pub dht_nodes: Option<u64>,
     /// How often the engine's worker was restarted after a fault.
     pub worker_restarts: u32,
     /// Session download cap, bytes/s (`null`: unlimited).

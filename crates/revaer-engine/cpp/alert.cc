@@ -17,7 +17,7 @@ namespace {
 
 AlertRecord record(AlertKind kind, Hash const& hash) {
   return AlertRecord{kind, hash, rust::String(), rust::String(), rust::Vec<std::uint8_t>(), 0,
-                     false};
+                     false, 0};
 }
 
 std::string endpoint_text(lt::address const& address, int port, lt::socket_type_t type) {
@@ -103,6 +103,12 @@ void translate_session(lt::alert const* alert, rust::Vec<AlertRecord>& out) {
   } else if (auto const* a = alert_cast<alerts_dropped_alert>(alert)) {
     auto r = record(AlertKind::Lost, Hash{});
     r.message = lossy(a->message());
+    out.push_back(std::move(r));
+  } else if (auto const* a = alert_cast<dht_stats_alert>(alert)) {
+    auto r = record(AlertKind::DhtStats, Hash{});
+    for (auto const& bucket : a->routing_table) {
+      r.count += static_cast<std::uint64_t>(bucket.num_nodes);
+    }
     out.push_back(std::move(r));
   }
 }

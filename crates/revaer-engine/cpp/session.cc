@@ -154,9 +154,10 @@ void apply_settings(Session& session, SessionSettings const& settings) {
 
 void post_updates(Session& session) {
   using th = lt::torrent_handle;
-  session.impl().session.post_torrent_updates(th::query_name | th::query_save_path |
-                                              th::query_torrent_file |
-                                              th::query_accurate_download_counters);
+  auto& ses = session.impl().session;
+  ses.post_torrent_updates(th::query_name | th::query_save_path | th::query_torrent_file |
+                           th::query_accurate_download_counters);
+  if (ses.is_dht_running()) ses.post_dht_stats();
 }
 
 }  // namespace revaer

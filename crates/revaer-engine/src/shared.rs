@@ -19,6 +19,9 @@ pub struct EngineHealth {
     pub listen_port: Option<u16>,
     /// How often the worker was restarted after a fault.
     pub worker_restarts: u32,
+    /// Nodes in the DHT routing table (`None` while the DHT is off or
+    /// before its first report).
+    pub dht_nodes: Option<u64>,
 }
 
 /// What list filters need of a torrent beyond its summary, kept up to date

@@ -97,3 +97,27 @@ async fn a_failing_tracker_is_reported() {
     assert!(tracker.message.is_some());
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dht_reports_its_node_count_while_it_runs() {
+    // The DHT on loopback with no bootstrap nodes: it runs, touches no
+    // network, and reports an empty routing table.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::config(dir.path());
+    assert!(config.session.dht_bootstrap_nodes.is_empty());
+    config.session.dht = true;
+    let engine = Engine::start(config.clone()).await.expect("engine");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while engine.health().dht_nodes.is_none() {
+        assert!(std::time::Instant::now() < deadline, "a DHT report in time");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Switched off: no count.
+    config.session.dht = false;
+    engine.apply_settings(config.session).await.expect("apply");
+    assert_eq!(engine.health().dht_nodes, None);
+    // Nor later, from a report that was already queued.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(engine.health().dht_nodes, None);
+    common::shutdown_checked(&engine).await;
+}

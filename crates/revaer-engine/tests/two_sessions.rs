@@ -233,8 +233,8 @@ async fn bad_inputs_are_typed_errors() {
     node.stop().await;
 }
 
-/// Average download rate, bytes/s, from the first verified piece to
-/// completion. libtorrent's rate limiter lets data in in bursts of up to a
+/// Average download rate, bytes/s, from the first verified piece to the
+/// last progress report before completion. libtorrent's rate limiter lets data in in bursts of up to a
 /// couple of seconds, so only a whole-transfer average is a fair measure.
 async fn average_rate(
     events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
@@ -247,9 +247,29 @@ async fn average_rate(
     })
     .await;
     let started = Instant::now();
-    let EngineEvent::Progress { bytes_done, .. } = first else { unreachable!() };
-    wait_event(events, "completion", completed(id)).await;
-    (total - bytes_done) as f64 / started.elapsed().as_secs_f64()
+    let EngineEvent::Progress { bytes_done: first_bytes, .. } = first else { unreachable!() };
+    // Both ends are read from progress events, which arrive with the same
+    // status cadence: its delay cancels out (the completion event alone
+    // would add it to the elapsed time only).
+    let mut last = (started, first_bytes);
+    let is_done = completed(id);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = tokio::time::timeout(left, events.recv()).await.expect("completion in time");
+        match event {
+            Ok(EngineEvent::Progress { torrent, bytes_done, .. }) if torrent == id => {
+                last = (Instant::now(), bytes_done);
+            }
+            Ok(event) if is_done(&event) => break,
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => panic!("events closed"),
+        }
+    }
+    if last.1 <= first_bytes {
+        return (total - first_bytes) as f64 / started.elapsed().as_secs_f64();
+    }
+    (last.1 - first_bytes) as f64 / last.0.duration_since(started).as_secs_f64()
 }
 
 /// Fetches a 6 MiB payload under `cap`, set per torrent or session-wide at

@@ -107,6 +107,7 @@ fn engine_report(state: &ApiState) -> EngineHealthReport {
         torrents: torrents.len() as u64,
         torrents_by_state: by_state,
         dht: session.dht,
+        dht_nodes: engine.dht_nodes,
         worker_restarts: engine.worker_restarts,
         download_limit_bps: session.download_limit.get(),
         upload_limit_bps: session.upload_limit.get(),

@@ -18,6 +18,9 @@ pub(crate) mod ffi {
         ResumeFailed,
         StorageMoved,
         StorageMoveFailed,
+        /// DHT statistics (asked for with every status update while the
+        /// DHT runs): `count` is the routing table's node count.
+        DhtStats,
         /// libtorrent dropped alerts (queue full) or one could not be read:
         /// replies waiting for an alert may never get one.
         Lost,
@@ -25,7 +28,8 @@ pub(crate) mod ffi {
 
     /// One alert, flattened. `message` is the human text; `detail` is the
     /// URL, path or endpoint the alert is about; `data` is resume data for
-    /// `ResumeSaved`; `port`/`tcp` describe a listen socket.
+    /// `ResumeSaved`; `port`/`tcp` describe a listen socket; `count` is
+    /// the DHT node count of `DhtStats`.
     #[derive(Debug)]
     struct AlertRecord {
         kind: AlertKind,
@@ -35,6 +39,7 @@ pub(crate) mod ffi {
         data: Vec<u8>,
         port: u16,
         tcp: bool,
+        count: u64,
     }
 
     /// One torrent's status from a `state_update_alert`.

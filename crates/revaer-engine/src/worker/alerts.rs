@@ -58,6 +58,11 @@ impl Worker<'_> {
             }
             AlertKind::StorageMoved => self.finish_move(id, Ok(alert.detail.clone())),
             AlertKind::Lost => self.on_lost_alerts(&alert.message),
+            // A report queued before the DHT was switched off is stale.
+            AlertKind::DhtStats if self.session_config.dht => {
+                let nodes = alert.count;
+                self.context.shared.update_health(|health| health.dht_nodes = Some(nodes));
+            }
             AlertKind::StorageMoveFailed => {
                 let message = format!("{} ({})", alert.message, alert.detail);
                 self.finish_move(id, Err(EngineError::MoveFailed { id, message }));

@@ -494,6 +494,9 @@ impl Worker<'_> {
                 health.listen_port = None;
             });
         }
+        if !config.dht {
+            self.context.shared.update_health(|health| health.dht_nodes = None);
+        }
         if config.pex != self.session_config.pex {
             let ids = self.torrents.keys().copied().collect::<Vec<_>>();
             for id in ids {
