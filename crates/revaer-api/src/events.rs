@@ -141,7 +141,9 @@ impl EventBus {
         // Still in the ring (or nothing missed): replay. Older than the
         // ring, from another run, or from the future: resync.
         let oldest_kept = ring.events.front().map_or(ring.next_id, |e| e.id);
-        let known = last > self.base && last <= newest && last + 1 >= oldest_kept;
+        // `base` itself is the id a resync frame carries before this run
+        // published anything: resuming from it is fine.
+        let known = last >= self.base && last <= newest && last + 1 >= oldest_kept;
         if !known {
             return Subscription { resync: true, newest, replay: Vec::new(), live };
         }

@@ -21,12 +21,7 @@ impl<T: DeserializeOwned> FromRequest<ApiState> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
         let limit = state.limits().json_body;
-        let is_json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !is_json {
+        if !is_json(req.headers()) {
             return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
         }
         let body = axum::body::to_bytes(req.into_body(), limit).await.map_err(|err| {
@@ -43,6 +38,30 @@ impl<T: DeserializeOwned> FromRequest<ApiState> for ApiJson<T> {
         })?;
         parse_json(&body).map(Self)
     }
+}
+
+/// Whether the request's media type (case-insensitive, parameters aside)
+/// is `essence`.
+pub(crate) fn has_media_type(headers: &axum::http::HeaderMap, essence: &str) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(essence))
+}
+
+/// Whether the body is declared JSON: `application/json`, or a
+/// `application/*+json` type.
+pub(crate) fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    if has_media_type(headers, "application/json") {
+        return true;
+    }
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v.starts_with("application/") && v.ends_with("+json"))
 }
 
 /// Parses a JSON body; the error points at what did not parse.

@@ -6,11 +6,10 @@
 
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::header;
 use revaer_api_models::{AddTorrentRequest, InvalidParam};
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, parse_json};
+use crate::extract::{ApiJson, has_media_type, parse_json};
 use crate::state::{ApiLimits, ApiState};
 
 /// Most parts in one form.
@@ -59,12 +58,13 @@ impl FromRequest<ApiState> for AddBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        let is_form = has_media_type(req.headers(), "multipart/form-data");
         if !is_form {
+            if !crate::extract::is_json(req.headers()) {
+                return Err(ApiError::UnsupportedMediaType {
+                    expected: "application/json or multipart/form-data",
+                });
+            }
             let ApiJson(request) = ApiJson::from_request(req, state).await?;
             return Ok(Self { request, file: None });
         }

@@ -83,6 +83,13 @@ impl Modify for Conventions {
                 if protected {
                     require_key(operation);
                 }
+                if operation.request_body.is_some() {
+                    operation.responses.responses.entry("415".to_owned()).or_insert_with(|| {
+                        RefOr::T(problem_response(
+                            "The body is not in a media type the route reads",
+                        ))
+                    });
+                }
             }
         }
     }
@@ -94,17 +101,7 @@ fn require_key(operation: &mut Operation) {
         SecurityRequirement::new("bearer", empty),
         SecurityRequirement::new("api_key", empty),
     ]);
-    let problem = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                revaer_api_models::PROBLEM_CONTENT_TYPE,
-                ContentBuilder::new()
-                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem"))))
-                    .build(),
-            )
-            .build()
-    };
+    let problem = problem_response;
     let responses = &mut operation.responses.responses;
     responses
         .entry("401".to_owned())
@@ -115,6 +112,19 @@ fn require_key(operation: &mut Operation) {
     responses.entry("500".to_owned()).or_insert_with(|| {
         RefOr::T(problem("The server failed; the trace id finds it in the log"))
     });
+}
+
+/// A response carrying a problem document.
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            revaer_api_models::PROBLEM_CONTENT_TYPE,
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem"))))
+                .build(),
+        )
+        .build()
 }
 
 /// The document, built once.

@@ -49,11 +49,15 @@ async fn settings_are_read_and_changed_by_revision() {
     assert_eq!(invalid, ["/engine_profile/connections_limit", "/fs_policy/chmod_file"]);
     let bad_header = api.raw(change("yesterday", json!({}))).await.problem(400);
     assert_eq!(bad_header, ["/headers/if-match"]);
-    // A weak tag names a revision too; `*` matches any.
-    let weak = api
-        .raw(change(&format!("W/\"{}\"", revision + 1), json!({"engine_profile": {"pex": false}})))
-        .await;
-    assert_eq!(weak.status, 200, "{}", weak.json);
+    // Weak tags never match (RFC 9110 strong comparison); a list matches
+    // when one of its tags is the current revision; `*` matches any.
+    let current = revision + 1;
+    let weak = api.raw(change(&format!("W/\"{current}\""), json!({}))).await;
+    weak.problem(412);
+    let list = format!("\"{revision}\", W/\"{current}\", \"{current}\"");
+    let listed = api.raw(change(&list, json!({"engine_profile": {"pex": false}}))).await;
+    assert_eq!(listed.status, 200, "{}", listed.json);
+    api.raw(change("\"100001\", \"100002\"", json!({}))).await.problem(412);
     let any = api.raw(change("*", json!({"engine_profile": {"pex": true}}))).await;
     assert_eq!(any.status, 200, "{}", any.json);
     api.send(Method::GET, "/v1/config", None, None).await.problem(401);

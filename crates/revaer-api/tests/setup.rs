@@ -38,6 +38,14 @@ async fn setup_opens_the_api_once() {
         ["/engine_profile/connections_limit"],
         "nothing consumed by a bad changeset"
     );
+    let form = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/v1/setup/complete")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-revaer-setup-token", &setup_token)
+        .body(axum::body::Body::from("api_key_label=ops"))
+        .expect("request");
+    api.raw(form).await.problem(415);
 
     let request = axum::http::Request::builder()
         .method(Method::POST)

@@ -260,15 +260,6 @@ async fn invalid_input_gets_a_problem_with_pointers() {
         .body(axum::body::Body::from("{not json"))
         .expect("request");
     api.raw(request).await.problem(400);
-    let request = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri("/v1/torrents")
-        .header("authorization", format!("Bearer {}", api.token))
-        .body(axum::body::Body::from("magnet=x"))
-        .expect("request");
-    let unsupported = api.raw(request).await;
-    unsupported.problem(415);
-    assert_eq!(unsupported.json["type"], "https://revaer.dev/problems/unsupported-media-type");
     // File indices are checked once the files are known: the pointer is
     // into the body's `selection`.
     let metainfo = payload(api.dir.path(), "indexed");
@@ -282,6 +273,38 @@ async fn invalid_input_gets_a_problem_with_pointers() {
         .await
         .problem(400);
     assert_eq!(bad_index, ["/selection/priorities/0/index"]);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_in_other_media_types_are_refused() {
+    let api = Api::start().await;
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/v1/torrents")
+        .header("authorization", format!("Bearer {}", api.token))
+        .body(axum::body::Body::from("magnet=x"))
+        .expect("request");
+    let unsupported = api.raw(request).await;
+    unsupported.problem(415);
+    assert_eq!(unsupported.json["type"], "https://revaer.dev/problems/unsupported-media-type");
+    // Media types are case-insensitive and take parameters.
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/v1/keys")
+        .header("authorization", format!("Bearer {}", api.token))
+        .header("content-type", "Application/JSON; charset=utf-8")
+        .body(axum::body::Body::from(r#"{"label": "cased"}"#))
+        .expect("request");
+    assert_eq!(api.raw(request).await.status, 201);
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/v1/keys")
+        .header("authorization", format!("Bearer {}", api.token))
+        .header("content-type", "application/jsonx")
+        .body(axum::body::Body::from(r#"{"label": "x"}"#))
+        .expect("request");
+    api.raw(request).await.problem(415);
     api.stop().await;
 }
 

@@ -130,10 +130,14 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
     let local = listener.local_addr().context("read the listen address")?;
     let keys = KeyCache::default();
     keys.refresh(store).await.context("load API keys")?;
+    let instance = cli.instance.clone().unwrap_or_else(|| default_instance(data_dir));
+    // A restarted daemon's new token replaces its old one; daemons sharing
+    // the database keep theirs.
     let setup_token = if active {
         None
     } else {
-        Some(store.issue_setup_token(SETUP_TOKEN_TTL).await.context("issue a setup token")?)
+        let token = store.issue_setup_token_for(SETUP_TOKEN_TTL, &instance).await;
+        Some(token.context("issue a setup token")?)
     };
 
     let session = session_config(&settings.engine_profile, data_dir, cli.peer_port);
@@ -152,10 +156,7 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
             store.clone(),
             engine.clone(),
             pipeline,
-            OrchestratorConfig {
-                instance: cli.instance.clone().unwrap_or_else(|| default_instance(data_dir)),
-                ..OrchestratorConfig::default()
-            },
+            OrchestratorConfig { instance, ..OrchestratorConfig::default() },
         )
         .await,
     );

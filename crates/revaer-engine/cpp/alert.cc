@@ -2,10 +2,12 @@
 #include "revaer-engine/include/revaer-engine/alert.h"
 
 #include <libtorrent/alert_types.hpp>
+#include <libtorrent/session_stats.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <libtorrent/write_resume_data.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -104,12 +106,16 @@ void translate_session(lt::alert const* alert, rust::Vec<AlertRecord>& out) {
     auto r = record(AlertKind::Lost, Hash{});
     r.message = lossy(a->message());
     out.push_back(std::move(r));
-  } else if (auto const* a = alert_cast<dht_stats_alert>(alert)) {
-    auto r = record(AlertKind::DhtStats, Hash{});
-    for (auto const& bucket : a->routing_table) {
-      r.count += static_cast<std::uint64_t>(bucket.num_nodes);
+  } else if (auto const* a = alert_cast<session_stats_alert>(alert)) {
+    // The counter sums every DHT node of the session (one per listen
+    // socket), unlike a dht_stats_alert, which describes one.
+    static int const dht_nodes = lt::find_metric_idx("dht.dht_nodes");
+    auto const counters = a->counters();
+    if (dht_nodes >= 0 && dht_nodes < counters.size()) {
+      auto r = record(AlertKind::DhtStats, Hash{});
+      r.count = static_cast<std::uint64_t>(std::max<std::int64_t>(counters[dht_nodes], 0));
+      out.push_back(std::move(r));
     }
-    out.push_back(std::move(r));
   }
 }
 

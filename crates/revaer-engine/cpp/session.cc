@@ -154,10 +154,11 @@ void apply_settings(Session& session, SessionSettings const& settings) {
 
 void post_updates(Session& session) {
   using th = lt::torrent_handle;
-  auto& ses = session.impl().session;
-  ses.post_torrent_updates(th::query_name | th::query_save_path | th::query_torrent_file |
-                           th::query_accurate_download_counters);
-  if (ses.is_dht_running()) ses.post_dht_stats();
+  session.impl().session.post_torrent_updates(th::query_name | th::query_save_path |
+                                              th::query_torrent_file |
+                                              th::query_accurate_download_counters);
 }
+
+void post_stats(Session& session) { session.impl().session.post_session_stats(); }
 
 }  // namespace revaer

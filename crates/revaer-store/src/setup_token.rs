@@ -1,10 +1,10 @@
 //! Setup tokens and setup completion.
 //!
-//! A fresh install issues a one-time token (stored hashed, with an expiry).
-//! Each daemon sharing a database in setup mode prints its own, and each
-//! stays valid until it expires (issuing one never revokes another, which
-//! would leave the operator holding a dead token). Completing setup with
-//! any of them consumes it and revokes the rest, applies the initial
+//! A fresh install issues a one-time token (stored hashed, with an expiry,
+//! under its issuer: the daemon's instance name). A new token revokes the
+//! issuer's older unused ones, so a token printed by an earlier start stops
+//! working, while daemons sharing a database in setup mode each keep their
+//! own. Completing setup with any of them consumes it and revokes the rest, applies the initial
 //! changeset with `app_profile.mode = "active"`, and issues the first API
 //! key, all in one transaction: two concurrent completions cannot both
 //! succeed, and a failure consumes nothing.
@@ -32,10 +32,17 @@ async fn lock_settings(conn: &mut sqlx::AnyConnection) -> Result<()> {
 }
 
 impl Store {
-    /// Issues a setup token valid for `ttl`. Refused once the instance is
-    /// set up.
-    #[tracing::instrument(skip(self))]
+    /// Issues a setup token valid for `ttl` under the default issuer (see
+    /// [`Store::issue_setup_token_for`]).
     pub async fn issue_setup_token(&self, ttl: Duration) -> Result<SecretToken> {
+        self.issue_setup_token_for(ttl, "revaer").await
+    }
+
+    /// Issues a setup token valid for `ttl` on behalf of `issuer` (a
+    /// daemon's instance name), revoking `issuer`'s older unused tokens and
+    /// purging dead ones. Refused once the instance is set up.
+    #[tracing::instrument(skip(self))]
+    pub async fn issue_setup_token_for(&self, ttl: Duration, issuer: &str) -> Result<SecretToken> {
         let now = now_ms();
         let secret = format!("{PREFIX}{}", random_secret());
         let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
@@ -44,16 +51,37 @@ impl Store {
         // instances starting on a fresh database cannot both end up with a
         // valid token.
         lock_settings(&mut tx).await?;
+        sqlx::query(
+            "UPDATE setup_tokens SET revoked_at = $1 \
+             WHERE issuer = $2 AND consumed_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(issuer)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("revoke the issuer's older setup tokens"))?;
+        // Dead tokens are kept a day for the record, then dropped.
+        let day_ago = now.saturating_sub(24 * 3600 * 1000);
+        sqlx::query(
+            "DELETE FROM setup_tokens WHERE consumed_at IS NULL \
+             AND (revoked_at < $1 OR expires_at < $1)",
+        )
+        .bind(day_ago)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("purge dead setup tokens"))?;
         if read_snapshot(&mut tx).await?.settings.app_profile.mode == AppMode::Active {
             return Err(StoreError::AlreadySetUp);
         }
         let expires = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
         sqlx::query(
-            "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)",
+            "INSERT INTO setup_tokens (token_hash, created_at, expires_at, issuer) \
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(hash(&secret).to_vec())
         .bind(now)
         .bind(expires)
+        .bind(issuer)
         .execute(&mut *tx)
         .await
         .map_err(db("store the setup token"))?;

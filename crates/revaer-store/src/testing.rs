@@ -79,12 +79,15 @@ impl Drop for TestDb {
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             let Ok(runtime) = runtime else { return };
-            runtime.block_on(async move {
+            // Bounded: a server that stopped answering must not hang the
+            // test run (the database is then left behind).
+            let cleanup = async move {
                 if let Ok(mut conn) = PgConnection::connect(&admin).await {
                     let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                     let _ = sqlx::raw_sql(&drop).execute(&mut conn).await;
                 }
-            });
+            };
+            let _ = runtime.block_on(async { tokio::time::timeout(WAIT, cleanup).await });
         })
         .join();
     }

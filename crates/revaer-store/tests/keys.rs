@@ -24,6 +24,10 @@ async fn setup_token_is_one_time_and_exactly_one_concurrent_use_wins(db: &TestDb
     assert!(db.store.has_setup_token().await.expect("has"));
     let context = ChangeContext::new("setup");
     let initial = changeset(json!({"app_profile": {"instance_name": "home"}}));
+    // A newer token from the same issuer (a restarted daemon) revokes the
+    // older one.
+    let refused = db.store.complete_setup(older.expose(), &initial, &first_key(), &context).await;
+    assert!(matches!(refused, Err(StoreError::SetupTokenRejected)), "{refused:?}");
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let (store, token, initial, context) =
@@ -47,9 +51,6 @@ async fn setup_token_is_one_time_and_exactly_one_concurrent_use_wins(db: &TestDb
     assert!(db.store.verify_api_key(key.token.expose()).await.expect("verify").is_some());
     assert_eq!(db.store.list_api_keys().await.expect("list").len(), 1);
     assert!(!db.store.has_setup_token().await.expect("has"), "the others are revoked");
-    // The older token (another daemon's) was valid until setup completed.
-    let refused = db.store.complete_setup(older.expose(), &initial, &first_key(), &context).await;
-    assert!(matches!(refused, Err(StoreError::SetupTokenRejected)), "{refused:?}");
     assert!(matches!(
         db.store.issue_setup_token(Duration::from_mins(1)).await,
         Err(StoreError::AlreadySetUp)
@@ -57,13 +58,15 @@ async fn setup_token_is_one_time_and_exactly_one_concurrent_use_wins(db: &TestDb
 }
 
 async fn each_daemon_keeps_its_own_setup_token(db: &TestDb) {
-    let first = db.store.issue_setup_token(Duration::from_mins(10)).await.expect("token");
+    let ttl = Duration::from_mins(10);
+    let first = db.store.issue_setup_token_for(ttl, "host:a").await.expect("token");
     let other = db.another().await;
-    let _second = other.issue_setup_token(Duration::from_mins(10)).await.expect("token");
+    let _second = other.issue_setup_token_for(ttl, "host:b").await.expect("token");
     let context = ChangeContext::new("setup");
     let (changes, key) = (Changeset::default(), first_key());
     let done = db.store.complete_setup(first.expose(), &changes, &key, &context).await;
     assert!(done.is_ok(), "a token issued before another daemon's still works: {done:?}");
+    assert!(!db.store.has_setup_token().await.expect("has"), "the other daemon's is revoked");
     other.close().await;
 }
 

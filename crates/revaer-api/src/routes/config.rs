@@ -51,22 +51,53 @@ pub async fn patch_config(
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
     let mut context = ChangeContext::new(key.key_id.clone()).because("PATCH /v1/config");
-    // `*` matches any revision; a weak tag (`W/"5"`) names one as well.
-    if let Some(value) = headers.get(header::IF_MATCH).filter(|v| v.as_bytes().trim_ascii() != b"*")
+    if let Some(value) = headers.get(header::IF_MATCH)
+        && let Some(revision) = if_match(&state, value).await?
     {
-        let revision = value
-            .to_str()
-            .ok()
-            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-            .and_then(|v| v.parse::<i64>().ok())
-            .ok_or_else(|| {
-                ApiError::Validation(vec![InvalidParam::new(
-                    "/headers/if-match",
-                    "must be a settings revision",
-                )])
-            })?;
         context = context.if_revision(revision);
     }
     let snapshot = state.store().apply_changeset(&Changeset(body), &context).await?;
     Ok(with_etag(snapshot))
+}
+
+/// Most entity tags read from one `If-Match`.
+const MAX_TAGS: usize = 16;
+
+/// The revision an `If-Match` asks for (RFC 9110 §13.1.1): `None` for `*`
+/// (the settings always exist); the tag that names the current revision for
+/// a list; 412 when no strong tag could match (weak tags never do). Tags are
+/// `"5"`; a bare `5` is read as `"5"`.
+async fn if_match(state: &ApiState, value: &HeaderValue) -> ApiResult<Option<i64>> {
+    let invalid = || {
+        ApiError::Validation(vec![InvalidParam::new(
+            "/headers/if-match",
+            "must be `*` or settings revisions as entity tags (\"5\")",
+        )])
+    };
+    let text = value.to_str().map_err(|_| invalid())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let mut strong = Vec::new();
+    for tag in text.split(',').map(str::trim).take(MAX_TAGS + 1) {
+        if strong.len() >= MAX_TAGS {
+            return Err(invalid());
+        }
+        // A weak tag is well formed but never matches.
+        if let Some(weak) = tag.strip_prefix("W/") {
+            weak.trim_matches('"').parse::<i64>().map_err(|_| invalid())?;
+            continue;
+        }
+        strong.push(tag.trim_matches('"').parse::<i64>().map_err(|_| invalid())?);
+    }
+    let current = state.store().settings().await?.revision;
+    match strong.as_slice() {
+        // The store checks the one revision atomically with the change.
+        [one] => Ok(Some(*one)),
+        many if many.contains(&current) => Ok(Some(current)),
+        _ => Err(ApiError::Store(revaer_store::StoreError::StaleRevision {
+            expected: strong.first().copied().unwrap_or(-1),
+            current,
+        })),
+    }
 }

@@ -42,9 +42,18 @@ pub async fn complete_setup(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
-    let body = body.map_err(|_| ApiError::TooLarge { limit: MAX_SETUP_BODY })?;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge { limit: MAX_SETUP_BODY }
+        } else {
+            ApiError::Malformed { detail: rejection.body_text(), pointer: None }
+        }
+    })?;
     if state.is_active() {
         return Err(ApiError::AlreadySetUp);
+    }
+    if !body.is_empty() && !crate::extract::is_json(&headers) {
+        return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
     }
     let request: SetupRequest =
         if body.is_empty() { SetupRequest::default() } else { parse_json(&body)? };

@@ -63,11 +63,21 @@ pub fn start_with_env(data: &Path, env: &[(&str, &str)]) -> Daemon {
         .spawn()
         .expect("revaerd starts");
     let mut daemon = Daemon { child, addr: String::new(), setup_token: None };
-    let mut lines = BufReader::new(daemon.child.stdout.take().expect("stdout")).lines();
+    // Lines are read on a thread, so that a daemon that never prints its
+    // address fails the test at the deadline instead of hanging it.
+    let stdout = daemon.child.stdout.take().expect("stdout");
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                return;
+            }
+        }
+    });
     let deadline = Instant::now() + Duration::from_mins(1);
     while daemon.addr.is_empty() {
-        assert!(Instant::now() < deadline, "revaerd prints its address in time");
-        let line = lines.next().expect("a line").expect("utf-8");
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines.recv_timeout(left).expect("revaerd prints its address in time");
         if let Some(token) = line.split("(shown once): ").nth(1) {
             daemon.setup_token = Some(token.trim().to_owned());
         }

@@ -18,8 +18,8 @@ pub(crate) mod ffi {
         ResumeFailed,
         StorageMoved,
         StorageMoveFailed,
-        /// DHT statistics (asked for with every status update while the
-        /// DHT runs): `count` is the routing table's node count.
+        /// Session statistics (asked for every few seconds while the DHT
+        /// runs): `count` is the DHT nodes of every routing table.
         DhtStats,
         /// libtorrent dropped alerts (queue full) or one could not be read:
         /// replies waiting for an alert may never get one.

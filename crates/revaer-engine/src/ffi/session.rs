@@ -59,6 +59,9 @@ pub(crate) mod ffi {
         /// Asks for a `state_update_alert` with every torrent whose status
         /// changed since the last call.
         fn post_updates(session: Pin<&mut Session>) -> Result<()>;
+        /// Asks for a `session_stats_alert` (read for the DHT node count,
+        /// summed over the session's DHT nodes).
+        fn post_stats(session: Pin<&mut Session>) -> Result<()>;
     }
 }
 

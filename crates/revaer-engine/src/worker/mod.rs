@@ -32,6 +32,8 @@ mod restore;
 
 /// Longest the worker sleeps waiting for a command before it polls alerts.
 const TICK: Duration = Duration::from_millis(20);
+/// How often session statistics are asked for while the DHT runs.
+const STATS_EVERY: Duration = Duration::from_secs(5);
 /// Longest the session may take to report its listen sockets at start.
 const LISTEN_WAIT: Duration = Duration::from_secs(5);
 /// Longest shutdown waits for resume data.
@@ -178,6 +180,8 @@ pub(crate) struct Worker<'a> {
     pub faults: Faults,
     batch: AlertBatch,
     last_status_post: Option<Instant>,
+    /// When session statistics (the DHT node count) were last asked for.
+    last_stats_post: Option<Instant>,
 }
 
 impl<'a> Worker<'a> {
@@ -204,6 +208,7 @@ impl<'a> Worker<'a> {
             faults: Faults::default(),
             batch: AlertBatch::default(),
             last_status_post: None,
+            last_stats_post: None,
         }
     }
 
@@ -310,6 +315,13 @@ impl<'a> Worker<'a> {
             ffi::session::ffi::post_updates(self.session.pin_mut())
                 .map_err(EngineError::native("post status updates"))?;
             self.last_status_post = Some(now);
+        }
+        let stats_due =
+            self.last_stats_post.is_none_or(|last| now.duration_since(last) >= STATS_EVERY);
+        if self.session_config.dht && stats_due {
+            ffi::session::ffi::post_stats(self.session.pin_mut())
+                .map_err(EngineError::native("post session stats"))?;
+            self.last_stats_post = Some(now);
         }
         let interval = self.context.config.resume_save_interval;
         let ready = self
