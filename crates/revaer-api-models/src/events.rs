@@ -21,7 +21,7 @@ pub struct StreamEvent {
     /// `storage_moved`, `tracker_error`, `torrent_error`,
     /// `resume_rejected`, `health`, `fsops_started`, `fsops_step`,
     /// `fsops_completed`, `fsops_failed`, `settings_changed`,
-    /// `events_dropped`.
+    /// `health_changed`, `events_dropped`.
     #[serde(rename = "type")]
     pub kind: String,
     /// When it was published.

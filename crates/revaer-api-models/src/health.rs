@@ -42,6 +42,22 @@ pub struct HealthComponents {
     pub rate_limiter: RateLimiterHealth,
 }
 
+impl HealthComponents {
+    /// Each component's name, status and reason.
+    pub fn statuses(&self) -> Vec<(&'static str, HealthStatus, Option<&str>)> {
+        let mut all = vec![
+            ("database", self.database.status, self.database.reason.as_deref()),
+            ("engine", self.engine.status, self.engine.reason.as_deref()),
+            ("config_watcher", self.config_watcher.status, self.config_watcher.reason.as_deref()),
+            ("rate_limiter", self.rate_limiter.status, self.rate_limiter.reason.as_deref()),
+        ];
+        if let Some(fsops) = &self.fsops {
+            all.push(("fsops", fsops.status, fsops.reason.as_deref()));
+        }
+        all
+    }
+}
+
 /// The store's health.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

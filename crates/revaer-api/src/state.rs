@@ -280,6 +280,43 @@ impl ApiState {
         );
     }
 
+    /// Compares every component's health every `every` and publishes a
+    /// `health_changed` event for each change (`component`, `status`,
+    /// `previous`, `reason`): a pipeline failure, a watcher falling behind,
+    /// an engine fault. A component first seen unhealthy is reported too.
+    pub fn spawn_health_watch(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut last: std::collections::BTreeMap<&'static str, HealthStatus> =
+                std::collections::BTreeMap::new();
+            loop {
+                let report = crate::routes::health::report(&state).await;
+                for (component, status, reason) in report.components.statuses() {
+                    let previous = last.insert(component, status);
+                    let changed = match previous {
+                        Some(previous) => previous != status,
+                        None => status != HealthStatus::Ok,
+                    };
+                    if changed {
+                        tracing::info!(component, ?status, ?previous, reason, "health changed");
+                        state.events().publish(
+                            "health_changed",
+                            None,
+                            serde_json::json!({
+                                "component": component,
+                                "status": status,
+                                "previous": previous,
+                                "reason": reason,
+                            }),
+                            None,
+                        );
+                    }
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
     /// Refreshes the API keys every `every` (a revoked key stops working
     /// within it) and reports each key without a rate limit once, as a
     /// guard-rail `health` event.

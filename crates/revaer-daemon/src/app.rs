@@ -26,6 +26,8 @@ use crate::orchestrator::{Orchestrator, OrchestratorConfig};
 
 /// How often API keys are reloaded (a revoked key stops working within it).
 const KEY_REFRESH: Duration = Duration::from_millis(500);
+/// How often component health is compared (changes become events).
+const HEALTH_WATCH: Duration = Duration::from_secs(2);
 /// How long a setup token printed at start-up stays valid.
 const SETUP_TOKEN_TTL: Duration = Duration::from_hours(24);
 /// How long requests in flight get to finish after a shutdown signal.
@@ -176,6 +178,7 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         Err(err) => tracing::warn!(error = %err, "metrics are off: no registry"),
     }
     let refresher = state.spawn_key_refresh(KEY_REFRESH);
+    let health_watch = state.spawn_health_watch(HEALTH_WATCH);
     let reloader = tokio::spawn(reload(
         updates,
         store.clone(),
@@ -197,6 +200,7 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         tracing::warn!("FsOps jobs did not stop in time; they resume on the next start");
     }
     refresher.abort();
+    health_watch.abort();
     reloader.abort();
     forwarder.abort();
     engine.shutdown().await.context("stop the engine")?;

@@ -37,6 +37,18 @@ pub async fn health_full(
     if !crate::auth::is_loopback(&request) {
         crate::auth::verify(request.headers(), &state)?;
     }
+    let report = report(&state).await;
+    let code = if report.status == HealthStatus::Failing {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, Json(report)))
+}
+
+/// Every component's health, as `/health/full` reports it (and the health
+/// watch compares).
+pub async fn report(state: &ApiState) -> HealthReport {
     let clock = Instant::now();
     let database = match state.store().settings().await {
         Ok(snapshot) => (HealthStatus::Ok, None, Some(snapshot.revision)),
@@ -60,7 +72,7 @@ pub async fn health_full(
     };
     let components = HealthComponents {
         database,
-        engine: engine_report(&state),
+        engine: engine_report(state),
         config_watcher,
         fsops: state.fsops_health().await,
         rate_limiter: state.rate_limiter_health(),
@@ -75,18 +87,12 @@ pub async fn health_full(
     .chain(components.fsops.as_ref().map(|f| f.status))
     .max()
     .unwrap_or(HealthStatus::Ok);
-    let code = if status == HealthStatus::Failing {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    let report = HealthReport {
+    HealthReport {
         status,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         git_revision: state.git_revision().to_owned(),
         components,
-    };
-    Ok((code, Json(report)))
+    }
 }
 
 fn engine_report(state: &ApiState) -> EngineHealthReport {

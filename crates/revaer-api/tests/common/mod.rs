@@ -65,6 +65,11 @@ impl Api {
         Self::start_active(ApiLimits::default(), |state| state.with_metrics(handle, need_key)).await
     }
 
+    /// An active instance whose state `tweak` changes first.
+    pub async fn start_active_with(tweak: impl FnOnce(ApiState) -> ApiState) -> Self {
+        Self::start_active(ApiLimits::default(), tweak).await
+    }
+
     /// An active instance with an API key (`token`).
     async fn start_active(limits: ApiLimits, tweak: impl FnOnce(ApiState) -> ApiState) -> Self {
         let (dir, engine, store, _) = boot(Backend::Sqlite).await;
