@@ -23,7 +23,7 @@ use crate::routes;
     info(
         title = "Revaer",
         description = "The Revaer torrent server's HTTP API. Every error is `application/problem+json` (RFC 9457) with a `trace_id`; validation errors list `invalid_params` with JSON Pointers (`/query/<name>` for query parameters). Every `/v1` route but setup needs an API key (`Authorization: Bearer rvk_…` or `x-revaer-api-key`) and counts against its rate limit (`X-RateLimit-*` headers; 429 with `Retry-After`).",
-        license(name = "MIT OR Apache-2.0"),
+        license(name = "Apache-2.0"),
     ),
     paths(
         routes::health::health,

@@ -1,0 +1,343 @@
+//! The command line: global options and one subcommand per capability of
+//! the API (`revaer --help`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+/// `revaer`: drive a Revaer daemon.
+#[derive(Debug, Parser)]
+#[command(
+    name = "revaer",
+    version,
+    about = "Drive a Revaer torrent daemon over its HTTP API",
+    after_help = "Exit codes: 0 success; 2 invalid input (local checks, or a 4xx problem: 400, 409, \
+                  412, 413, 415, 422); 3 authentication (401, 403); 4 not found (404); 5 rate \
+                  limited (429); 10 server or network failure (5xx, connection, timeout)."
+)]
+pub struct Cli {
+    /// The daemon's base URL.
+    #[arg(long, global = true, env = "REVAER_API_URL", default_value = "http://127.0.0.1:7070")]
+    pub api_url: String,
+    /// The API key (`rvk_…`).
+    #[arg(long, global = true, env = "REVAER_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// A file holding the API key (first line).
+    #[arg(long, global = true, conflicts_with = "api_key")]
+    pub api_key_file: Option<PathBuf>,
+    /// `table` for people, `json` for scripts (default: table on a
+    /// terminal, json otherwise).
+    #[arg(long, global = true, value_enum)]
+    pub output: Option<Format>,
+    /// Seconds to wait for an answer.
+    #[arg(long, global = true, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// No colours (also `NO_COLOR`).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Print nothing on success.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print each request and answer on stderr (secrets masked).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List torrents.
+    Ls(ListArgs),
+    /// Add a torrent: a magnet, a `.torrent` file, or `-` for a `.torrent`
+    /// on stdin.
+    Add(AddArgs),
+    /// One torrent in detail: files, trackers, post-processing.
+    Status {
+        /// The torrent's info-hash.
+        id: String,
+    },
+    /// Choose which files to download.
+    Select(SelectArgs),
+    /// Act on torrents.
+    Action {
+        /// The action.
+        #[command(subcommand)]
+        action: ActionCommand,
+    },
+    /// Global transfer rates and caps (sets the caps when given).
+    Transfer {
+        /// Session download cap (`5MiB/s`, `800k`, `unlimited`).
+        #[arg(long)]
+        download: Option<String>,
+        /// Session upload cap.
+        #[arg(long)]
+        upload: Option<String>,
+    },
+    /// Settings.
+    Config {
+        /// `get` or `set`.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// API keys.
+    Keys {
+        /// `list`, `issue`, `rotate` or `revoke`.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// First-run setup.
+    Setup {
+        /// `complete`.
+        #[command(subcommand)]
+        command: SetupCommand,
+    },
+    /// The daemon's health.
+    Health {
+        /// Every component (needs a key unless on the daemon's host).
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+/// `revaer ls`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Page size (1 to 1000).
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Start after this cursor (from a previous page).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Follow the cursors to the last page.
+    #[arg(long, conflicts_with = "cursor")]
+    pub all: bool,
+    /// Which torrents.
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Sort key: `added_at`, `name`, `progress`, `size`, `ratio`.
+    #[arg(long)]
+    pub sort: Option<String>,
+    /// asc or desc.
+    #[arg(long)]
+    pub order: Option<String>,
+}
+
+/// The list filters (shared by `ls` and bulk actions).
+#[derive(Debug, Clone, Default, Args)]
+pub struct Filters {
+    /// States (comma list).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Category.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Tag (repeatable; all must match).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Tracker host substring.
+    #[arg(long)]
+    pub tracker: Option<String>,
+    /// A file extension.
+    #[arg(long)]
+    pub extension: Option<String>,
+    /// Name substring (case-insensitive).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// `revaer add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// A magnet URI, a `.torrent` file, or `-` (a `.torrent` on stdin).
+    pub source: String,
+    /// Category.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Tag (repeatable).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Absolute folder to download into.
+    #[arg(long)]
+    pub save_path: Option<String>,
+    /// Add without starting.
+    #[arg(long)]
+    pub paused: bool,
+    /// Download pieces in order.
+    #[arg(long)]
+    pub sequential: bool,
+    /// File selection rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Download cap (`5MiB/s`, `800k`).
+    #[arg(long)]
+    pub download_limit: Option<String>,
+    /// Upload cap.
+    #[arg(long)]
+    pub upload_limit: Option<String>,
+}
+
+/// File selection rules.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RuleArgs {
+    /// Only files matching this glob (repeatable).
+    #[arg(long)]
+    pub include: Vec<String>,
+    /// Not files matching this glob (repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Skip samples, proofs and other fluff.
+    #[arg(long)]
+    pub skip_fluff: bool,
+}
+
+/// `revaer select`.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// The torrent's info-hash.
+    pub id: String,
+    /// File selection rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// A file's priority: `INDEX=skip|low|normal|high` (repeatable).
+    #[arg(long)]
+    pub priority: Vec<String>,
+    /// The rules as JSON (checked here before anything is sent).
+    #[arg(long, conflicts_with_all = ["include", "exclude", "skip_fluff", "priority"])]
+    pub from_file: Option<PathBuf>,
+}
+
+/// `revaer action …`: each takes one or more ids, or `--all-matching` with
+/// the `ls` filters.
+#[derive(Debug, Subcommand)]
+pub enum ActionCommand {
+    /// Stop transferring.
+    Pause(Targets),
+    /// Start again.
+    Resume(Targets),
+    /// Remove (and delete the files with `--delete-data`).
+    Remove {
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+        /// Delete the downloaded files too.
+        #[arg(long)]
+        delete_data: bool,
+    },
+    /// Announce to the trackers now.
+    Reannounce(Targets),
+    /// Verify the data on disk.
+    Recheck(Targets),
+    /// Download pieces in order (`on`) or not (`off`).
+    Sequential {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        mode: String,
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+    },
+    /// Per-torrent caps (`unlimited` lifts one).
+    Rate {
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+        /// Download cap.
+        #[arg(long)]
+        download: Option<String>,
+        /// Upload cap.
+        #[arg(long)]
+        upload: Option<String>,
+    },
+    /// Move the files to another folder.
+    Move {
+        /// Absolute folder.
+        path: String,
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+    },
+}
+
+/// Which torrents an action is for.
+#[derive(Debug, Clone, Args)]
+pub struct Targets {
+    /// Info-hashes.
+    pub ids: Vec<String>,
+    /// Every torrent matching the filters.
+    #[arg(long)]
+    pub all_matching: bool,
+    /// Which torrents.
+    #[command(flatten)]
+    pub filters: Filters,
+}
+
+/// `revaer config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The settings and their revision.
+    Get,
+    /// Change settings: `key.path=value` pairs (values are JSON, or text),
+    /// or a changeset file.
+    Set {
+        /// `engine_profile.dht=false`, `fs_policy.library_root=/srv/media`…
+        pairs: Vec<String>,
+        /// A changeset as JSON.
+        #[arg(long, conflicts_with = "pairs")]
+        file: Option<PathBuf>,
+        /// Apply only if the settings are still at this revision.
+        #[arg(long)]
+        if_revision: Option<i64>,
+    },
+}
+
+/// `revaer keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Every key (never a secret).
+    List,
+    /// A new key; its token is printed once.
+    Issue {
+        /// A name for people.
+        #[arg(long)]
+        label: String,
+        /// Requests at once (with `--per-seconds`).
+        #[arg(long, requires = "per_seconds")]
+        burst: Option<u32>,
+        /// Seconds to refill the bucket.
+        #[arg(long, requires = "burst")]
+        per_seconds: Option<u32>,
+        /// When it stops working (RFC 3339).
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// A new token for a key; the old one stops working.
+    Rotate {
+        /// The key's id.
+        key_id: String,
+    },
+    /// Revoke a key for good.
+    Revoke {
+        /// The key's id.
+        key_id: String,
+    },
+}
+
+/// `revaer setup …`.
+#[derive(Debug, Subcommand)]
+pub enum SetupCommand {
+    /// Complete setup with the token the daemon printed; prints the first
+    /// API key once.
+    Complete {
+        /// The setup token (`rvs_…`).
+        #[arg(long, env = "REVAER_SETUP_TOKEN", hide_env_values = true)]
+        token: String,
+        /// A label for the first key.
+        #[arg(long)]
+        label: Option<String>,
+    },
+}

@@ -1,0 +1,198 @@
+//! The HTTP client: one request at a time against the daemon's API, each
+//! with a fresh `x-request-id` and W3C `traceparent`, the API key from the
+//! options, and every answer that is not a success turned into a
+//! [`CliError`] (Problem+JSON when the server sent one).
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use revaer_api_models::{PROBLEM_CONTENT_TYPE, Problem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{CliError, CliResult};
+
+/// Where and how to reach the daemon.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Base URL (`http://127.0.0.1:7070`).
+    pub base: String,
+    /// The API key, if any.
+    pub api_key: Option<String>,
+    /// Per-request timeout (none for event streams).
+    pub timeout: Duration,
+    /// Print each request and answer (secrets masked) on stderr.
+    pub verbose: bool,
+}
+
+/// The client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: ClientConfig,
+}
+
+/// Identifiers of one request, shown on errors.
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// The `x-request-id` sent.
+    pub request_id: String,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let trace_id = format!("{:032x}", rand::random::<u128>().max(1));
+        Self { request_id: trace_id.clone(), trace_id }
+    }
+
+    fn traceparent(&self) -> String {
+        format!("00-{}-{:016x}-01", self.trace_id, rand::random::<u64>().max(1))
+    }
+}
+
+/// Shows a secret as its first characters only.
+pub fn mask(secret: &str) -> String {
+    let shown: String = secret.chars().take(8).collect();
+    format!("{shown}…")
+}
+
+impl Client {
+    /// A client for `config`.
+    pub fn new(config: ClientConfig) -> CliResult<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("revaer/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| CliError::Network(format!("cannot build an HTTP client: {err}")))?;
+        Ok(Self { http, config })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// A request to `path` (relative to the base URL), with the key and
+    /// fresh trace ids.
+    pub fn request(&self, method: &Method, path: &str) -> (RequestBuilder, RequestIds) {
+        let url = format!("{}{path}", self.config.base.trim_end_matches('/'));
+        let ids = RequestIds::new();
+        let mut builder = self
+            .http
+            .request(method.clone(), &url)
+            .header("x-request-id", &ids.request_id)
+            .header("traceparent", ids.traceparent());
+        if let Some(key) = &self.config.api_key {
+            builder = builder.bearer_auth(key);
+        }
+        if self.config.verbose {
+            let key = self.config.api_key.as_deref().map(mask).unwrap_or_default();
+            eprintln!("> {method} {url} (trace {}, key {key})", ids.trace_id);
+        }
+        (builder, ids)
+    }
+
+    /// Sends a request with a timeout; a failure status becomes an error.
+    pub async fn send(&self, builder: RequestBuilder, ids: &RequestIds) -> CliResult<Response> {
+        let response = builder
+            .timeout(self.config.timeout)
+            .send()
+            .await
+            .map_err(|err| network(&err, &self.config.base))?;
+        if self.config.verbose {
+            eprintln!("< {}", response.status());
+        }
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(problem(response, ids).await)
+    }
+
+    /// `GET path` → `T`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
+        let (builder, ids) = self.request(&Method::GET, path);
+        json(self.send(builder, &ids).await?).await
+    }
+
+    /// `method path` with a JSON body → `T`.
+    pub async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> CliResult<T> {
+        let (builder, ids) = self.request(&method, path);
+        json(self.send(builder.json(body), &ids).await?).await
+    }
+
+    /// `method path` (optional JSON body), for answers without a body.
+    pub async fn send_empty<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> CliResult<()> {
+        let (mut builder, ids) = self.request(&method, path);
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        self.send(builder, &ids).await.map(|_| ())
+    }
+}
+
+fn network(err: &reqwest::Error, base: &str) -> CliError {
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    CliError::Network(format!("{what}: {base}: {err}"))
+}
+
+/// Reads a JSON answer.
+pub async fn json<T: DeserializeOwned>(response: Response) -> CliResult<T> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|err| CliError::Network(format!("reading the answer: {err}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|err| CliError::Network(format!("the answer is not what the API sends: {err}")))
+}
+
+/// The problem a failed answer carries (or one made up from its status).
+async fn problem(response: Response, ids: &RequestIds) -> CliError {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_CONTENT_TYPE));
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.bytes().await.unwrap_or_default();
+    let mut problem = if is_problem {
+        serde_json::from_slice::<Problem>(&body).unwrap_or_else(|_| fallback(status))
+    } else {
+        fallback(status)
+    };
+    if problem.trace_id.is_none() {
+        problem.trace_id = Some(ids.trace_id.clone());
+    }
+    if let (Some(wait), None) = (retry_after, &problem.detail) {
+        problem.detail = Some(format!("retry in {wait} s"));
+    }
+    CliError::Problem(Box::new(problem))
+}
+
+fn fallback(status: StatusCode) -> Problem {
+    let title = status.canonical_reason().unwrap_or("Unexpected answer");
+    Problem::new("unexpected", title, status.as_u16())
+        .detail(format!("the server answered {status} without a problem document"))
+}

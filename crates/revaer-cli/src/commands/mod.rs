@@ -1,0 +1,4 @@
+//! One module per group of commands.
+
+pub mod admin;
+pub mod torrents;

@@ -1,0 +1,77 @@
+//! `revaer`, the command-line client of a Revaer daemon: every capability
+//! of the `/v1` API, with the API's own request and response types
+//! (`revaer-api-models`), tables for people and JSON for scripts, Problem
+//! summaries on stderr and structured exit codes (see [`error`]).
+//!
+//! # Layout
+//! - [`cli`]: the clap definitions.
+//! - [`client`]: HTTP with trace ids and Problem decoding.
+//! - [`commands`]: one module per group of commands.
+//! - [`output`]: tables, JSON and error output.
+//! - [`parse`]: rates with units, priorities, settings pairs.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod error;
+pub mod output;
+pub mod parse;
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use cli::{Cli, Command};
+use client::{Client, ClientConfig};
+use error::{CliError, CliResult};
+use output::{Format, Output};
+
+/// The output settings the options ask for.
+pub fn output_of(cli: &Cli) -> Output {
+    let format = cli.output.unwrap_or_else(|| {
+        if std::io::stdout().is_terminal() { Format::Table } else { Format::Json }
+    });
+    Output { format, quiet: cli.quiet }
+}
+
+/// The API key: `--api-key`/`REVAER_API_KEY`, or the first line of
+/// `--api-key-file`.
+fn api_key(cli: &Cli) -> CliResult<Option<String>> {
+    if let Some(path) = &cli.api_key_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| CliError::Invalid(format!("cannot read {}: {err}", path.display())))?;
+        let key = text.lines().next().unwrap_or_default().trim().to_owned();
+        if key.is_empty() {
+            return Err(CliError::Invalid(format!("{} holds no key", path.display())));
+        }
+        return Ok(Some(key));
+    }
+    Ok(cli.api_key.clone().filter(|k| !k.trim().is_empty()))
+}
+
+/// Runs a parsed command line; the error decides the exit code.
+pub async fn run(cli: Cli, out: Output) -> CliResult<()> {
+    use commands::{admin, torrents};
+    let config = ClientConfig {
+        base: cli.api_url.clone(),
+        api_key: api_key(&cli)?,
+        timeout: Duration::from_secs(cli.timeout),
+        verbose: cli.verbose,
+    };
+    let client = Client::new(config)?;
+    match cli.command {
+        Command::Ls(args) => torrents::list(&client, out, args).await,
+        Command::Add(args) => torrents::add(&client, out, args).await,
+        Command::Status { id } => torrents::status(&client, out, &id).await,
+        Command::Select(args) => torrents::select(&client, out, args).await,
+        Command::Action { action } => torrents::action(&client, out, action).await,
+        Command::Transfer { download, upload } => {
+            admin::transfer(&client, out, download, upload).await
+        }
+        Command::Config { command } => admin::config(&client, out, command).await,
+        Command::Keys { command } => admin::keys(&client, out, command).await,
+        Command::Setup { command } => admin::setup(&client, out, command).await,
+        Command::Health { full } => admin::health(&client, out, full).await,
+    }
+}

@@ -1,0 +1,228 @@
+//! The real `revaer` binary against a real API (the router over a loopback
+//! libtorrent engine and a SQLite store, served on 127.0.0.1): commands,
+//! output and exit codes.
+
+use std::process::{Command, Output};
+
+use revaer_api::auth::KeyCache;
+use revaer_api::state::ApiLimits;
+use revaer_api::{ApiState, router, serve};
+use revaer_engine::{Engine, EngineConfig, SessionConfig};
+use revaer_store::{NewApiKey, Store, StoreConfig};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_revaer");
+const MAGNET: &str = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=cli-test";
+const ID: &str = "0123456789abcdef0123456789abcdef01234567";
+
+struct Daemon {
+    url: String,
+    token: String,
+    engine: Engine,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn daemon() -> Daemon {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::start(EngineConfig::new(
+        dir.path().join("resume"),
+        SessionConfig::loopback(dir.path().join("downloads")),
+    ))
+    .await
+    .expect("engine");
+    let store =
+        Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db"))).await.expect("store");
+    let key = NewApiKey { label: "cli".into(), rate_limit: None, expires_at: None };
+    let token = store.issue_api_key(&key).await.expect("key").token.expose().to_owned();
+    let keys = KeyCache::default();
+    keys.refresh(&store).await.expect("keys");
+    let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), true);
+    state.spawn_key_refresh(std::time::Duration::from_millis(100));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(serve(listener, router(state), std::future::pending()));
+    Daemon { url, token, engine, store, _dir: dir }
+}
+
+impl Daemon {
+    /// Runs `revaer` with the URL and key (JSON output: not a terminal).
+    async fn run(&self, args: &[&str]) -> Output {
+        self.run_as(Some(&self.token), args).await
+    }
+
+    async fn run_as(&self, token: Option<&str>, args: &[&str]) -> Output {
+        let mut command = Command::new(BIN);
+        command.env_remove("REVAER_API_KEY").args(["--api-url", &self.url, "--timeout", "20"]);
+        if let Some(token) = token {
+            command.args(["--api-key", token]);
+        }
+        command.args(args);
+        tokio::task::spawn_blocking(move || command.output().expect("revaer runs"))
+            .await
+            .expect("join")
+    }
+
+    async fn stop(self) {
+        self.engine.shutdown().await.expect("engine stops");
+        self.store.close().await;
+    }
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("an exit code")
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!("stdout is JSON ({err}): {}", String::from_utf8_lossy(&output.stdout))
+    })
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn torrents_are_added_listed_inspected_and_acted_on() {
+    let d = daemon().await;
+    let added = d.run(&["add", MAGNET, "--paused", "--category", "tv", "--tag", "hd"]).await;
+    assert_eq!(code(&added), 0, "{}", stderr(&added));
+    assert_eq!(stdout_json(&added)["id"], ID);
+
+    let listed = d.run(&["ls", "--category", "tv", "--tag", "hd"]).await;
+    assert_eq!(code(&listed), 0, "{}", stderr(&listed));
+    assert_eq!(stdout_json(&listed)["items"][0]["id"], ID);
+    let all = d.run(&["ls", "--all"]).await;
+    assert_eq!(stdout_json(&all)["next_cursor"], Value::Null);
+    let table = d.run(&["--output", "table", "ls"]).await;
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.starts_with("ID") && text.contains("cli-test"), "{text}");
+
+    let status = d.run(&["status", ID]).await;
+    assert_eq!(code(&status), 0, "{}", stderr(&status));
+    assert_eq!(stdout_json(&status)["category"], "tv");
+    assert!(stdout_json(&status)["fsops"].is_null());
+    let table = d.run(&["--output", "table", "status", ID]).await;
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("cli-test") && text.contains("post-processing: not yet"), "{text}");
+
+    for args in [
+        vec!["action", "resume", ID],
+        vec!["action", "rate", ID, "--download", "5MiB/s", "--upload", "unlimited"],
+        vec!["action", "sequential", "on", ID],
+        vec!["action", "pause", "--all-matching", "--category", "tv"],
+    ] {
+        let done = d.run(&args).await;
+        assert_eq!(code(&done), 0, "{args:?}: {}", stderr(&done));
+    }
+    let detail = d.engine.detail(ID.parse().expect("hash")).await.expect("detail");
+    assert_eq!(detail.download_limit.get(), Some(5 * 1024 * 1024));
+    assert!(detail.sequential);
+
+    let removed = d.run(&["action", "remove", ID, "--delete-data"]).await;
+    assert_eq!(code(&removed), 0, "{}", stderr(&removed));
+    assert!(d.engine.list().is_empty());
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_exit_with_their_codes_and_problems() {
+    let d = daemon().await;
+    // 401 → 3, the problem document on stderr (JSON output).
+    let anonymous = d.run_as(None, &["ls"]).await;
+    assert_eq!(code(&anonymous), 3);
+    let problem: Value = serde_json::from_str(stderr(&anonymous).trim()).expect("problem JSON");
+    assert_eq!(problem["status"], 401);
+    assert!(problem["trace_id"].is_string());
+    // For people: a summary with the trace id.
+    let summary = d.run_as(Some("rvk_nope_nope"), &["--output", "table", "ls"]).await;
+    assert_eq!(code(&summary), 3);
+    assert!(stderr(&summary).contains("trace id:"), "{}", stderr(&summary));
+    // 404 → 4.
+    assert_eq!(code(&d.run(&["status", ID]).await), 4);
+    // Checked here, nothing sent → 2.
+    for args in [
+        vec!["status", "nothex"],
+        vec!["action", "rate", ID, "--download", "warp 9"],
+        vec!["select", ID, "--include", "["],
+        vec!["add", "magnet:?xt=urn:btih:zz"],
+        vec!["config", "set", "dht=false"],
+        vec!["action", "pause"],
+    ] {
+        let refused = d.run(&args).await;
+        assert_eq!(code(&refused), 2, "{args:?}: {}", stderr(&refused));
+    }
+    // A 422 from the server → 2, with the pointer shown.
+    let invalid =
+        d.run(&["--output", "table", "config", "set", "engine_profile.connections_limit=0"]).await;
+    assert_eq!(code(&invalid), 2);
+    assert!(stderr(&invalid).contains("/engine_profile/connections_limit"), "{}", stderr(&invalid));
+    // A stale revision (412) → 2.
+    let stale =
+        d.run(&["config", "set", "engine_profile.dht=false", "--if-revision", "99999"]).await;
+    assert_eq!(code(&stale), 2, "{}", stderr(&stale));
+    // 429 → 5.
+    let issued = d
+        .run(&["keys", "issue", "--label", "tight", "--burst", "1", "--per-seconds", "3600"])
+        .await;
+    assert_eq!(code(&issued), 0, "{}", stderr(&issued));
+    let tight = stdout_json(&issued)["token"].as_str().expect("token").to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(code(&d.run_as(Some(&tight), &["ls"]).await), 0);
+    assert_eq!(code(&d.run_as(Some(&tight), &["ls"]).await), 5);
+    // Nobody listening → 10.
+    let mut command = Command::new(BIN);
+    command.args(["--api-url", "http://127.0.0.1:9", "--timeout", "5", "health"]);
+    let unreachable =
+        tokio::task::spawn_blocking(move || command.output().expect("runs")).await.expect("join");
+    assert_eq!(code(&unreachable), 10);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_keys_transfer_and_health() {
+    let d = daemon().await;
+    let health = d.run(&["health", "--full"]).await;
+    assert_eq!(code(&health), 0, "{}", stderr(&health));
+    assert_eq!(stdout_json(&health)["components"]["database"]["backend"], "SQLite");
+    let table = d.run(&["--output", "table", "health", "--full"]).await;
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.starts_with("ok") && text.contains("config_watcher"), "{text}");
+    let live = d.run_as(None, &["health"]).await;
+    assert_eq!(code(&live), 0, "liveness needs no key");
+    let changed = d
+        .run(&["config", "set", "engine_profile.dht=false", "engine_profile.active_downloads=4"])
+        .await;
+    assert_eq!(code(&changed), 0, "{}", stderr(&changed));
+    let snapshot = stdout_json(&changed);
+    assert_eq!(snapshot["engine_profile"]["active_downloads"], 4);
+    let revision = snapshot["revision"].as_i64().expect("revision").to_string();
+    let again =
+        d.run(&["config", "set", "engine_profile.pex=false", "--if-revision", &revision]).await;
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+
+    let caps = d.run(&["transfer", "--download", "1MiB/s"]).await;
+    assert_eq!(code(&caps), 0, "{}", stderr(&caps));
+    assert_eq!(stdout_json(&caps)["download_limit_bps"], 1024 * 1024);
+
+    let issued = d.run(&["keys", "issue", "--label", "sonarr"]).await;
+    let key_id = stdout_json(&issued)["key_id"].as_str().expect("key id").to_owned();
+    let listed = d.run(&["keys", "list"]).await;
+    assert!(
+        stdout_json(&listed)
+            .as_array()
+            .expect("keys")
+            .iter()
+            .any(|k| k["key_id"] == key_id.as_str())
+    );
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("rvk_"), "no secret listed");
+    assert_eq!(code(&d.run(&["keys", "rotate", &key_id]).await), 0);
+    assert_eq!(code(&d.run(&["keys", "revoke", &key_id]).await), 0);
+    assert_eq!(code(&d.run(&["keys", "revoke", "nosuchkey"]).await), 4);
+    // Verbose output never shows the key.
+    let verbose = d.run(&["-v", "ls"]).await;
+    assert!(stderr(&verbose).contains("> GET"), "{}", stderr(&verbose));
+    assert!(!stderr(&verbose).contains(&d.token), "the key is masked");
+    d.stop().await;
+}
