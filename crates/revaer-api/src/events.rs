@@ -151,6 +151,11 @@ impl EventBus {
         Subscription { resync: false, newest, replay, live }
     }
 
+    /// Open subscriptions (event streams) right now.
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
     /// The id the next event gets.
     pub fn next_id(&self) -> u64 {
         self.ring().next_id

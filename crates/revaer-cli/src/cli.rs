@@ -96,6 +96,8 @@ pub enum Command {
         #[command(subcommand)]
         command: SetupCommand,
     },
+    /// Follow the event stream (resumes where the last run stopped).
+    Tail(TailArgs),
     /// The daemon's health.
     Health {
         /// Every component (needs a key unless on the daemon's host).
@@ -340,4 +342,25 @@ pub enum SetupCommand {
         #[arg(long)]
         label: Option<String>,
     },
+}
+
+/// `revaer tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Only events about this torrent (repeatable).
+    #[arg(long)]
+    pub torrent: Vec<String>,
+    /// Only events of this type (repeatable): `completed`, `fsops_failed`…
+    #[arg(long = "type")]
+    pub r#type: Vec<String>,
+    /// Only state changes into this state (repeatable).
+    #[arg(long)]
+    pub state: Vec<String>,
+    /// Where the last event id is kept (default: the user's state
+    /// directory, `revaer/last-event-id`).
+    #[arg(long)]
+    pub resume_file: Option<PathBuf>,
+    /// Start from now, keeping no resume file.
+    #[arg(long, conflicts_with = "resume_file")]
+    pub no_resume: bool,
 }

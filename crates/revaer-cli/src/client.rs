@@ -110,6 +110,20 @@ impl Client {
         Err(problem(response, ids).await)
     }
 
+    /// Sends a request without a total timeout (an event stream); the
+    /// connection attempt is still bounded.
+    pub async fn send_stream(
+        &self,
+        builder: RequestBuilder,
+        ids: &RequestIds,
+    ) -> CliResult<Response> {
+        let response = builder.send().await.map_err(|err| network(&err, &self.config.base))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(problem(response, ids).await)
+    }
+
     /// `GET path` → `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
         let (builder, ids) = self.request(&Method::GET, path);

@@ -9,6 +9,7 @@
 //! - [`commands`]: one module per group of commands.
 //! - [`output`]: tables, JSON and error output.
 //! - [`parse`]: rates with units, priorities, settings pairs.
+//! - [`sse`]: the event stream's frames.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -18,6 +19,7 @@ pub mod commands;
 pub mod error;
 pub mod output;
 pub mod parse;
+pub mod sse;
 
 use std::io::IsTerminal as _;
 use std::time::Duration;
@@ -73,5 +75,6 @@ pub async fn run(cli: Cli, out: Output) -> CliResult<()> {
         Command::Keys { command } => admin::keys(&client, out, command).await,
         Command::Setup { command } => admin::setup(&client, out, command).await,
         Command::Health { full } => admin::health(&client, out, full).await,
+        Command::Tail(args) => commands::tail::tail(&client, out, args).await,
     }
 }

@@ -40,6 +40,13 @@ impl Output {
         let _ = writeln!(out, "{}", text.trim_end());
     }
 
+    /// Prints a line on stdout as it is (stream output), unless quiet.
+    pub fn line(&self, text: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
+    }
+
     /// Prints a line for people (nothing in JSON mode, or when quiet).
     pub fn note(&self, text: &str) {
         if !self.quiet && self.format == Format::Table {

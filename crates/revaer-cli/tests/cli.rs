@@ -18,6 +18,7 @@ const ID: &str = "0123456789abcdef0123456789abcdef01234567";
 struct Daemon {
     url: String,
     token: String,
+    events: revaer_api::events::EventBus,
     engine: Engine,
     store: Store,
     _dir: tempfile::TempDir,
@@ -39,10 +40,11 @@ async fn daemon() -> Daemon {
     keys.refresh(&store).await.expect("keys");
     let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), true);
     state.spawn_key_refresh(std::time::Duration::from_millis(100));
+    let events = state.events().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(serve(listener, router(state), std::future::pending()));
-    Daemon { url, token, engine, store, _dir: dir }
+    Daemon { url, token, events, engine, store, _dir: dir }
 }
 
 impl Daemon {
@@ -224,5 +226,92 @@ async fn settings_keys_transfer_and_health() {
     let verbose = d.run(&["-v", "ls"]).await;
     assert!(stderr(&verbose).contains("> GET"), "{}", stderr(&verbose));
     assert!(!stderr(&verbose).contains(&d.token), "the key is masked");
+    d.stop().await;
+}
+
+/// A running `revaer tail`, its stdout lines read on a thread.
+struct Tail {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Tail {
+    fn start(d: &Daemon, resume: &std::path::Path) -> Self {
+        use std::io::BufRead as _;
+        let mut child = Command::new(BIN)
+            .env_remove("REVAER_API_KEY")
+            .args(["--api-url", &d.url, "--api-key", &d.token, "tail", "--resume-file"])
+            .arg(resume)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("tail starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The next printed event, as JSON.
+    fn next(&self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("tail prints in time");
+        serde_json::from_str(&line).expect("one JSON object per line")
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Publishes an event on the daemon's bus once `tail` is listening.
+async fn publish_when_subscribed(d: &Daemon, n: u64) -> u64 {
+    // The stream is open once the bus has a subscriber.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while d.events.subscribers() == 0 {
+        assert!(std::time::Instant::now() < deadline, "tail subscribes in time");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    d.events.publish("progress", None, serde_json::json!({"n": n}), None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_resumes_where_it_stopped_without_printing_twice() {
+    let d = daemon().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let resume = dir.path().join("state/last-event-id");
+    let tail = Tail::start(&d, &resume);
+    let first = publish_when_subscribed(&d, 1).await;
+    let second = d.events.publish("progress", None, serde_json::json!({"n": 2}), None);
+    assert_eq!(tail.next()["id"], first);
+    assert_eq!(tail.next()["id"], second);
+    tail.stop();
+    assert_eq!(std::fs::read_to_string(&resume).expect("resume file").trim(), second.to_string());
+
+    // Missed while stopped: replayed on the next start, nothing twice.
+    let third = d.events.publish("progress", None, serde_json::json!({"n": 3}), None);
+    let fourth = d.events.publish("completed", None, serde_json::json!({"n": 4}), None);
+    let tail = Tail::start(&d, &resume);
+    assert_eq!(tail.next()["id"], third);
+    assert_eq!(tail.next()["id"], fourth);
+    tail.stop();
+
+    // An id the daemon no longer knows: a resync first.
+    std::fs::write(&resume, "1\n").expect("stale id");
+    let tail = Tail::start(&d, &resume);
+    let resync = tail.next();
+    assert_eq!(resync["type"], "resync");
+    let fifth = publish_when_subscribed(&d, 5).await;
+    assert_eq!(tail.next()["id"], fifth);
+    tail.stop();
     d.stop().await;
 }

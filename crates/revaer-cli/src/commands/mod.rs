@@ -1,4 +1,5 @@
 //! One module per group of commands.
 
 pub mod admin;
+pub mod tail;
 pub mod torrents;
