@@ -60,6 +60,10 @@ pub enum Command {
     Status {
         /// The torrent's info-hash.
         id: String,
+        /// Then follow its progress until it completes (exit 0), fails
+        /// (10) or is removed (4).
+        #[arg(long)]
+        follow: bool,
     },
     /// Choose which files to download.
     Select(SelectArgs),

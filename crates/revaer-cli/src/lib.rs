@@ -65,7 +65,11 @@ pub async fn run(cli: Cli, out: Output) -> CliResult<()> {
     match cli.command {
         Command::Ls(args) => torrents::list(&client, out, args).await,
         Command::Add(args) => torrents::add(&client, out, args).await,
-        Command::Status { id } => torrents::status(&client, out, &id).await,
+        Command::Status { id, follow: false } => torrents::status(&client, out, &id).await,
+        Command::Status { id, follow: true } => {
+            let id = torrents::path_id(&id)?;
+            commands::follow::follow(&client, out, &id).await
+        }
         Command::Select(args) => torrents::select(&client, out, args).await,
         Command::Action { action } => torrents::action(&client, out, action).await,
         Command::Transfer { download, upload } => {

@@ -41,6 +41,17 @@ async fn daemon() -> Daemon {
     let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), true);
     state.spawn_key_refresh(std::time::Duration::from_millis(100));
     let events = state.events().clone();
+    // What the daemon does: engine events onto the bus.
+    let (bus, mut engine_events) = (events.clone(), engine.subscribe());
+    tokio::spawn(async move {
+        while let Ok(event) = engine_events.recv().await {
+            let mut data = serde_json::to_value(&event).unwrap_or_default();
+            if let Value::Object(map) = &mut data {
+                map.remove("type");
+            }
+            bus.publish(event.kind(), event.torrent(), data, None);
+        }
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(serve(listener, router(state), std::future::pending()));
@@ -313,5 +324,77 @@ async fn tail_resumes_where_it_stopped_without_printing_twice() {
     let fifth = publish_when_subscribed(&d, 5).await;
     assert_eq!(tail.next()["id"], fifth);
     tail.stop();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_follow_ends_with_the_torrent() {
+    use revaer_engine::metainfo::{self, CreateOptions};
+    use revaer_engine::{AddTorrentOptions, TorrentSource};
+    let d = daemon().await;
+    // Removed while followed: exit 4.
+    let added = d.run(&["add", MAGNET, "--paused"]).await;
+    assert_eq!(code(&added), 0, "{}", stderr(&added));
+    let mut follower = Command::new(BIN)
+        .env_remove("REVAER_API_KEY")
+        .args(["--api-url", &d.url, "--api-key", &d.token, "status", ID, "--follow"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("follow starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while d.events.subscribers() == 0 {
+        assert!(std::time::Instant::now() < deadline, "follow subscribes in time");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    d.engine.remove(ID.parse().expect("hash"), false).await.expect("remove");
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(status) = follower.try_wait().expect("wait") {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = follower.kill();
+                panic!("follow did not end after the removal");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await
+    .expect("join");
+    assert_eq!(status.code(), Some(4));
+
+    // Seeded by a second engine on loopback: exit 0 when it completes.
+    let seed = tempfile::tempdir().expect("tempdir");
+    let root = seed.path().join("files/follow-me");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    std::fs::write(root.join("data.bin"), vec![7_u8; 1_500_000]).expect("payload");
+    let options = CreateOptions { piece_size: Some(16 * 1024), v1_only: true, trackers: vec![] };
+    let torrent = metainfo::create(&root, &options).expect("torrent");
+    let id = metainfo::Metainfo::parse(&torrent).expect("parse").id;
+    let seeder = Engine::start(EngineConfig::new(
+        seed.path().join("resume"),
+        SessionConfig::loopback(seed.path().join("downloads")),
+    ))
+    .await
+    .expect("seeder");
+    let add =
+        AddTorrentOptions { save_path: Some(seed.path().join("files")), ..Default::default() };
+    seeder.add(TorrentSource::Metainfo(torrent.clone()), add).await.expect("seeds");
+    let file = seed.path().join("follow-me.torrent");
+    std::fs::write(&file, &torrent).expect("torrent file");
+    let added = d.run(&["add", file.to_str().expect("utf-8")]).await;
+    assert_eq!(code(&added), 0, "{}", stderr(&added));
+    let port = d.engine.listen_port().expect("listening");
+    seeder
+        .connect_peer(id, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .expect("connect");
+    let watched = d.run(&["--output", "table", "status", &id.to_hex(), "--follow"]).await;
+    assert_eq!(code(&watched), 0, "{}", stderr(&watched));
+    assert!(String::from_utf8_lossy(&watched.stdout).contains("completed"));
+    seeder.shutdown().await.expect("seeder stops");
     d.stop().await;
 }

@@ -130,7 +130,8 @@ pub async fn tail(client: &Client, out: Output, args: TailArgs) -> CliResult<()>
     }
 }
 
-fn retryable(err: &CliError) -> bool {
+/// Whether trying again may help: network failures, 429, 5xx.
+pub(crate) fn retryable(err: &CliError) -> bool {
     match err {
         CliError::Network(_) => true,
         CliError::Problem(problem) => problem.status == 429 || problem.status >= 500,

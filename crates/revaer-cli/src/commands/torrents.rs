@@ -233,7 +233,7 @@ fn detail_text(view: &TorrentView) -> String {
 }
 
 /// An id as the API takes it, checked here first.
-fn path_id(id: &str) -> CliResult<String> {
+pub fn path_id(id: &str) -> CliResult<String> {
     revaer_domain::InfoHash::parse(id.trim())
         .map(|id| id.to_hex())
         .map_err(|err| CliError::Invalid(format!("`{id}`: {err}")))

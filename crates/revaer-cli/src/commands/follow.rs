@@ -1,0 +1,135 @@
+//! `revaer status --follow`: one torrent's detail, then its progress live
+//! from the event stream until it completes (exit 0), fails (10) or is
+//! removed (4); Ctrl-C stops watching (0).
+
+use std::io::{IsTerminal as _, Write as _};
+
+use futures_util::StreamExt as _;
+use reqwest::Method;
+use revaer_api_models::{Problem, TorrentView};
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::commands::tail::{backoff, retryable};
+use crate::error::{CliError, CliResult};
+use crate::output::{Format, Output, bytes, eta};
+use crate::sse::Parser;
+
+/// How watching ended.
+enum End {
+    Completed,
+    Failed(String),
+    Removed,
+}
+
+/// Follows torrent `id` (a checked info-hash).
+pub async fn follow(client: &Client, out: Output, id: &str) -> CliResult<()> {
+    let mut last: Option<u64> = None;
+    let mut attempt = 0_u32;
+    loop {
+        let watched = tokio::select! {
+            result = watch(client, out, id, &mut last) => result,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        match watched {
+            Ok(Some(End::Completed)) => {
+                out.note("completed");
+                return Ok(());
+            }
+            Ok(Some(End::Failed(message))) => {
+                let problem =
+                    Problem::new("torrent-failed", "The torrent failed", 500).detail(message);
+                return Err(CliError::Problem(Box::new(problem)));
+            }
+            Ok(Some(End::Removed)) => {
+                let problem = Problem::new("not-found", "Not found", 404)
+                    .detail(format!("torrent {id} was removed"));
+                return Err(CliError::Problem(Box::new(problem)));
+            }
+            // The stream dropped: resume after the last event seen.
+            Ok(None) => attempt = 0,
+            Err(err) if retryable(&err) => {}
+            Err(err) => return Err(err),
+        }
+        attempt = attempt.saturating_add(1);
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+}
+
+/// One connection: subscribes first, then reads the detail (so that a
+/// completion in between is not missed), then follows events.
+async fn watch(
+    client: &Client,
+    out: Output,
+    id: &str,
+    last: &mut Option<u64>,
+) -> CliResult<Option<End>> {
+    let (mut builder, ids) = client.request(&Method::GET, &format!("/v1/events?torrent={id}"));
+    if let Some(last) = *last {
+        builder = builder.header("last-event-id", last.to_string());
+    }
+    let response = client.send_stream(builder, &ids).await?;
+    if last.is_none() {
+        let view: TorrentView = client.get(&format!("/v1/torrents/{id}")).await?;
+        let s = &view.detail.summary;
+        out.note(&format!("{} ({})", s.name, s.state.as_str()));
+        if out.format == Format::Json {
+            out.line(&serde_json::to_string(&view).unwrap_or_default());
+        }
+        if s.completed_at.is_some() && s.progress >= 1.0 {
+            return Ok(Some(End::Completed));
+        }
+    }
+    let mut body = response.bytes_stream();
+    let mut parser = Parser::default();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|err| CliError::Network(format!("event stream: {err}")))?;
+        for frame in parser.feed(&chunk) {
+            let Some(frame_id) = frame.id else { continue };
+            if last.is_some_and(|seen| frame_id <= seen) {
+                continue;
+            }
+            *last = Some(frame_id);
+            if out.format == Format::Json {
+                out.line(&frame.data);
+            }
+            let event: Value = serde_json::from_str(&frame.data).unwrap_or_default();
+            match frame.event.as_str() {
+                "progress" => draw(out, &event["data"]),
+                "completed" => return Ok(Some(End::Completed)),
+                "removed" => return Ok(Some(End::Removed)),
+                "torrent_error" => {
+                    let message = event["data"]["message"].as_str().unwrap_or("unknown").to_owned();
+                    return Ok(Some(End::Failed(message)));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A progress bar on stderr (redrawn in place on a terminal).
+fn draw(out: Output, data: &Value) {
+    if out.quiet || out.format == Format::Json {
+        return;
+    }
+    let progress = data["progress"].as_f64().unwrap_or(0.0).clamp(0.0, 1.0);
+    let filled = (progress * 30.0).round() as usize;
+    let rate = data["download_bps"].as_u64().unwrap_or(0);
+    let line = format!(
+        "[{}{}] {:5.1}% {}/s eta {}",
+        "#".repeat(filled),
+        ".".repeat(30 - filled),
+        progress * 100.0,
+        bytes(rate),
+        eta(data["eta_secs"].as_u64()),
+    );
+    let mut stderr = std::io::stderr().lock();
+    if std::io::stderr().is_terminal() {
+        let _ = write!(stderr, "\r{line}");
+    } else {
+        let _ = writeln!(stderr, "{line}");
+    }
+    let _ = stderr.flush();
+}
