@@ -9,6 +9,7 @@ use crate::output::Format;
 
 /// `revaer`: drive a Revaer daemon.
 #[derive(Debug, Parser)]
+#[allow(clippy::struct_excessive_bools, reason = "command-line switches")]
 #[command(
     name = "revaer",
     version,
@@ -43,6 +44,9 @@ pub struct Cli {
     /// Print each request and answer on stderr (secrets masked).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// On 429, wait as `Retry-After` says (at most 60 s) and try once more.
+    #[arg(long, global = true)]
+    pub retry: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -102,6 +106,14 @@ pub enum Command {
     },
     /// Follow the event stream (resumes where the last run stopped).
     Tail(TailArgs),
+    /// Print a shell completion script (`bash`, `zsh`, `fish`, `elvish`,
+    /// `powershell`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), for `man -l -` or a `man1` folder.
+    Man,
     /// The daemon's health.
     Health {
         /// Every component (needs a key unless on the daemon's host).

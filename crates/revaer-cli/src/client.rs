@@ -23,13 +23,21 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Print each request and answer (secrets masked) on stderr.
     pub verbose: bool,
+    /// On a 429, wait as `Retry-After` says (at most a minute) and try
+    /// once more.
+    pub retry: bool,
 }
+
+/// Longest `Retry-After` honoured.
+const MAX_RETRY_WAIT: u64 = 60;
 
 /// The client.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
+    /// One trace for the whole command: every request is a span of it.
+    trace_id: String,
 }
 
 /// Identifiers of one request, shown on errors.
@@ -41,10 +49,15 @@ pub struct RequestIds {
     pub request_id: String,
 }
 
+/// A new random trace id (32 hex digits, never all zeros).
+pub fn new_trace_id() -> String {
+    format!("{:032x}", rand::random::<u128>().max(1))
+}
+
 impl RequestIds {
-    fn new() -> Self {
-        let trace_id = format!("{:032x}", rand::random::<u128>().max(1));
-        Self { request_id: trace_id.clone(), trace_id }
+    fn new(trace_id: &str) -> Self {
+        let request_id = format!("{:016x}", rand::random::<u64>().max(1));
+        Self { trace_id: trace_id.to_owned(), request_id }
     }
 
     fn traceparent(&self) -> String {
@@ -60,13 +73,13 @@ pub fn mask(secret: &str) -> String {
 
 impl Client {
     /// A client for `config`.
-    pub fn new(config: ClientConfig) -> CliResult<Self> {
+    pub fn new(config: ClientConfig, trace_id: String) -> CliResult<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeout)
             .user_agent(concat!("revaer/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| CliError::Network(format!("cannot build an HTTP client: {err}")))?;
-        Ok(Self { http, config })
+        Ok(Self { http, config, trace_id })
     }
 
     /// The configuration.
@@ -78,7 +91,7 @@ impl Client {
     /// fresh trace ids.
     pub fn request(&self, method: &Method, path: &str) -> (RequestBuilder, RequestIds) {
         let url = format!("{}{path}", self.config.base.trim_end_matches('/'));
-        let ids = RequestIds::new();
+        let ids = RequestIds::new(&self.trace_id);
         let mut builder = self
             .http
             .request(method.clone(), &url)
@@ -96,11 +109,41 @@ impl Client {
 
     /// Sends a request with a timeout; a failure status becomes an error.
     pub async fn send(&self, builder: RequestBuilder, ids: &RequestIds) -> CliResult<Response> {
+        let again = if self.config.retry { builder.try_clone() } else { None };
         let response = builder
             .timeout(self.config.timeout)
             .send()
             .await
             .map_err(|err| network(&err, &self.config.base))?;
+        if let Some(again) = again
+            && response.status() == StatusCode::TOO_MANY_REQUESTS
+        {
+            let wait = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(1)
+                .min(MAX_RETRY_WAIT);
+            if self.config.verbose {
+                eprintln!("< 429; retrying in {wait} s");
+            }
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            return Box::pin(self.send_once(again, ids)).await;
+        }
+        self.check(response, ids).await
+    }
+
+    async fn send_once(&self, builder: RequestBuilder, ids: &RequestIds) -> CliResult<Response> {
+        let response = builder
+            .timeout(self.config.timeout)
+            .send()
+            .await
+            .map_err(|err| network(&err, &self.config.base))?;
+        self.check(response, ids).await
+    }
+
+    async fn check(&self, response: Response, ids: &RequestIds) -> CliResult<Response> {
         if self.config.verbose {
             eprintln!("< {}", response.status());
         }

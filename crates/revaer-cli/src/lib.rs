@@ -10,6 +10,7 @@
 //! - [`output`]: tables, JSON and error output.
 //! - [`parse`]: rates with units, priorities, settings pairs.
 //! - [`sse`]: the event stream's frames.
+//! - [`telemetry`]: one event per command, when asked for.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod error;
 pub mod output;
 pub mod parse;
 pub mod sse;
+pub mod telemetry;
 
 use std::io::IsTerminal as _;
 use std::time::Duration;
@@ -52,16 +54,47 @@ fn api_key(cli: &Cli) -> CliResult<Option<String>> {
     Ok(cli.api_key.clone().filter(|k| !k.trim().is_empty()))
 }
 
-/// Runs a parsed command line; the error decides the exit code.
-pub async fn run(cli: Cli, out: Output) -> CliResult<()> {
+/// The command's name, for telemetry.
+pub fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Ls(_) => "ls",
+        Command::Add(_) => "add",
+        Command::Status { follow: false, .. } => "status",
+        Command::Status { follow: true, .. } => "status --follow",
+        Command::Select(_) => "select",
+        Command::Action { .. } => "action",
+        Command::Transfer { .. } => "transfer",
+        Command::Config { .. } => "config",
+        Command::Keys { .. } => "keys",
+        Command::Setup { .. } => "setup",
+        Command::Tail(_) => "tail",
+        Command::Completions { .. } => "completions",
+        Command::Man => "man",
+        Command::Health { .. } => "health",
+    }
+}
+
+/// Runs a parsed command line under trace `trace_id`; the error decides
+/// the exit code.
+pub async fn run(cli: Cli, out: Output, trace_id: String) -> CliResult<()> {
     use commands::{admin, torrents};
+    // Local commands: nothing to connect to.
+    match &cli.command {
+        Command::Completions { shell } => {
+            print_completions(*shell);
+            return Ok(());
+        }
+        Command::Man => return print_man(),
+        _ => {}
+    }
     let config = ClientConfig {
         base: cli.api_url.clone(),
         api_key: api_key(&cli)?,
         timeout: Duration::from_secs(cli.timeout),
         verbose: cli.verbose,
+        retry: cli.retry,
     };
-    let client = Client::new(config)?;
+    let client = Client::new(config, trace_id)?;
     match cli.command {
         Command::Ls(args) => torrents::list(&client, out, args).await,
         Command::Add(args) => torrents::add(&client, out, args).await,
@@ -80,5 +113,20 @@ pub async fn run(cli: Cli, out: Output) -> CliResult<()> {
         Command::Setup { command } => admin::setup(&client, out, command).await,
         Command::Health { full } => admin::health(&client, out, full).await,
         Command::Tail(args) => commands::tail::tail(&client, out, args).await,
+        Command::Completions { .. } | Command::Man => Ok(()),
     }
+}
+
+/// `revaer completions SHELL`: generated from the clap definitions.
+fn print_completions(shell: clap_complete::Shell) {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "revaer", &mut std::io::stdout());
+}
+
+/// `revaer man`: the man page, generated from the clap definitions.
+fn print_man() -> CliResult<()> {
+    let command = <Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command)
+        .render(&mut std::io::stdout())
+        .map_err(|err| CliError::Invalid(format!("cannot write the man page: {err}")))
 }

@@ -398,3 +398,96 @@ async fn status_follow_ends_with_the_torrent() {
     seeder.shutdown().await.expect("seeder stops");
     d.stop().await;
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_definitions() {
+    for (shell, marker) in
+        [("bash", "_revaer()"), ("zsh", "#compdef revaer"), ("fish", "complete -c revaer")]
+    {
+        let output = Command::new(BIN).args(["completions", shell]).output().expect("runs");
+        assert_eq!(code(&output), 0, "{shell}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains(marker) && script.contains("tail"), "{shell}: {script}");
+    }
+    let man = Command::new(BIN).arg("man").output().expect("runs");
+    assert_eq!(code(&man), 0);
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(page.contains(".TH revaer") && page.contains("Exit codes"), "{page}");
+    let bad = Command::new(BIN).args(["completions", "tcsh"]).output().expect("runs");
+    assert_eq!(code(&bad), 2, "clap's own usage errors exit 2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_honours_retry_after_once() {
+    let d = daemon().await;
+    let issued =
+        d.run(&["keys", "issue", "--label", "slow", "--burst", "1", "--per-seconds", "2"]).await;
+    let slow = stdout_json(&issued)["token"].as_str().expect("token").to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(code(&d.run_as(Some(&slow), &["ls"]).await), 0);
+    assert_eq!(code(&d.run_as(Some(&slow), &["ls"]).await), 5, "limited without --retry");
+    let retried = d.run_as(Some(&slow), &["--retry", "ls"]).await;
+    assert_eq!(code(&retried), 0, "{}", stderr(&retried));
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_command_emits_one_telemetry_event_without_secrets() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let d = daemon().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}/events", listener.local_addr().expect("addr"));
+    let (sender, bodies) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(1) {
+            let Ok(stream) = stream else { return };
+            let mut reader = std::io::BufReader::new(stream);
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ =
+                reader.get_mut().write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            let _ = sender.send(body);
+        }
+    });
+    let mut command = Command::new(BIN);
+    command.env("REVAER_TELEMETRY_ENDPOINT", &endpoint).args([
+        "--api-url",
+        &d.url,
+        "--api-key",
+        &d.token,
+        "ls",
+    ]);
+    let output =
+        tokio::task::spawn_blocking(move || command.output().expect("runs")).await.expect("join");
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let body = bodies.recv_timeout(std::time::Duration::from_secs(10)).expect("an event");
+    let event: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(event["command"], "ls");
+    assert_eq!(event["outcome"], "ok");
+    assert_eq!(event["exit_code"], 0);
+    assert_eq!(event["trace_id"].as_str().map(str::len), Some(32));
+    assert!(!String::from_utf8_lossy(&body).contains(&d.token), "no secret");
+    // An endpoint that is not there costs at most a moment and fails nothing.
+    let mut command = Command::new(BIN);
+    command.env("REVAER_TELEMETRY_ENDPOINT", "http://127.0.0.1:9/none").args([
+        "--api-url",
+        &d.url,
+        "--api-key",
+        &d.token,
+        "ls",
+    ]);
+    let started = std::time::Instant::now();
+    let output =
+        tokio::task::spawn_blocking(move || command.output().expect("runs")).await.expect("join");
+    assert_eq!(code(&output), 0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    d.stop().await;
+}
