@@ -1,0 +1,240 @@
+//! The exact HTTP exchanges of `revaer` against a mock server: what each
+//! command sends (path, query, headers, body), what it prints and how it
+//! exits, for answers, problems, timeouts and an event stream that repeats
+//! itself, breaks mid-event and asks for a resync.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use httpmock::prelude::*;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_revaer");
+const KEY: &str = "rvk_testkey_secretpart";
+const ID: &str = "0123456789abcdef0123456789abcdef01234567";
+
+fn revaer(server: &MockServer, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .env_remove("REVAER_API_KEY")
+        .env_remove("REVAER_TELEMETRY_ENDPOINT")
+        .args(["--api-url", &server.base_url(), "--api-key", KEY, "--timeout", "5"])
+        .args(args)
+        .output()
+        .expect("revaer runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("an exit code")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn summary() -> Value {
+    json!({
+        "id": ID, "name": "Some.Show.S01E01", "state": "downloading", "progress": 0.425,
+        "bytes_done": 446_693_376_u64, "bytes_wanted": 1_051_041_792_u64, "size": 1_051_041_792_u64,
+        "download_bps": 5_242_880, "upload_bps": 65_536, "downloaded": 446_693_376_u64,
+        "uploaded": 1_048_576, "ratio": 0.02, "eta_secs": 115, "peers": 12, "seeds": 9,
+        "save_path": "/srv/downloads", "category": "tv", "tags": ["hd"],
+        "added_at": "2026-11-29T10:00:00Z", "completed_at": null
+    })
+}
+
+#[test]
+fn ls_sends_filters_key_and_trace_headers_and_prints_a_table() {
+    let server = MockServer::start();
+    let mock = server.mock(|when, then| {
+        when.method(GET)
+            .path("/v1/torrents")
+            .query_param("limit", "100")
+            .query_param("state", "downloading,seeding")
+            .query_param("tag", "hd")
+            .header("authorization", format!("Bearer {KEY}"))
+            .header_exists("x-request-id")
+            .header_matches("traceparent", "^00-[0-9a-f]{32}-[0-9a-f]{16}-01$");
+        then.status(200).json_body(json!({"items": [summary()], "next_cursor": "b3BhcXVl"}));
+    });
+    let output = revaer(
+        &server,
+        &["--output", "table", "ls", "--state", "downloading,seeding", "--tag", "hd"],
+    );
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    mock.assert();
+    insta::assert_snapshot!("ls_table", text(&output.stdout));
+    let json = revaer(&server, &["ls", "--state", "downloading,seeding", "--tag", "hd"]);
+    let page: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    insta::assert_json_snapshot!("ls_json", page);
+}
+
+#[test]
+fn add_sends_the_request_the_api_takes() {
+    let server = MockServer::start();
+    let magnet = format!("magnet:?xt=urn:btih:{ID}&dn=x");
+    let mock = server.mock(|when, then| {
+        when.method(POST).path("/v1/torrents").header("content-type", "application/json").json_body(json!({
+            "magnet": magnet, "category": "tv", "tags": ["hd", "new"], "paused": true,
+            "sequential": false, "selection": {"include": ["*.mkv"], "exclude": [], "skip_fluff": true, "priorities": []},
+            "download_bps": 5_242_880
+        }));
+        then.status(201).json_body(summary());
+    });
+    let output = revaer(
+        &server,
+        &[
+            "add",
+            &magnet,
+            "--category",
+            "tv",
+            "--tag",
+            "hd",
+            "--tag",
+            "new",
+            "--paused",
+            "--include",
+            "*.mkv",
+            "--skip-fluff",
+            "--download-limit",
+            "5MiB/s",
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    mock.assert();
+}
+
+#[test]
+fn problems_and_failures_map_to_exit_codes() {
+    let server = MockServer::start();
+    let problem = |status: u16, pointer: Option<&str>| {
+        let mut body = json!({"type": "https://revaer.dev/problems/x", "title": "Something", "status": status,
+            "detail": "what went wrong", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"});
+        if let Some(pointer) = pointer {
+            body["invalid_params"] = json!([{"pointer": pointer, "message": "is wrong"}]);
+        }
+        body
+    };
+    for (path, status, pointer, expected) in [
+        ("/v1/torrents/0000000000000000000000000000000000000001", 404, None, 4),
+        ("/v1/torrents/0000000000000000000000000000000000000002", 401, None, 3),
+        ("/v1/torrents/0000000000000000000000000000000000000003", 429, None, 5),
+        ("/v1/torrents/0000000000000000000000000000000000000004", 409, None, 2),
+        ("/v1/torrents/0000000000000000000000000000000000000005", 400, Some("/path/id"), 2),
+        ("/v1/torrents/0000000000000000000000000000000000000006", 503, None, 10),
+    ] {
+        server.mock(|when, then| {
+            when.method(GET).path(path);
+            then.status(status)
+                .header("content-type", "application/problem+json")
+                .header("retry-after", "7")
+                .json_body(problem(status, pointer));
+        });
+        let id = path.rsplit('/').next().expect("id");
+        let output = revaer(&server, &["status", id]);
+        assert_eq!(code(&output), expected, "{status}");
+        // JSON mode: the problem document itself on stderr.
+        let printed: Value = serde_json::from_slice(&output.stderr).expect("problem JSON");
+        assert_eq!(printed["status"], status);
+    }
+    // For people: a summary with pointers and the trace id.
+    let output = revaer(
+        &server,
+        &["--output", "table", "status", "0000000000000000000000000000000000000005"],
+    );
+    insta::assert_snapshot!("problem_summary", text(&output.stderr));
+    // Not a problem document (a proxy's page): still a clear error.
+    server.mock(|when, then| {
+        when.method(GET).path("/health");
+        then.status(502).header("content-type", "text/html").body("<html>bad gateway</html>");
+    });
+    let output = revaer(&server, &["--output", "table", "health"]);
+    assert_eq!(code(&output), 10);
+    assert!(text(&output.stderr).contains("502"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn a_slow_server_times_out_with_exit_10() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/v1/transfer");
+        then.status(200).delay(Duration::from_secs(4)).json_body(json!({}));
+    });
+    let output = Command::new(BIN)
+        .args([
+            "--api-url",
+            &server.base_url(),
+            "--api-key",
+            KEY,
+            "--timeout",
+            "1",
+            "--output",
+            "table",
+            "transfer",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(code(&output), 10);
+    assert!(text(&output.stderr).contains("timed out"), "{}", text(&output.stderr));
+}
+
+fn frame(id: u64, kind: &str) -> String {
+    let data = json!({"id": id, "type": kind, "ts": "2026-11-29T10:00:00Z", "torrent": ID, "data": {"n": id}});
+    format!("id: {id}\nevent: {kind}\ndata: {data}\n\n")
+}
+
+#[test]
+fn tail_resumes_after_drops_never_prints_twice_and_reports_a_resync() {
+    let server = MockServer::start();
+    // First connection: 10, 11, 11 again, then 12 cut off mid-event.
+    let first = server.mock(|when, then| {
+        when.method(GET).path("/v1/events").header_missing("last-event-id");
+        let body = format!(
+            ": revaer events\nretry: 3000\n\n{}{}{}id: 12\nevent: progress\ndata: {{\"id\":12,",
+            frame(10, "progress"),
+            frame(11, "progress"),
+            frame(11, "progress")
+        );
+        then.status(200).header("content-type", "text/event-stream").body(body);
+    });
+    // Resumed after 11: 12 (again, whole this time) and 13.
+    let second = server.mock(|when, then| {
+        when.method(GET).path("/v1/events").header("last-event-id", "11");
+        then.status(200).header("content-type", "text/event-stream").body(format!(
+            "{}{}",
+            frame(12, "progress"),
+            frame(13, "completed")
+        ));
+    });
+    // Resumed after 13: the server lost track, a resync, then 21.
+    let third = server.mock(|when, then| {
+        when.method(GET).path("/v1/events").header("last-event-id", "13");
+        let resync = "id: 20\nevent: resync\ndata: {\"id\":20,\"type\":\"resync\",\"reason\":\"events were missed\",\"next_id\":21}\n\n";
+        then.status(200).header("content-type", "text/event-stream").body(format!("{resync}{}", frame(21, "progress")));
+    });
+    // After 21: the key was revoked; the tail ends with exit 3.
+    let revoked = server.mock(|when, then| {
+        when.method(GET).path("/v1/events").header("last-event-id", "21");
+        then.status(401).header("content-type", "application/problem+json")
+            .json_body(json!({"type": "https://revaer.dev/problems/unauthorized", "title": "Authentication required", "status": 401}));
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let resume = dir.path().join("last-event-id");
+    let output = Command::new(BIN)
+        .args(["--api-url", &server.base_url(), "--api-key", KEY, "tail", "--resume-file"])
+        .arg(&resume)
+        .output()
+        .expect("runs");
+    assert_eq!(code(&output), 3, "{}", text(&output.stderr));
+    let ids: Vec<u64> = text(&output.stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).expect("JSON line")["id"].as_u64().expect("id")
+        })
+        .collect();
+    assert_eq!(ids, [10, 11, 12, 13, 20, 21], "each once, the resync in its place");
+    assert!(text(&output.stdout).contains("\"resync\""));
+    assert_eq!(std::fs::read_to_string(&resume).expect("resume file").trim(), "21");
+    for mock in [&first, &second, &third, &revoked] {
+        mock.assert();
+    }
+}
