@@ -491,3 +491,93 @@ async fn each_command_emits_one_telemetry_event_without_secrets() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     d.stop().await;
 }
+
+/// Serves a fresh API (a new event bus: the ids of a new run) for `engine`
+/// and `store` on `addr` until `stop` fires.
+async fn serve_api(
+    engine: &Engine,
+    store: &Store,
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> (revaer_api::events::EventBus, tokio::task::JoinHandle<()>) {
+    let keys = KeyCache::default();
+    keys.refresh(store).await.expect("keys");
+    let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), true);
+    let events = state.events().clone();
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    let closing = state.clone();
+    let shutdown = async move {
+        let _ = stop.await;
+        closing.begin_shutdown();
+    };
+    let task = tokio::spawn(async move {
+        let _ = serve(listener, router(state), shutdown).await;
+    });
+    (events, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_carries_on_across_a_daemon_restart() {
+    let d = daemon().await;
+    // A second API on its own port, restarted below on the same port.
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (bus, server) = serve_api(&d.engine, &d.store, port, stopped).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let resume = dir.path().join("last-event-id");
+    let mut child = Command::new(BIN)
+        .env_remove("REVAER_API_KEY")
+        .args([
+            "--api-url",
+            &format!("http://{port}"),
+            "--api-key",
+            &d.token,
+            "tail",
+            "--resume-file",
+        ])
+        .arg(&resume)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tail starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (sender, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || -> Value {
+        let line = lines.recv_timeout(std::time::Duration::from_secs(20)).expect("a line in time");
+        serde_json::from_str(&line).expect("JSON line")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while bus.subscribers() == 0 {
+        assert!(std::time::Instant::now() < deadline, "tail subscribes in time");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let before = bus.publish("progress", None, serde_json::json!({"run": 1}), None);
+    assert_eq!(next()["id"], before);
+
+    // Restart: the stream ends, the tail reconnects with its last id, the
+    // new run does not know it and says so, and events flow again.
+    let _ = stop.send(());
+    server.await.expect("server stopped");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (bus, server) = serve_api(&d.engine, &d.store, port, stopped).await;
+    let resync = next();
+    assert_eq!(resync["type"], "resync", "{resync}");
+    let after = bus.publish("progress", None, serde_json::json!({"run": 2}), None);
+    assert!(after > before, "ids grow across restarts");
+    assert_eq!(next()["id"], after);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = stop.send(());
+    server.await.expect("server stopped");
+    d.stop().await;
+}
