@@ -28,7 +28,7 @@ pub struct CommandEvent {
     pub version: &'static str,
 }
 
-/// Posts `event` to `endpoint`, within [`BUDGET`], ignoring any failure.
+/// Posts `event` to `endpoint` within half a second, ignoring any failure.
 pub async fn emit(endpoint: &str, event: &CommandEvent) {
     let Ok(client) = reqwest::Client::builder().timeout(BUDGET).connect_timeout(BUDGET).build()
     else {
