@@ -25,8 +25,8 @@ pub struct Cli {
     /// The API key (`rvk_…`).
     #[arg(long, global = true, env = "REVAER_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
-    /// A file holding the API key (first line).
-    #[arg(long, global = true, conflicts_with = "api_key")]
+    /// A file holding the API key (first line); wins over `--api-key`.
+    #[arg(long, global = true)]
     pub api_key_file: Option<PathBuf>,
     /// `table` for people, `json` for scripts (default: table on a
     /// terminal, json otherwise).
@@ -35,7 +35,8 @@ pub struct Cli {
     /// Seconds to wait for an answer.
     #[arg(long, global = true, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
-    /// No colours (also `NO_COLOR`).
+    /// No colours (also `NO_COLOR`). The output has none today; accepted
+    /// so that scripts can pass it.
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Print nothing on success.
@@ -285,8 +286,9 @@ pub enum ActionCommand {
 #[derive(Debug, Clone, Args)]
 pub struct Targets {
     /// Info-hashes.
+    #[arg(conflicts_with = "all_matching")]
     pub ids: Vec<String>,
-    /// Every torrent matching the filters.
+    /// Every torrent matching the filters (give at least one filter).
     #[arg(long)]
     pub all_matching: bool,
     /// Which torrents.

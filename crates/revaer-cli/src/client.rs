@@ -74,6 +74,14 @@ pub fn mask(secret: &str) -> String {
 impl Client {
     /// A client for `config`.
     pub fn new(config: ClientConfig, trace_id: String) -> CliResult<Self> {
+        let url = reqwest::Url::parse(&config.base)
+            .map_err(|err| CliError::Invalid(format!("--api-url `{}`: {err}", config.base)))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(CliError::Invalid(format!(
+                "--api-url `{}`: give an http:// or https:// URL",
+                config.base
+            )));
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeout)
             .user_agent(concat!("revaer/", env!("CARGO_PKG_VERSION")))
@@ -160,11 +168,24 @@ impl Client {
         builder: RequestBuilder,
         ids: &RequestIds,
     ) -> CliResult<Response> {
-        let response = builder.send().await.map_err(|err| network(&err, &self.config.base))?;
+        // The headers must come within the timeout; the body may take forever.
+        let sent = tokio::time::timeout(self.config.timeout, builder.send()).await;
+        let response = sent
+            .map_err(|_| CliError::Network(format!("timed out: {}", self.config.base)))?
+            .map_err(|err| network(&err, &self.config.base))?;
         if response.status().is_success() {
             return Ok(response);
         }
         Err(problem(response, ids).await)
+    }
+
+    /// Sends a request with a timeout and answers whatever came back.
+    pub async fn send_raw(&self, builder: RequestBuilder) -> CliResult<Response> {
+        builder
+            .timeout(self.config.timeout)
+            .send()
+            .await
+            .map_err(|err| network(&err, &self.config.base))
     }
 
     /// `GET path` → `T`.
@@ -200,6 +221,17 @@ impl Client {
 }
 
 fn network(err: &reqwest::Error, base: &str) -> CliError {
+    // The whole chain: reqwest's own text leaves the cause out.
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if err.is_builder() {
+        return CliError::Invalid(format!("cannot make the request: {text}"));
+    }
     let what = if err.is_timeout() {
         "timed out"
     } else if err.is_connect() {
@@ -207,21 +239,37 @@ fn network(err: &reqwest::Error, base: &str) -> CliError {
     } else {
         "request failed"
     };
-    CliError::Network(format!("{what}: {base}: {err}"))
+    CliError::Network(format!("{what}: {base}: {text}"))
+}
+
+/// Largest answer read (a page of 1000 torrents is far smaller).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Reads an answer's body, refusing one past [`MAX_BODY`].
+async fn body(mut response: Response) -> CliResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| CliError::Network(format!("reading the answer: {err}")))?
+    {
+        if bytes.len() + chunk.len() > MAX_BODY {
+            return Err(CliError::Network("the answer is larger than 64 MiB".into()));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// Reads a JSON answer.
 pub async fn json<T: DeserializeOwned>(response: Response) -> CliResult<T> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|err| CliError::Network(format!("reading the answer: {err}")))?;
+    let bytes = body(response).await?;
     serde_json::from_slice(&bytes)
         .map_err(|err| CliError::Network(format!("the answer is not what the API sends: {err}")))
 }
 
 /// The problem a failed answer carries (or one made up from its status).
-async fn problem(response: Response, ids: &RequestIds) -> CliError {
+pub async fn problem(response: Response, ids: &RequestIds) -> CliError {
     let status = response.status();
     let is_problem = response
         .headers()
@@ -233,9 +281,10 @@ async fn problem(response: Response, ids: &RequestIds) -> CliError {
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = response.bytes().await.unwrap_or_default();
+    let read = tokio::time::timeout(Duration::from_secs(30), body(response)).await;
+    let bytes = read.ok().and_then(Result::ok).unwrap_or_default();
     let mut problem = if is_problem {
-        serde_json::from_slice::<Problem>(&body).unwrap_or_else(|_| fallback(status))
+        serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| fallback(status))
     } else {
         fallback(status)
     };

@@ -24,6 +24,13 @@ pub enum CliError {
     /// that is not the API's.
     #[error("{0}")]
     Network(String),
+    /// Already reported on stderr (several failures of a bulk action); the
+    /// exit code is the first failure's.
+    #[error("{1}")]
+    Reported(u8, String),
+    /// Whoever read our output is gone (a closed pipe): stop quietly.
+    #[error("output closed")]
+    OutputClosed,
 }
 
 impl CliError {
@@ -32,11 +39,12 @@ impl CliError {
         match self {
             Self::Invalid(_) => 2,
             Self::Network(_) => 10,
+            Self::Reported(code, _) => *code,
+            Self::OutputClosed => 0,
             Self::Problem(problem) => match problem.status {
                 401 | 403 => 3,
                 404 => 4,
                 429 => 5,
-                _ if !problem.invalid_params.is_empty() => 2,
                 400..=499 => 2,
                 _ => 10,
             },

@@ -51,7 +51,7 @@ fn api_key(cli: &Cli) -> CliResult<Option<String>> {
         }
         return Ok(Some(key));
     }
-    Ok(cli.api_key.clone().filter(|k| !k.trim().is_empty()))
+    Ok(cli.api_key.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned))
 }
 
 /// The command's name, for telemetry.

@@ -1,13 +1,26 @@
 //! `revaer`: see `revaer --help`.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser as _;
 use revaer_cli::telemetry::{self, CommandEvent};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start: {err}");
+            return ExitCode::from(10);
+        }
+    };
+    let code = runtime.block_on(run());
+    // Whatever is still resolving or sending (telemetry) is not waited for.
+    runtime.shutdown_timeout(Duration::ZERO);
+    code
+}
+
+async fn run() -> ExitCode {
     let started = Instant::now();
     let cli = revaer_cli::cli::Cli::parse();
     let out = revaer_cli::output_of(&cli);

@@ -40,11 +40,14 @@ impl Output {
         let _ = writeln!(out, "{}", text.trim_end());
     }
 
-    /// Prints a line on stdout as it is (stream output), unless quiet.
-    pub fn line(&self, text: &str) {
-        if !self.quiet {
-            let _ = writeln!(std::io::stdout().lock(), "{text}");
+    /// Prints a line on stdout as it is (stream output), unless quiet, and
+    /// flushes it; fails when the reader is gone.
+    pub fn line(&self, text: &str) -> Result<(), CliError> {
+        if self.quiet {
+            return Ok(());
         }
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{text}").and_then(|()| out.flush()).map_err(|_| CliError::OutputClosed)
     }
 
     /// Prints a line for people (nothing in JSON mode, or when quiet).
@@ -58,19 +61,23 @@ impl Output {
     /// summary for people otherwise (title, detail, each invalid parameter
     /// with its pointer, the trace id).
     pub fn error(&self, err: &CliError) {
+        if matches!(err, CliError::Reported(..) | CliError::OutputClosed) {
+            return;
+        }
         let mut stderr = std::io::stderr().lock();
         match (err, self.format) {
             (CliError::Problem(problem), Format::Json) => {
                 let _ = writeln!(stderr, "{}", serde_json::to_string(problem).unwrap_or_default());
             }
             (CliError::Problem(problem), Format::Table) => {
-                let _ = write!(stderr, "error: {} ({})", problem.title, problem.status);
+                let _ = write!(stderr, "error: {} ({})", clean(&problem.title), problem.status);
                 if let Some(detail) = &problem.detail {
-                    let _ = write!(stderr, ": {detail}");
+                    let _ = write!(stderr, ": {}", clean(detail));
                 }
                 let _ = writeln!(stderr);
                 for param in &problem.invalid_params {
-                    let _ = writeln!(stderr, "  {}: {}", param.pointer, param.message);
+                    let _ =
+                        writeln!(stderr, "  {}: {}", clean(&param.pointer), clean(&param.message));
                 }
                 if let Some(trace) = &problem.trace_id {
                     let _ = writeln!(stderr, "  trace id: {trace}");
@@ -89,8 +96,17 @@ impl Output {
     }
 }
 
-/// Aligns rows under a header.
+/// Text from the server or the swarm (names, paths, messages) made safe for
+/// a terminal: control characters (escape sequences) become `?`.
+pub fn clean(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// Aligns rows under a header (cells are [`clean`]ed).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|row| row.iter().map(|cell| clean(cell)).collect()).collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -148,5 +164,6 @@ mod tests {
         assert_eq!(eta(Some(7500)), "2h05m");
         let text = table(&["NAME", "SIZE"], &[vec!["a".into(), "1 B".into()]]);
         assert_eq!(text, "NAME  SIZE\na     1 B\n");
+        assert_eq!(clean("evil\u{1b}[2Jname"), "evil?[2Jname");
     }
 }

@@ -71,7 +71,14 @@ impl Parser {
         match field {
             "id" => self.id = value.trim().parse().ok(),
             "event" => self.event = Some(value.to_owned()),
-            "data" => self.data.push(value.to_owned()),
+            "data" => {
+                let size: usize = self.data.iter().map(String::len).sum();
+                if size + value.len() > MAX_LINE * 4 {
+                    self.overflow = true;
+                } else {
+                    self.data.push(value.to_owned());
+                }
+            }
             _ => {}
         }
         None

@@ -66,7 +66,12 @@ impl Daemon {
 
     async fn run_as(&self, token: Option<&str>, args: &[&str]) -> Output {
         let mut command = Command::new(BIN);
-        command.env_remove("REVAER_API_KEY").args(["--api-url", &self.url, "--timeout", "20"]);
+        command.env_remove("REVAER_API_KEY").env_remove("REVAER_TELEMETRY_ENDPOINT").args([
+            "--api-url",
+            &self.url,
+            "--timeout",
+            "20",
+        ]);
         if let Some(token) = token {
             command.args(["--api-key", token]);
         }
@@ -162,10 +167,19 @@ async fn failures_exit_with_their_codes_and_problems() {
         vec!["add", "magnet:?xt=urn:btih:zz"],
         vec!["config", "set", "dht=false"],
         vec!["action", "pause"],
+        vec!["action", "remove", "--all-matching"],
+        vec!["action", "pause", "--category", "tv"],
+        vec!["select", ID],
     ] {
         let refused = d.run(&args).await;
         assert_eq!(code(&refused), 2, "{args:?}: {}", stderr(&refused));
     }
+    // Not a URL: 2, not a network failure.
+    let mut command = Command::new(BIN);
+    command.args(["--api-url", "localhost:7070", "--api-key", "rvk_x_y", "ls"]);
+    let bad_url =
+        tokio::task::spawn_blocking(move || command.output().expect("runs")).await.expect("join");
+    assert_eq!(code(&bad_url), 2, "{}", stderr(&bad_url));
     // A 422 from the server → 2, with the pointer shown.
     let invalid =
         d.run(&["--output", "table", "config", "set", "engine_profile.connections_limit=0"]).await;
@@ -251,6 +265,7 @@ impl Tail {
         use std::io::BufRead as _;
         let mut child = Command::new(BIN)
             .env_remove("REVAER_API_KEY")
+            .env_remove("REVAER_TELEMETRY_ENDPOINT")
             .args(["--api-url", &d.url, "--api-key", &d.token, "tail", "--resume-file"])
             .arg(resume)
             .stdout(std::process::Stdio::piped())
@@ -337,6 +352,7 @@ async fn status_follow_ends_with_the_torrent() {
     assert_eq!(code(&added), 0, "{}", stderr(&added));
     let mut follower = Command::new(BIN)
         .env_remove("REVAER_API_KEY")
+        .env_remove("REVAER_TELEMETRY_ENDPOINT")
         .args(["--api-url", &d.url, "--api-key", &d.token, "status", ID, "--follow"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -392,7 +408,29 @@ async fn status_follow_ends_with_the_torrent() {
         .connect_peer(id, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .expect("connect");
-    let watched = d.run(&["--output", "table", "status", &id.to_hex(), "--follow"]).await;
+    // Bounded: a follow that never ends fails the test instead of hanging it.
+    let mut command = Command::new(BIN);
+    command
+        .env_remove("REVAER_API_KEY")
+        .env_remove("REVAER_TELEMETRY_ENDPOINT")
+        .args(["--api-url", &d.url, "--api-key", &d.token, "--output", "table"])
+        .args(["status", &id.to_hex(), "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("follow starts");
+    let watched = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().expect("output")
+    })
+    .await
+    .expect("join");
     assert_eq!(code(&watched), 0, "{}", stderr(&watched));
     assert!(String::from_utf8_lossy(&watched.stdout).contains("completed"));
     seeder.shutdown().await.expect("seeder stops");
@@ -528,6 +566,7 @@ async fn tail_carries_on_across_a_daemon_restart() {
     let resume = dir.path().join("last-event-id");
     let mut child = Command::new(BIN)
         .env_remove("REVAER_API_KEY")
+        .env_remove("REVAER_TELEMETRY_ENDPOINT")
         .args([
             "--api-url",
             &format!("http://{port}"),
@@ -579,5 +618,54 @@ async fn tail_carries_on_across_a_daemon_restart() {
     let _ = child.wait();
     let _ = stop.send(());
     server.await.expect("server stopped");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_stops_when_its_reader_goes_and_does_not_count_the_lost_event() {
+    use std::io::BufRead as _;
+    let d = daemon().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let resume = dir.path().join("last-event-id");
+    let mut child = Command::new(BIN)
+        .env_remove("REVAER_API_KEY")
+        .env_remove("REVAER_TELEMETRY_ENDPOINT")
+        .args(["--api-url", &d.url, "--api-key", &d.token, "tail", "--resume-file"])
+        .arg(&resume)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tail starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let first = publish_when_subscribed(&d, 1).await;
+    // Read one line, like `| head -1`, then close the pipe.
+    let line = tokio::task::spawn_blocking(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("a line");
+        line
+    })
+    .await
+    .expect("join");
+    assert!(line.contains(&first.to_string()), "{line}");
+    d.events.publish("progress", None, serde_json::json!({"n": 2}), None);
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("tail kept running with nobody reading");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await
+    .expect("join");
+    assert_eq!(status.code(), Some(0));
+    let kept = std::fs::read_to_string(&resume).expect("resume file");
+    assert_eq!(kept.trim(), first.to_string(), "the unprinted event is not counted");
     d.stop().await;
 }

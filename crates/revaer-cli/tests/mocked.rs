@@ -160,6 +160,7 @@ fn a_slow_server_times_out_with_exit_10() {
         then.status(200).delay(Duration::from_secs(4)).json_body(json!({}));
     });
     let output = Command::new(BIN)
+        .env_remove("REVAER_TELEMETRY_ENDPOINT")
         .args([
             "--api-url",
             &server.base_url(),
@@ -219,11 +220,24 @@ fn tail_resumes_after_drops_never_prints_twice_and_reports_a_resync() {
     });
     let dir = tempfile::tempdir().expect("tempdir");
     let resume = dir.path().join("last-event-id");
-    let output = Command::new(BIN)
+    let mut child = Command::new(BIN)
+        .env_remove("REVAER_TELEMETRY_ENDPOINT")
         .args(["--api-url", &server.base_url(), "--api-key", KEY, "tail", "--resume-file"])
         .arg(&resume)
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("runs");
+    // Bounded: a tail that never stops fails the test instead of hanging it.
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
     assert_eq!(code(&output), 3, "{}", text(&output.stderr));
     let ids: Vec<u64> = text(&output.stdout)
         .lines()
@@ -237,4 +251,54 @@ fn tail_resumes_after_drops_never_prints_twice_and_reports_a_resync() {
     for mock in [&first, &second, &third, &revoked] {
         mock.assert();
     }
+}
+
+#[test]
+fn a_failing_daemon_still_shows_its_health_report() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/health/full");
+        then.status(503).json_body(json!({
+            "status": "failing", "version": "0.1.0", "git_revision": "abc",
+            "components": {
+                "database": {"status": "failing", "reason": "connection refused", "backend": "PostgreSQL", "latency_ms": 1.0, "revision": null},
+                "engine": {"status": "ok", "reason": null, "listen_endpoints": [], "torrents": 0, "torrents_by_state": {}, "dht": false, "dht_nodes": null, "worker_restarts": 0, "download_limit_bps": null, "upload_limit_bps": null},
+                "config_watcher": {"status": "ok", "reason": null, "last_revision": 1, "last_latency_ms": null, "deliveries": 0, "failures": 0},
+                "fsops": null,
+                "rate_limiter": {"status": "ok", "reason": null, "throttled": 0, "breaches": 0, "unlimited_keys": 0}
+            }
+        }));
+    });
+    let output = revaer(&server, &["--output", "table", "health", "--full"]);
+    assert_eq!(code(&output), 10);
+    let report = text(&output.stdout);
+    assert!(report.contains("connection refused"), "the failing component is shown: {report}");
+    assert!(text(&output.stderr).is_empty(), "reported once: {}", text(&output.stderr));
+}
+
+#[test]
+fn bulk_actions_report_each_failure_once() {
+    let server = MockServer::start();
+    let ok = "0000000000000000000000000000000000000001";
+    let gone = "0000000000000000000000000000000000000002";
+    let pause_ok = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/v1/torrents/{ok}/action"))
+            .json_body(json!({"type": "pause"}));
+        then.status(204);
+    });
+    server.mock(|when, then| {
+        when.method(POST).path(format!("/v1/torrents/{gone}/action"));
+        then.status(404).header("content-type", "application/problem+json")
+            .json_body(json!({"type": "https://revaer.dev/problems/not-found", "title": "Not found", "status": 404}));
+    });
+    let output = revaer(&server, &["action", "pause", gone, ok]);
+    assert_eq!(code(&output), 4, "the first failure's code");
+    pause_ok.assert();
+    let problems: Vec<Value> =
+        text(&output.stderr).lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    assert_eq!(problems.len(), 1, "each failure once: {}", text(&output.stderr));
+    let single = revaer(&server, &["action", "pause", gone]);
+    assert_eq!(code(&single), 4);
+    assert_eq!(text(&single.stderr).lines().count(), 1, "printed once");
 }

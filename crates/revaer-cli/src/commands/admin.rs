@@ -9,7 +9,7 @@ use revaer_domain::settings::SettingsSnapshot;
 use serde_json::{Map, Value};
 
 use crate::cli::{ConfigCommand, KeysCommand, SetupCommand};
-use crate::client::{Client, json};
+use crate::client::{self, Client, json};
 use crate::error::{CliError, CliResult};
 use crate::output::{Output, bytes, table};
 use crate::parse;
@@ -149,14 +149,12 @@ pub async fn health(client: &Client, out: Output, full: bool) -> CliResult<()> {
         return Ok(());
     }
     let (builder, ids) = client.request(&Method::GET, "/health/full");
-    // 503 carries the report too.
-    let response = match client.send(builder, &ids).await {
-        Ok(response) => response,
-        Err(CliError::Problem(problem)) if problem.status != 503 => {
-            return Err(CliError::Problem(problem));
-        }
-        Err(other) => return Err(other),
-    };
+    // A failing daemon answers 503 with the report: print it, exit 10.
+    let response = client.send_raw(builder).await?;
+    let failing = response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE;
+    if !response.status().is_success() && !failing {
+        return Err(client::problem(response, &ids).await);
+    }
     let report: HealthReport = json(response).await?;
     out.print(&report, |r| {
         let rows: Vec<Vec<String>> = r
@@ -179,6 +177,9 @@ pub async fn health(client: &Client, out: Output, full: bool) -> CliResult<()> {
             table(&["COMPONENT", "STATUS", "REASON"], &rows)
         )
     });
+    if failing {
+        return Err(CliError::Reported(10, "the daemon is failing".into()));
+    }
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use revaer_api_models::{Problem, TorrentView};
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::commands::tail::{backoff, retryable};
+use crate::commands::tail::{SILENCE, backoff, retryable};
 use crate::error::{CliError, CliResult};
 use crate::output::{Format, Output, bytes, eta};
 use crate::sse::Parser;
@@ -33,6 +33,9 @@ pub async fn follow(client: &Client, out: Output, id: &str) -> CliResult<()> {
         };
         match watched {
             Ok(Some(End::Completed)) => {
+                if out.format == Format::Table && std::io::stderr().is_terminal() {
+                    eprintln!();
+                }
                 out.note("completed");
                 return Ok(());
             }
@@ -52,7 +55,10 @@ pub async fn follow(client: &Client, out: Output, id: &str) -> CliResult<()> {
             Err(err) => return Err(err),
         }
         attempt = attempt.saturating_add(1);
-        tokio::time::sleep(backoff(attempt)).await;
+        tokio::select! {
+            () = tokio::time::sleep(backoff(attempt)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
     }
 }
 
@@ -72,26 +78,32 @@ async fn watch(
     if last.is_none() {
         let view: TorrentView = client.get(&format!("/v1/torrents/{id}")).await?;
         let s = &view.detail.summary;
-        out.note(&format!("{} ({})", s.name, s.state.as_str()));
+        out.note(&crate::output::clean(&format!("{} ({})", s.name, s.state.as_str())));
         if out.format == Format::Json {
-            out.line(&serde_json::to_string(&view).unwrap_or_default());
+            out.line(&serde_json::to_string(&view).unwrap_or_default())?;
         }
-        if s.completed_at.is_some() && s.progress >= 1.0 {
-            return Ok(Some(End::Completed));
+        if let Some(end) = settled(&view) {
+            return Ok(Some(end));
         }
     }
     let mut body = response.bytes_stream();
     let mut parser = Parser::default();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|err| CliError::Network(format!("event stream: {err}")))?;
+    loop {
+        let chunk = match tokio::time::timeout(SILENCE, body.next()).await {
+            Err(_) => return Err(CliError::Network("the event stream went silent".into())),
+            Ok(None) => return Ok(None),
+            Ok(Some(chunk)) => {
+                chunk.map_err(|err| CliError::Network(format!("event stream: {err}")))?
+            }
+        };
         for frame in parser.feed(&chunk) {
             let Some(frame_id) = frame.id else { continue };
-            if last.is_some_and(|seen| frame_id <= seen) {
+            if frame.event != "resync" && last.is_some_and(|seen| frame_id <= seen) {
                 continue;
             }
             *last = Some(frame_id);
             if out.format == Format::Json {
-                out.line(&frame.data);
+                out.line(&frame.data)?;
             }
             let event: Value = serde_json::from_str(&frame.data).unwrap_or_default();
             match frame.event.as_str() {
@@ -102,11 +114,26 @@ async fn watch(
                     let message = event["data"]["message"].as_str().unwrap_or("unknown").to_owned();
                     return Ok(Some(End::Failed(message)));
                 }
+                // Events were lost: the end may be among them; ask.
+                "resync" | "events_dropped" => {
+                    let view: TorrentView = client.get(&format!("/v1/torrents/{id}")).await?;
+                    if let Some(end) = settled(&view) {
+                        return Ok(Some(end));
+                    }
+                }
                 _ => {}
             }
         }
     }
-    Ok(None)
+}
+
+/// Whether the torrent has already completed or failed.
+fn settled(view: &TorrentView) -> Option<End> {
+    let s = &view.detail.summary;
+    if s.state == revaer_domain::TorrentState::Error {
+        return Some(End::Failed(view.detail.error.clone().unwrap_or_else(|| "error".to_owned())));
+    }
+    (s.completed_at.is_some() && s.progress >= 1.0).then_some(End::Completed)
 }
 
 /// A progress bar on stderr (redrawn in place on a terminal).

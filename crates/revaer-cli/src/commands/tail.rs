@@ -17,7 +17,7 @@ use crate::output::{Format, Output};
 use crate::sse::{Frame, Parser};
 
 /// A stream silent this long (keep-alives come every 15 s) is dropped.
-const SILENCE: Duration = Duration::from_secs(45);
+pub(crate) const SILENCE: Duration = Duration::from_secs(45);
 /// First reconnection delay; doubled per failed attempt up to [`BACKOFF_MAX`].
 const BACKOFF_START: Duration = Duration::from_millis(500);
 /// Longest reconnection delay.
@@ -135,7 +135,7 @@ pub(crate) fn retryable(err: &CliError) -> bool {
     match err {
         CliError::Network(_) => true,
         CliError::Problem(problem) => problem.status == 429 || problem.status >= 500,
-        CliError::Invalid(_) => false,
+        CliError::Invalid(_) | CliError::Reported(..) | CliError::OutputClosed => false,
     }
 }
 
@@ -174,40 +174,48 @@ async fn stream_once(
 fn handle(out: Output, frame: &Frame, cursor: &mut Cursor) -> CliResult<bool> {
     let Some(id) = frame.id else { return Ok(false) };
     // The id is kept before the event is printed: a tail killed in
-    // between loses that one event rather than printing it twice.
-    if frame.event == "resync" {
-        cursor.advance(id)?;
-        if out.format == Format::Json {
-            out.line(&frame.data);
-        } else if !out.quiet {
-            eprintln!("revaer: events were missed (resync): refetch the state you keep");
-        }
-        return Ok(true);
-    }
-    if cursor.last.is_some_and(|last| id <= last) {
+    // between loses that one event rather than printing it twice. When the
+    // reader is gone (a closed pipe) the previous id is put back, so the
+    // event is not skipped either.
+    if frame.event != "resync" && cursor.last.is_some_and(|last| id <= last) {
         return Ok(false);
     }
+    let previous = cursor.last;
     cursor.advance(id)?;
-    print_event(out, frame);
+    let printed = if frame.event == "resync" {
+        if out.format == Format::Json {
+            out.line(&frame.data)
+        } else {
+            if !out.quiet {
+                eprintln!("revaer: events were missed (resync): refetch the state you keep");
+            }
+            Ok(())
+        }
+    } else {
+        print_event(out, frame)
+    };
+    if let Err(err) = printed {
+        if let Some(previous) = previous {
+            cursor.advance(previous)?;
+        }
+        return Err(err);
+    }
     Ok(true)
 }
 
-fn print_event(out: Output, frame: &Frame) {
-    if out.quiet {
-        return;
-    }
+fn print_event(out: Output, frame: &Frame) -> CliResult<()> {
     if out.format == Format::Json {
-        out.line(&frame.data);
-        return;
+        return out.line(&frame.data);
     }
     let event: Value = serde_json::from_str(&frame.data).unwrap_or_default();
     let ts = event["ts"].as_str().unwrap_or("");
-    let torrent = event["torrent"].as_str().map_or("-", |t| &t[..t.len().min(12)]);
+    let torrent: String =
+        event["torrent"].as_str().map_or_else(|| "-".to_owned(), |t| t.chars().take(12).collect());
     let mut data = event["data"].to_string();
     if data.len() > 120 {
         data = format!("{}…", data.chars().take(119).collect::<String>());
     }
-    out.line(&format!("{ts} {:<18} {torrent:<12} {data}", frame.event));
+    out.line(&crate::output::clean(&format!("{ts} {:<18} {torrent:<12} {data}", frame.event)))
 }
 
 #[cfg(test)]

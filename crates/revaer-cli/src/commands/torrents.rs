@@ -260,6 +260,11 @@ pub async fn select(client: &Client, out: Output, args: SelectArgs) -> CliResult
                 .collect::<CliResult<_>>()?,
         },
     };
+    if rules.is_default() && args.from_file.is_none() {
+        return Err(CliError::Invalid(
+            "give rules (--include, --exclude, --skip-fluff, --priority) or --from-file".into(),
+        ));
+    }
     if let Err(err) = rules.compile() {
         return Err(CliError::Invalid(format!("invalid rules: {}: {err}", err.pointer())));
     }
@@ -287,28 +292,48 @@ pub async fn select(client: &Client, out: Output, args: SelectArgs) -> CliResult
 pub async fn action(client: &Client, out: Output, command: ActionCommand) -> CliResult<()> {
     let (targets, action) = to_action(command)?;
     action.validate().map_err(|params| invalid(&params))?;
+    let f = &targets.filters;
+    let filtered = f.state.is_some()
+        || f.category.is_some()
+        || !f.tag.is_empty()
+        || f.tracker.is_some()
+        || f.extension.is_some()
+        || f.name.is_some();
     let ids: Vec<String> = if targets.all_matching {
-        all_matching(client, &targets.filters).await?.iter().map(|t| t.id.to_hex()).collect()
+        if !filtered {
+            return Err(CliError::Invalid(
+                "--all-matching needs at least one filter (--state, --category, --tag…)".into(),
+            ));
+        }
+        all_matching(client, f).await?.iter().map(|t| t.id.to_hex()).collect()
+    } else if filtered {
+        return Err(CliError::Invalid("filters select torrents only with --all-matching".into()));
     } else if targets.ids.is_empty() {
         return Err(CliError::Invalid("name torrents by id, or use --all-matching".into()));
     } else {
         targets.ids.iter().map(|id| path_id(id)).collect::<CliResult<_>>()?
     };
+    if ids.is_empty() {
+        out.note("no torrent matches");
+    }
+    let single = ids.len() == 1;
     let mut first_error = None;
     for id in &ids {
         let path = format!("/v1/torrents/{id}/action");
         match client.send_empty(Method::POST, &path, Some(&action)).await {
             Ok(()) => out.note(&format!("{id}: done")),
+            // One target: its error is the command's, printed once by main.
+            Err(err) if single => return Err(err),
             Err(err) => {
                 out.error(&err);
-                first_error.get_or_insert(err);
+                first_error.get_or_insert(err.exit_code());
             }
         }
     }
-    if ids.is_empty() {
-        out.note("no torrent matches");
+    match first_error {
+        Some(code) => Err(CliError::Reported(code, "some actions failed".into())),
+        None => Ok(()),
     }
-    first_error.map_or(Ok(()), Err)
 }
 
 fn to_action(command: ActionCommand) -> CliResult<(Targets, TorrentAction)> {
