@@ -302,3 +302,110 @@ fn bulk_actions_report_each_failure_once() {
     assert_eq!(code(&single), 4);
     assert_eq!(text(&single.stderr).lines().count(), 1, "printed once");
 }
+
+fn problem_404() -> Value {
+    json!({"type": "https://revaer.dev/problems/not-found", "title": "Not found", "status": 404})
+}
+
+#[test]
+fn select_config_transfer_keys_and_setup_send_what_the_api_takes() {
+    let server = MockServer::start();
+    let select = server.mock(|when, then| {
+        when.method(POST).path(format!("/v1/torrents/{ID}/select")).json_body(json!({
+            "include": ["*.mkv"], "exclude": ["*sample*"], "skip_fluff": true,
+            "priorities": [{"index": 0, "priority": "high"}]
+        }));
+        then.status(200).json_body(json!({"files": []}));
+    });
+    let config = server.mock(|when, then| {
+        when.method(PATCH)
+            .path("/v1/config")
+            .header("if-match", "\"7\"")
+            .json_body(json!({"engine_profile": {"dht": false, "active_downloads": 4}}));
+        then.status(200).json_body(json!({
+            "revision": 8, "app_profile": {}, "engine_profile": {}, "fs_policy": {}, "categories": {}
+        }));
+    });
+    let limits = server.mock(|when, then| {
+        when.method(POST)
+            .path("/v1/transfer/limits")
+            .json_body(json!({"download_bps": 1_000_000, "upload_bps": null}));
+        then.status(200).json_body(json!({
+            "download_bps": 0, "upload_bps": 0, "downloaded": 0, "uploaded": 0, "peers": 0,
+            "torrents": 0, "download_limit_bps": 1_000_000, "upload_limit_bps": null
+        }));
+    });
+    let key = json!({"key_id": "abc123", "label": "sonarr", "rate_limit": {"burst": 30, "per_seconds": 10},
+        "created_at": "2026-11-29T10:00:00Z", "last_used_at": null, "expires_at": null, "revoked_at": null,
+        "enabled": true, "token": "rvk_abc123_secret"});
+    let issue = server.mock(|when, then| {
+        when.method(POST).path("/v1/keys").json_body(json!({
+            "label": "sonarr", "rate_limit": {"burst": 30, "per_seconds": 10}, "expires_at": null
+        }));
+        then.status(201).json_body(key.clone());
+    });
+    let rotate = server.mock(|when, then| {
+        when.method(POST).path("/v1/keys/abc123/rotate");
+        then.status(200).json_body(key.clone());
+    });
+    let revoke = server.mock(|when, then| {
+        when.method(DELETE).path("/v1/keys/abc123");
+        then.status(204);
+    });
+    let revoke_missing = server.mock(|when, then| {
+        when.method(DELETE).path("/v1/keys/zzz");
+        then.status(404)
+            .header("content-type", "application/problem+json")
+            .json_body(problem_404());
+    });
+    let setup = server.mock(|when, then| {
+        when.method(POST)
+            .path("/v1/setup/complete")
+            .header("x-revaer-setup-token", "rvs_token")
+            .json_body(json!({"api_key_label": "ops"}));
+        then.status(201)
+            .json_body(json!({"revision": 2, "api_key": {"key_id": "k1", "token": "rvk_k1_s"}}));
+    });
+    for (args, expected) in [
+        (
+            vec![
+                "select",
+                ID,
+                "--include",
+                "*.mkv",
+                "--exclude",
+                "*sample*",
+                "--skip-fluff",
+                "--priority",
+                "0=high",
+            ],
+            0,
+        ),
+        (
+            vec![
+                "config",
+                "set",
+                "engine_profile.dht=false",
+                "engine_profile.active_downloads=4",
+                "--if-revision",
+                "7",
+            ],
+            0,
+        ),
+        (vec!["transfer", "--download", "1M", "--upload", "unlimited"], 0),
+        (vec!["keys", "issue", "--label", "sonarr", "--burst", "30", "--per-seconds", "10"], 0),
+        (vec!["keys", "rotate", "abc123"], 0),
+        (vec!["keys", "revoke", "abc123"], 0),
+        (vec!["keys", "revoke", "zzz"], 4),
+        (vec!["setup", "complete", "--token", "rvs_token", "--label", "ops"], 0),
+    ] {
+        let output = revaer(&server, &args);
+        assert_eq!(code(&output), expected, "{args:?}: {}", text(&output.stderr));
+    }
+    for mock in [&select, &config, &limits, &issue, &rotate, &revoke, &revoke_missing, &setup] {
+        mock.assert();
+    }
+    // A new token is printed even when quiet: it cannot be shown again.
+    let quiet = revaer(&server, &["-q", "keys", "rotate", "abc123"]);
+    assert!(text(&quiet.stdout).contains("rvk_abc123_secret"));
+}

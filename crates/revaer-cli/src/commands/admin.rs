@@ -56,8 +56,11 @@ pub async fn keys(client: &Client, out: Output, command: KeysCommand) -> CliResu
                 let rows: Vec<Vec<String>> = keys
                     .iter()
                     .map(|k| {
+                        let expired = k.expires_at.is_some_and(|at| at <= chrono::Utc::now());
                         let state = if k.revoked_at.is_some() {
                             "revoked"
+                        } else if expired {
+                            "expired"
                         } else if k.enabled {
                             "active"
                         } else {

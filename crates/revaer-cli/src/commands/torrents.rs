@@ -38,12 +38,18 @@ fn query(filters: &Filters, extra: &[(&str, String)]) -> String {
     query.finish()
 }
 
-/// Every torrent matching `filters`, following the cursors.
-async fn all_matching(client: &Client, filters: &Filters) -> CliResult<Vec<TorrentSummary>> {
+/// Every torrent matching `filters` (in the order `sorting` asks for),
+/// following the cursors; a server that repeats a cursor is an error.
+async fn all_matching(
+    client: &Client,
+    filters: &Filters,
+    sorting: &[(&str, String)],
+) -> CliResult<Vec<TorrentSummary>> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let mut extra = vec![("limit", "1000".to_owned())];
+        extra.extend(sorting.iter().cloned());
         if let Some(cursor) = &cursor {
             extra.push(("cursor", cursor.clone()));
         }
@@ -51,6 +57,9 @@ async fn all_matching(client: &Client, filters: &Filters) -> CliResult<Vec<Torre
             client.get(&format!("/v1/torrents?{}", query(filters, &extra))).await?;
         items.extend(page.items);
         match page.next_cursor {
+            Some(next) if cursor.as_ref() == Some(&next) => {
+                return Err(CliError::Network("the server repeated a page cursor".into()));
+            }
             Some(next) => cursor = Some(next),
             None => return Ok(items),
         }
@@ -59,8 +68,15 @@ async fn all_matching(client: &Client, filters: &Filters) -> CliResult<Vec<Torre
 
 /// `revaer ls`.
 pub async fn list(client: &Client, out: Output, args: ListArgs) -> CliResult<()> {
+    let sorting: Vec<(&str, String)> = [("sort", &args.sort), ("order", &args.order)]
+        .into_iter()
+        .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+        .collect();
     let page = if args.all {
-        TorrentPage { items: all_matching(client, &args.filters).await?, next_cursor: None }
+        TorrentPage {
+            items: all_matching(client, &args.filters, &sorting).await?,
+            next_cursor: None,
+        }
     } else {
         let mut extra = vec![("limit", args.limit.to_string())];
         for (key, value) in [("cursor", &args.cursor), ("sort", &args.sort), ("order", &args.order)]
@@ -305,7 +321,7 @@ pub async fn action(client: &Client, out: Output, command: ActionCommand) -> Cli
                 "--all-matching needs at least one filter (--state, --category, --tag…)".into(),
             ));
         }
-        all_matching(client, f).await?.iter().map(|t| t.id.to_hex()).collect()
+        all_matching(client, f, &[]).await?.iter().map(|t| t.id.to_hex()).collect()
     } else if filtered {
         return Err(CliError::Invalid("filters select torrents only with --all-matching".into()));
     } else if targets.ids.is_empty() {
