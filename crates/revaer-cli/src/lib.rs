@@ -39,8 +39,8 @@ pub fn output_of(cli: &Cli) -> Output {
     Output { format, quiet: cli.quiet }
 }
 
-/// The API key: `--api-key`/`REVAER_API_KEY`, or the first line of
-/// `--api-key-file`.
+/// The API key: the first line of `--api-key-file` when given, else
+/// `--api-key`/`REVAER_API_KEY`.
 fn api_key(cli: &Cli) -> CliResult<Option<String>> {
     if let Some(path) = &cli.api_key_file {
         let text = std::fs::read_to_string(path)

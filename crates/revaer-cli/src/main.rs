@@ -40,7 +40,7 @@ async fn run() -> ExitCode {
     {
         let event = CommandEvent {
             command,
-            outcome: if result.is_ok() { "ok" } else { "error" },
+            outcome: if exit_code == 0 { "ok" } else { "error" },
             exit_code,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             trace_id,

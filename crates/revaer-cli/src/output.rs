@@ -34,7 +34,8 @@ impl Output {
         }
         let text = match self.format {
             Format::Json => serde_json::to_string_pretty(value).unwrap_or_default(),
-            Format::Table => table(value),
+            // Server text may hold anything: each line is cleaned.
+            Format::Table => table(value).lines().map(clean).collect::<Vec<_>>().join("\n"),
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", text.trim_end());
@@ -80,7 +81,7 @@ impl Output {
                         writeln!(stderr, "  {}: {}", clean(&param.pointer), clean(&param.message));
                 }
                 if let Some(trace) = &problem.trace_id {
-                    let _ = writeln!(stderr, "  trace id: {trace}");
+                    let _ = writeln!(stderr, "  trace id: {}", clean(trace));
                 }
             }
             (other, Format::Json) => {
@@ -90,7 +91,7 @@ impl Output {
                 let _ = writeln!(stderr, "{doc}");
             }
             (other, Format::Table) => {
-                let _ = writeln!(stderr, "error: {other}");
+                let _ = writeln!(stderr, "error: {}", clean(&other.to_string()));
             }
         }
     }

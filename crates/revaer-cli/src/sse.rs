@@ -25,6 +25,8 @@ pub struct Parser {
     id: Option<u64>,
     event: Option<String>,
     data: Vec<String>,
+    /// Bytes in `data` (each line counted with its newline).
+    data_len: usize,
     overflow: bool,
 }
 
@@ -62,6 +64,7 @@ impl Parser {
             self.id = None;
             self.event = None;
             self.data.clear();
+            self.data_len = 0;
             self.overflow = false;
             return frame;
         }
@@ -72,10 +75,10 @@ impl Parser {
             "id" => self.id = value.trim().parse().ok(),
             "event" => self.event = Some(value.to_owned()),
             "data" => {
-                let size: usize = self.data.iter().map(String::len).sum();
-                if size + value.len() > MAX_LINE * 4 {
+                self.data_len += value.len() + 1;
+                if self.data_len > MAX_LINE * 4 {
                     self.overflow = true;
-                } else {
+                } else if !self.overflow {
                     self.data.push(value.to_owned());
                 }
             }

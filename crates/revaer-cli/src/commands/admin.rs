@@ -181,6 +181,10 @@ pub async fn health(client: &Client, out: Output, full: bool) -> CliResult<()> {
         )
     });
     if failing {
+        // Quiet: the report was not shown, so the error must be.
+        if out.quiet {
+            return Err(CliError::Network("the daemon is failing".into()));
+        }
         return Err(CliError::Reported(10, "the daemon is failing".into()));
     }
     Ok(())

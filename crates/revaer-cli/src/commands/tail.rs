@@ -82,6 +82,14 @@ struct Cursor {
 }
 
 impl Cursor {
+    /// Back to no id at all (the resume file goes too).
+    fn forget(&mut self) {
+        self.last = None;
+        if let Some(path) = &self.resume {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
     fn advance(&mut self, id: u64) -> CliResult<()> {
         self.last = Some(id);
         match &self.resume {
@@ -195,8 +203,9 @@ fn handle(out: Output, frame: &Frame, cursor: &mut Cursor) -> CliResult<bool> {
         print_event(out, frame)
     };
     if let Err(err) = printed {
-        if let Some(previous) = previous {
-            cursor.advance(previous)?;
+        match previous {
+            Some(previous) => cursor.advance(previous)?,
+            None => cursor.forget(),
         }
         return Err(err);
     }

@@ -47,6 +47,7 @@ async fn all_matching(
 ) -> CliResult<Vec<TorrentSummary>> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
     loop {
         let mut extra = vec![("limit", "1000".to_owned())];
         extra.extend(sorting.iter().cloned());
@@ -57,7 +58,7 @@ async fn all_matching(
             client.get(&format!("/v1/torrents?{}", query(filters, &extra))).await?;
         items.extend(page.items);
         match page.next_cursor {
-            Some(next) if cursor.as_ref() == Some(&next) => {
+            Some(next) if !seen.insert(next.clone()) => {
                 return Err(CliError::Network("the server repeated a page cursor".into()));
             }
             Some(next) => cursor = Some(next),
