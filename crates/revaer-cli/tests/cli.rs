@@ -87,6 +87,29 @@ impl Daemon {
     }
 }
 
+/// Waits for `child` to exit, killing it (and failing) after `limit`.
+async fn exit_within(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+    what: &'static str,
+) -> std::process::ExitStatus {
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{what}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await
+    .expect("join")
+}
+
 fn code(output: &Output) -> i32 {
     output.status.code().expect("an exit code")
 }
@@ -352,7 +375,7 @@ async fn status_follow_ends_with_the_torrent() {
     // Removed while followed: exit 4.
     let added = d.run(&["add", MAGNET, "--paused"]).await;
     assert_eq!(code(&added), 0, "{}", stderr(&added));
-    let mut follower = Command::new(BIN)
+    let follower = Command::new(BIN)
         .env_remove("REVAER_API_KEY")
         .env_remove("REVAER_TELEMETRY_ENDPOINT")
         .args(["--api-url", &d.url, "--api-key", &d.token, "status", ID, "--follow"])
@@ -367,21 +390,12 @@ async fn status_follow_ends_with_the_torrent() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     d.engine.remove(ID.parse().expect("hash"), false).await.expect("remove");
-    let status = tokio::task::spawn_blocking(move || {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if let Some(status) = follower.try_wait().expect("wait") {
-                return status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = follower.kill();
-                panic!("follow did not end after the removal");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    })
-    .await
-    .expect("join");
+    let status = exit_within(
+        follower,
+        std::time::Duration::from_secs(20),
+        "follow did not end after the removal",
+    )
+    .await;
     assert_eq!(status.code(), Some(4));
 
     // Seeded by a second engine on loopback: exit 0 when it completes.
@@ -666,21 +680,12 @@ async fn tail_stops_when_its_reader_goes_and_does_not_count_the_lost_event() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     });
-    let status = tokio::task::spawn_blocking(move || {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("tail kept running with nobody reading");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    })
-    .await
-    .expect("join");
+    let status = exit_within(
+        child,
+        std::time::Duration::from_secs(20),
+        "tail kept running with nobody reading",
+    )
+    .await;
     publisher.abort();
     assert_eq!(status.code(), Some(0));
     let kept: u64 =

@@ -204,14 +204,7 @@ fn detail_text(view: &TorrentView) -> String {
     let files: Vec<Vec<String>> = d
         .files
         .iter()
-        .map(|f| {
-            vec![
-                f.index.to_string(),
-                f.path.clone(),
-                bytes(f.size),
-                format!("{:?}", f.priority).to_lowercase(),
-            ]
-        })
+        .map(|f| vec![f.index.to_string(), f.path.clone(), bytes(f.size), priority(f.priority)])
         .collect();
     let _ = write!(text, "\n{}", table(&["#", "FILE", "SIZE", "PRIORITY"], &files));
     let trackers: Vec<Vec<String>> = d
@@ -291,13 +284,7 @@ pub async fn select(client: &Client, out: Output, args: SelectArgs) -> CliResult
         let rows: Vec<Vec<String>> = r
             .files
             .iter()
-            .map(|f| {
-                vec![
-                    f.index.to_string(),
-                    f.path.clone(),
-                    format!("{:?}", f.priority).to_lowercase(),
-                ]
-            })
+            .map(|f| vec![f.index.to_string(), f.path.clone(), priority(f.priority)])
             .collect();
         table(&["#", "FILE", "PRIORITY"], &rows)
     });
@@ -372,4 +359,12 @@ fn to_action(command: ActionCommand) -> CliResult<(Targets, TorrentAction)> {
         }
         ActionCommand::Move { path, targets } => (targets, TorrentAction::Move { save_path: path }),
     })
+}
+
+/// A file priority as the API spells it.
+fn priority(priority: revaer_domain::FilePriority) -> String {
+    serde_json::to_value(priority)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
