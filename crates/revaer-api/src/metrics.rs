@@ -74,14 +74,12 @@ fn record_scrape_time(state: &ApiState) {
         metrics::gauge!(names::TORRENTS, names::LABEL_STATE => torrent_state.as_str())
             .set(count as f64);
     }
-    let sum = |field: fn(&revaer_domain::TorrentSummary) -> u64| {
-        torrents.iter().map(|t| field(t)).fold(0_u64, u64::saturating_add) as f64
-    };
-    metrics::gauge!(names::ENGINE_DOWNLOAD_BPS).set(sum(|t| t.download_bps));
-    metrics::gauge!(names::ENGINE_UPLOAD_BPS).set(sum(|t| t.upload_bps));
-    metrics::gauge!(names::ENGINE_DOWNLOADED_BYTES).set(sum(|t| t.downloaded));
-    metrics::gauge!(names::ENGINE_UPLOADED_BYTES).set(sum(|t| t.uploaded));
-    metrics::gauge!(names::ENGINE_PEERS).set(sum(|t| u64::from(t.peers)));
+    let totals = crate::routes::transfer::totals(&torrents);
+    metrics::gauge!(names::ENGINE_DOWNLOAD_BPS).set(totals.download_bps as f64);
+    metrics::gauge!(names::ENGINE_UPLOAD_BPS).set(totals.upload_bps as f64);
+    metrics::gauge!(names::ENGINE_DOWNLOADED_BYTES).set(totals.downloaded as f64);
+    metrics::gauge!(names::ENGINE_UPLOADED_BYTES).set(totals.uploaded as f64);
+    metrics::gauge!(names::ENGINE_PEERS).set(f64::from(totals.peers));
     let health = state.engine().health();
     metrics::counter!(names::ENGINE_WORKER_RESTARTS_TOTAL)
         .absolute(u64::from(health.worker_restarts));

@@ -24,14 +24,16 @@ struct Daemon {
     _dir: tempfile::TempDir,
 }
 
+/// A loopback engine keeping its files under `dir`.
+async fn loopback_engine(dir: &std::path::Path) -> Engine {
+    let config =
+        EngineConfig::new(dir.join("resume"), SessionConfig::loopback(dir.join("downloads")));
+    Engine::start(config).await.expect("engine")
+}
+
 async fn daemon() -> Daemon {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::start(EngineConfig::new(
-        dir.path().join("resume"),
-        SessionConfig::loopback(dir.path().join("downloads")),
-    ))
-    .await
-    .expect("engine");
+    let engine = loopback_engine(dir.path()).await;
     let store =
         Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db"))).await.expect("store");
     let key = NewApiKey { label: "cli".into(), rate_limit: None, expires_at: None };
@@ -406,12 +408,7 @@ async fn status_follow_ends_with_the_torrent() {
     let options = CreateOptions { piece_size: Some(16 * 1024), v1_only: true, trackers: vec![] };
     let torrent = metainfo::create(&root, &options).expect("torrent");
     let id = metainfo::Metainfo::parse(&torrent).expect("parse").id;
-    let seeder = Engine::start(EngineConfig::new(
-        seed.path().join("resume"),
-        SessionConfig::loopback(seed.path().join("downloads")),
-    ))
-    .await
-    .expect("seeder");
+    let seeder = loopback_engine(seed.path()).await;
     let add =
         AddTorrentOptions { save_path: Some(seed.path().join("files")), ..Default::default() };
     seeder.add(TorrentSource::Metainfo(torrent.clone()), add).await.expect("seeds");

@@ -9,7 +9,7 @@ use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{http, open_events, preseed, start, terminate};
+use common::{complete_setup, http, open_events, preseed, start, terminate};
 use revaer_engine::metainfo::{self, CreateOptions};
 use revaer_engine::{AddTorrentOptions, Engine, EngineConfig, SessionConfig, TorrentSource};
 use serde_json::Value;
@@ -97,15 +97,7 @@ async fn a_torrent_goes_from_add_to_library_and_survives_a_restart() {
     // Set up over HTTP.
     let daemon = start(&data);
     let token = daemon.setup_token.clone().expect("setup token");
-    let (status, body) = http(
-        &daemon.addr,
-        "POST",
-        "/v1/setup/complete",
-        &[("content-type", "application/json"), ("x-revaer-setup-token", &token)],
-        "{}",
-    );
-    assert_eq!(status, 201, "{body}");
-    let bearer = format!("Bearer {}", json(&body)["api_key"]["token"].as_str().expect("key"));
+    let bearer = complete_setup(&daemon.addr, &token);
     let auth = [("authorization", bearer.as_str()), ("content-type", "application/json")];
 
     // Add it, traced, and let the seeder connect.

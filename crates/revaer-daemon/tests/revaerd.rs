@@ -7,7 +7,7 @@ use std::io::BufRead as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, http, open_events, preseed, run_init, start, terminate};
+use common::{BIN, complete_setup, http, open_events, preseed, run_init, start, terminate};
 use revaer_store::{Store, StoreConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,17 +49,7 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
     let (status, body) = http(&daemon.addr, "GET", "/v1/torrents", &[], "");
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("setup-required"));
-    let (status, body) = http(
-        &daemon.addr,
-        "POST",
-        "/v1/setup/complete",
-        &[("content-type", "application/json"), ("x-revaer-setup-token", &token)],
-        "{}",
-    );
-    assert_eq!(status, 201, "{body}");
-    let reply: serde_json::Value = serde_json::from_str(&body).expect("json");
-    let key = reply["api_key"]["token"].as_str().expect("key").to_owned();
-    let bearer = format!("Bearer {key}");
+    let bearer = complete_setup(&daemon.addr, &token);
     let (status, body) =
         http(&daemon.addr, "GET", "/v1/torrents", &[("authorization", &bearer)], "");
     assert_eq!(status, 200, "{body}");

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{http, loopback_only, start_with_env, terminate};
+use common::{complete_setup, http, loopback_only, start_with_env, terminate};
 use revaer_store::testing::TestDb;
 use serde_json::Value;
 
@@ -35,15 +35,7 @@ async fn two_daemons_share_one_postgres_database() {
     let token = a.setup_token.clone().expect("a issues a setup token");
 
     // Set up through A; B opens too, without a restart.
-    let (status, body) = http(
-        &a.addr,
-        "POST",
-        "/v1/setup/complete",
-        &[("content-type", "application/json"), ("x-revaer-setup-token", &token)],
-        "{}",
-    );
-    assert_eq!(status, 201, "{body}");
-    let bearer = format!("Bearer {}", json(&body)["api_key"]["token"].as_str().expect("key"));
+    let bearer = complete_setup(&a.addr, &token);
     let auth = [("authorization", bearer.as_str()), ("content-type", "application/json")];
     within("B opens with the key issued through A", Duration::from_secs(5), || {
         http(&b.addr, "GET", "/v1/torrents", &auth, "").0 == 200

@@ -43,7 +43,16 @@ pub async fn set_limits(
 }
 
 fn stats(state: &ApiState, download_cap: Option<u64>, upload_cap: Option<u64>) -> TransferStats {
-    let torrents = state.engine().list();
+    TransferStats {
+        download_limit_bps: download_cap,
+        upload_limit_bps: upload_cap,
+        ..totals(&state.engine().list())
+    }
+}
+
+/// Rates and totals summed over `torrents` (caps left unset); `/metrics`
+/// reads the same figures.
+pub(crate) fn totals(torrents: &[std::sync::Arc<revaer_domain::TorrentSummary>]) -> TransferStats {
     let sum = |field: fn(&revaer_domain::TorrentSummary) -> u64| {
         torrents.iter().map(|t| field(t)).fold(0_u64, u64::saturating_add)
     };
@@ -54,7 +63,7 @@ fn stats(state: &ApiState, download_cap: Option<u64>, upload_cap: Option<u64>) -
         uploaded: sum(|t| t.uploaded),
         peers: u32::try_from(sum(|t| u64::from(t.peers))).unwrap_or(u32::MAX),
         torrents: u32::try_from(torrents.len()).unwrap_or(u32::MAX),
-        download_limit_bps: download_cap,
-        upload_limit_bps: upload_cap,
+        download_limit_bps: None,
+        upload_limit_bps: None,
     }
 }

@@ -165,3 +165,18 @@ pub fn terminate(mut daemon: Daemon) {
 pub fn nix_pid(child: &Child) -> String {
     child.id().to_string()
 }
+
+/// Completes setup over HTTP with the daemon's printed token; returns the
+/// first key as an `Authorization` value (`Bearer rvk_…`).
+pub fn complete_setup(addr: &str, token: &str) -> String {
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/setup/complete",
+        &[("content-type", "application/json"), ("x-revaer-setup-token", token)],
+        "{}",
+    );
+    assert_eq!(status, 201, "{body}");
+    let reply: serde_json::Value = serde_json::from_str(&body).expect("json");
+    format!("Bearer {}", reply["api_key"]["token"].as_str().expect("key"))
+}
