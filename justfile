@@ -26,6 +26,10 @@ test profile="default":
     cargo nextest run --workspace --all-features --profile {{profile}}
     cargo test --workspace --all-features --doc
 
+# The Python test tools in .venv (the OpenAPI validator, the API fuzzer).
+venv:
+    ./scripts/dev.sh venv
+
 # Regenerate docs/api/openapi.json from the code (a test fails while it drifts).
 openapi:
     REVAER_BLESS_OPENAPI=1 cargo test -p revaer-api --test openapi the_committed_document_matches_the_code

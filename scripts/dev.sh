@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 BUILD_PACKAGES=(build-essential pkg-config libtorrent-rasterbar-dev libboost-dev libarchive-dev curl ca-certificates)
 # What the tests need besides: a foreign BitTorrent client for interop tests,
 # a PostgreSQL server for the store's second backend, and archive tools for
-# FsOps (unar reads RAR; 7z, zstd and xz build test fixtures).
-TEST_PACKAGES=(aria2 postgresql postgresql-client unar p7zip-full zstd xz-utils)
+# FsOps (unar reads RAR; 7z, zstd and xz build test fixtures), and Python
+# for the test tools in .venv (scripts/requirements-test.txt).
+TEST_PACKAGES=(aria2 postgresql postgresql-client unar p7zip-full zstd xz-utils python3 python3-venv)
 # The role the store tests use to create (and drop) one database per test.
 TEST_PG_ROLE=revaer_test
 
@@ -82,6 +83,21 @@ ensure_postgres() {
     export REVAER_TEST_POSTGRES="postgres://$TEST_PG_ROLE:$TEST_PG_ROLE@127.0.0.1:5432/postgres"
 }
 
+# The Python tools the tests run, in .venv, reinstalled when
+# scripts/requirements-test.txt changes.
+ensure_venv() {
+    local requirements=scripts/requirements-test.txt stamp=.venv/.requirements
+    if [ ! -x .venv/bin/python ]; then
+        say "creating the Python environment for the tests (.venv)"
+        python3 -m venv .venv
+    fi
+    if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+        say "installing the Python test tools"
+        .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$stamp"
+    fi
+}
+
 ensure_cargo_tool() {
     local binary=$1 crate=$2
     if ! command -v "$binary" >/dev/null 2>&1; then
@@ -106,10 +122,15 @@ main() {
             ensure_cargo_tool just just
             ensure_cargo_tool cargo-nextest cargo-nextest
             ensure_postgres
+            ensure_venv
             just ci
             ;;
+        venv)
+            ensure_packages python3 python3-venv
+            ensure_venv
+            ;;
         *)
-            echo "usage: $0 run [ARGS...] | test" >&2
+            echo "usage: $0 run [ARGS...] | test | venv" >&2
             exit 2
             ;;
     esac

@@ -1,6 +1,6 @@
 //! `/health` and `/health/full`.
 
-use revaer_domain::HealthStatus;
+use revaer_domain::{Component, HealthStatus};
 use serde::{Deserialize, Serialize};
 
 /// `GET /health`: the process answers.
@@ -44,15 +44,19 @@ pub struct HealthComponents {
 
 impl HealthComponents {
     /// Each component's name, status and reason.
-    pub fn statuses(&self) -> Vec<(&'static str, HealthStatus, Option<&str>)> {
+    pub fn statuses(&self) -> Vec<(Component, HealthStatus, Option<&str>)> {
         let mut all = vec![
-            ("database", self.database.status, self.database.reason.as_deref()),
-            ("engine", self.engine.status, self.engine.reason.as_deref()),
-            ("config_watcher", self.config_watcher.status, self.config_watcher.reason.as_deref()),
-            ("rate_limiter", self.rate_limiter.status, self.rate_limiter.reason.as_deref()),
+            (Component::Database, self.database.status, self.database.reason.as_deref()),
+            (Component::Engine, self.engine.status, self.engine.reason.as_deref()),
+            (
+                Component::ConfigWatcher,
+                self.config_watcher.status,
+                self.config_watcher.reason.as_deref(),
+            ),
+            (Component::RateLimiter, self.rate_limiter.status, self.rate_limiter.reason.as_deref()),
         ];
         if let Some(fsops) = &self.fsops {
-            all.push(("fsops", fsops.status, fsops.reason.as_deref()));
+            all.push((Component::Fsops, fsops.status, fsops.reason.as_deref()));
         }
         all
     }

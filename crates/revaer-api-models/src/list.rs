@@ -151,15 +151,18 @@ impl ListQuery {
     }
 
     fn set(&mut self, key: &str, value: &str, cursor: &mut Option<String>) -> Result<(), String> {
+        // As the OpenAPI document states it: 1 to `max` characters as
+        // given, none a control character, not blank; used trimmed.
         let text = |value: &str, max: usize| -> Result<String, String> {
-            let trimmed = value.trim();
-            if trimmed.is_empty()
-                || trimmed.chars().count() > max
-                || trimmed.chars().any(char::is_control)
+            if value.chars().count() > max
+                || value.chars().any(char::is_control)
+                || value.trim().is_empty()
             {
-                return Err(format!("must be 1 to {max} characters"));
+                return Err(format!(
+                    "must be 1 to {max} characters, not blank, without control characters"
+                ));
             }
-            Ok(trimmed.to_owned())
+            Ok(value.trim().to_owned())
         };
         match key {
             "limit" => {
@@ -204,7 +207,7 @@ impl ListQuery {
             }
             "tracker" => self.tracker = Some(text(value, 253)?.to_lowercase()),
             "extension" => {
-                let ext = value.trim().trim_start_matches('.').to_lowercase();
+                let ext = value.strip_prefix('.').unwrap_or(value).to_lowercase();
                 if ext.is_empty()
                     || ext.len() > 16
                     || !ext.bytes().all(|b| b.is_ascii_alphanumeric())

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use data_encoding::BASE64;
+use revaer_domain::fsops::StepRecord;
 use revaer_domain::torrent::LabelError;
 use revaer_domain::{FileEntry, MagnetUri, SelectionRules, TorrentDetail, TorrentLabels};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
 
 use crate::problem::InvalidParam;
 
@@ -274,8 +274,8 @@ pub struct FsopsStatus {
     pub last_error: Option<String>,
     /// When a retry is due.
     pub next_attempt_at: Option<DateTime<Utc>>,
-    /// The journal's steps, in order: `{"step", "outcome", "detail", …}`.
-    pub steps: Vec<Value>,
+    /// The journal's steps, in the order they ran.
+    pub steps: Vec<StepRecord>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }

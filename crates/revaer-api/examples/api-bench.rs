@@ -25,11 +25,14 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use rand::RngCore as _;
-use revaer_api::auth::KeyCache;
-use revaer_api::state::ApiLimits;
+use revaer_api::state::HttpConfig;
 use revaer_api::{ApiState, router, serve};
-use revaer_domain::InfoHash;
+use revaer_domain::event::StateChanged;
+use revaer_domain::{Event, InfoHash, TorrentState};
 use revaer_engine::{Engine, EngineConfig, SessionConfig};
+use revaer_service::bus::EventBus;
+use revaer_service::forward::{EventSources, forward_events};
+use revaer_service::{Service, ServiceConfig};
 use revaer_store::{KeyRateLimit, NewApiKey, Store, StoreConfig};
 use tokio::sync::mpsc;
 
@@ -181,19 +184,13 @@ async fn main() -> Result<(), BoxError> {
     let token = store.issue_api_key(&new_key(None)).await?.token.expose().to_owned();
     let limited = KeyRateLimit { burst: 100_000, per_seconds: 1 };
     let limited = store.issue_api_key(&new_key(Some(limited))).await?.token.expose().to_owned();
-    let keys = KeyCache::default();
-    keys.refresh(&store).await?;
-    let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), true);
     // What the daemon does: engine events onto the bus.
-    let bus = state.events().clone();
-    let direct = bus.clone();
-    let mut engine_events = engine.subscribe();
-    tokio::spawn(async move {
-        while let Ok(event) = engine_events.recv().await {
-            let data = serde_json::to_value(&event).unwrap_or_default();
-            bus.publish(event.kind(), event.torrent(), data, None);
-        }
-    });
+    let direct = EventBus::new(4096);
+    tokio::spawn(forward_events(direct.clone(), EventSources::engine(engine.subscribe())));
+    let service =
+        Service::new(engine.clone(), store.clone(), direct.clone(), ServiceConfig::default());
+    service.keys().refresh(&store).await?;
+    let state = ApiState::new(service, HttpConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(serve(listener, router(state), std::future::pending()));
@@ -316,7 +313,8 @@ async fn main() -> Result<(), BoxError> {
     for id in &ids {
         while reports.try_recv().is_ok() {}
         let at = Instant::now();
-        direct.publish("state_changed", Some(*id), serde_json::json!({"to": "paused"}), None);
+        let from = TorrentState::Paused;
+        direct.publish(Event::StateChanged(StateChanged { torrent: *id, from, to: from }));
         // Engine events about this torrent are long over: its frames now
         // come from this publish only.
         let (wanted, mut got, mut last) = (id.to_hex(), std::collections::HashSet::new(), at);

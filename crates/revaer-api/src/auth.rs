@@ -1,20 +1,18 @@
-//! API keys: verified in memory against a cache of key digests that a
-//! background task refreshes (so a request costs no query and a revoked
-//! key stops working within the refresh interval), and the extractor that
-//! requires one.
-
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+//! API keys on HTTP: the credential headers, the [`Authenticated`]
+//! extractor, and the layer that requires a key and applies its rate limit
+//! (`X-RateLimit-*` headers; 429 with `Retry-After`). Keys are verified by
+//! the service layer, in memory.
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use revaer_store::{ApiKey, ApiKeyDigest, Store, token_key_id};
+use revaer_service::Caller;
+use revaer_service::ratelimit::Decision;
+use revaer_store::ApiKey;
 
 use crate::error::ApiError;
-use crate::ratelimit::Decision;
 use crate::state::ApiState;
 
 /// Header carrying a key as an alternative to `Authorization: Bearer`.
@@ -22,51 +20,17 @@ pub const API_KEY_HEADER: &str = "x-revaer-api-key";
 /// Longest credential header accepted, in bytes.
 const MAX_CREDENTIAL: usize = 256;
 
-/// The usable keys, by key id.
-#[derive(Debug, Clone, Default)]
-pub struct KeyCache {
-    keys: Arc<RwLock<HashMap<String, ApiKeyDigest>>>,
-    /// Held across a whole read-and-swap, so that a refresh that read
-    /// before a change never overwrites one that read after it.
-    refreshing: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl KeyCache {
-    /// Loads the keys now.
-    pub async fn refresh(&self, store: &Store) -> Result<(), revaer_store::StoreError> {
-        let _one_at_a_time = self.refreshing.lock().await;
-        let digests = store.api_key_digests().await?;
-        let map = digests.into_iter().map(|d| (d.key.key_id.clone(), d)).collect();
-        match self.keys.write() {
-            Ok(mut keys) => *keys = map,
-            Err(poisoned) => *poisoned.into_inner() = map,
-        }
-        Ok(())
-    }
-
-    /// Usable keys without any rate limit, by key id.
-    pub fn unlimited(&self) -> Vec<String> {
-        let Ok(keys) = self.keys.read() else { return Vec::new() };
-        let mut ids: Vec<String> = keys
-            .values()
-            .filter(|d| d.key.rate_limit.is_none())
-            .map(|d| d.key.key_id.clone())
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    /// The key a token belongs to, if it verifies.
-    pub fn verify(&self, token: &str) -> Option<ApiKey> {
-        let key_id = token_key_id(token)?;
-        let keys = self.keys.read().ok()?;
-        keys.get(key_id).filter(|digest| digest.verify(token)).map(|digest| digest.key.clone())
-    }
-}
-
 /// The caller's verified API key.
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub ApiKey);
+
+impl Authenticated {
+    /// The caller as the service layer knows it: the key and the request's
+    /// trace id.
+    pub fn caller(&self) -> Caller {
+        Caller::key(&self.0, crate::trace::current_trace_id())
+    }
+}
 
 fn credential(headers: &HeaderMap) -> Option<&str> {
     let bearer = headers
@@ -89,9 +53,7 @@ pub fn is_loopback(request: &Request) -> bool {
 /// The key a request's credentials name, if it verifies.
 pub fn verify(headers: &HeaderMap, state: &ApiState) -> Result<ApiKey, ApiError> {
     let token = credential(headers).ok_or(ApiError::Unauthorized)?;
-    let key = state.keys().verify(token).ok_or(ApiError::Unauthorized)?;
-    state.store().record_key_use(&key.key_id);
-    Ok(key)
+    state.service.authenticate(token).ok_or(ApiError::Unauthorized)
 }
 
 impl FromRequestParts<ApiState> for Authenticated {
@@ -135,7 +97,7 @@ pub async fn require_key(
         Ok(key) => key,
         Err(err) => return err.into_response(),
     };
-    match state.rate_limits().check(&key) {
+    match state.service.admit(&key) {
         Decision::Unlimited => {
             request.extensions_mut().insert(Authenticated(key));
             next.run(request).await
@@ -146,12 +108,7 @@ pub async fn require_key(
             rate_headers(response.headers_mut(), limit, remaining, reset_secs);
             response
         }
-        Decision::Denied { limit, retry_after_secs, breach } => {
-            tracing::info!(key_id = %key.key_id, "rate limited");
-            metrics::counter!(revaer_telemetry::names::RATE_LIMIT_THROTTLED_TOTAL).increment(1);
-            if breach {
-                state.guard_rail_breach(&key.key_id);
-            }
+        Decision::Denied { limit, retry_after_secs, .. } => {
             let mut response = ApiError::RateLimited { retry_after_secs }.into_response();
             rate_headers(response.headers_mut(), limit, 0, retry_after_secs);
             response

@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use revaer_api_models::{InvalidParam, PROBLEM_CONTENT_TYPE, Problem};
 use revaer_engine::EngineError;
+use revaer_service::ServiceError;
 use revaer_store::StoreError;
 
 /// Why a request failed.
@@ -75,6 +76,24 @@ pub enum ApiError {
     /// Setup mode answers loopback clients only.
     #[error("setup from loopback only")]
     SetupFromLoopbackOnly,
+    /// Something failed on the server (logged; answered generically).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Invalid(params) => Self::Validation(params),
+            ServiceError::TooLarge { limit } => Self::TooLarge { limit },
+            ServiceError::AlreadySetUp => Self::AlreadySetUp,
+            ServiceError::Engine(err) => Self::Engine(err),
+            ServiceError::Store(err) => Self::Store(err),
+            // A variant added later: a server failure until it gets its own
+            // problem.
+            other => Self::Internal(other.to_string()),
+        }
+    }
 }
 
 impl ApiError {
@@ -125,6 +144,10 @@ impl ApiError {
                 .detail("this instance is already set up; use an API key"),
             Self::SetupFromLoopbackOnly => Problem::new("forbidden", "Forbidden", 403)
                 .detail("while in setup mode the API answers loopback clients only"),
+            Self::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                Problem::new("internal", "Internal error", 500).detail("see the server log")
+            }
         }
     }
 }

@@ -1,24 +1,28 @@
 //! Revaer's HTTP API on axum: `/v1` routes behind API keys, health, and
 //! Problem+JSON (RFC 9457) for every error, unknown routes and methods
-//! included.
+//! included. Handlers are thin: they parse, call the service layer
+//! (`revaer-service`) and render.
 //!
 //! # Layout
-//! - [`state`]: what handlers reach (engine, store, key cache, limits).
-//! - [`auth`]: API keys verified in memory; the [`auth::Authenticated`]
-//!   extractor.
+//! - [`state`]: what handlers reach (the service, the HTTP settings).
+//! - [`auth`]: API keys on HTTP; the [`auth::Authenticated`] extractor and
+//!   the layer that applies rate limits.
 //! - [`error`]: [`ApiError`] and its problem documents.
 //! - [`extract`]: JSON bodies, query strings and path ids with Problem
 //!   rejections; [`form`]: add requests as JSON or multipart forms.
-//! - [`routes`]: one module per route group.
-//! - [`openapi`]: the OpenAPI document and its rendered reference.
+//! - [`routes`]: one module per route group, and the one route table.
+//! - [`contract`]: the shared problem answers and documented parameters.
+//! - [`openapi`]: the OpenAPI document (from the same table) and `/docs`.
+//! - [`metrics`]: `/metrics` and the request counters.
 //! - [`trace`]: trace and request ids for every request.
 //!
 //! # Quick start
 //! ```no_run
 //! # async fn demo(engine: revaer_engine::Engine, store: revaer_store::Store) -> std::io::Result<()> {
-//! use revaer_api::{ApiState, auth::KeyCache, state::ApiLimits};
-//! let keys = KeyCache::default();
-//! let state = ApiState::new(engine, store, keys, ApiLimits::default(), true);
+//! use revaer_api::{ApiState, state::HttpConfig};
+//! use revaer_service::{Service, ServiceConfig, bus::EventBus};
+//! let service = Service::new(engine, store, EventBus::new(4096), ServiceConfig::default());
+//! let state = ApiState::new(service, HttpConfig::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:7070").await?;
 //! revaer_api::serve(listener, revaer_api::router(state), std::future::pending()).await
 //! # }
@@ -27,13 +31,12 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod contract;
 pub mod error;
-pub mod events;
 pub mod extract;
 pub mod form;
 pub mod metrics;
 pub mod openapi;
-pub mod ratelimit;
 pub mod routes;
 pub mod state;
 pub mod trace;
@@ -42,50 +45,23 @@ use std::future::Future;
 
 use axum::Router;
 use axum::http::Uri;
-use axum::routing::{get, post};
+use axum::routing::get;
 
 pub use error::{ApiError, ApiResult};
 pub use state::ApiState;
 
 /// The router with every route.
 pub fn router(state: ApiState) -> Router {
-    use routes::{config, events, health, keys, setup, torrents, transfer};
     // Everything under /v1 but setup needs a key and counts against its
     // rate limit (a route layer: unknown routes stay 404).
-    let protected = Router::new()
-        .route("/v1/config", get(config::get_config).patch(config::patch_config))
-        .route("/v1/events", get(events::stream_events))
-        .route("/v1/keys", get(keys::list_keys).post(keys::issue_key))
-        .route("/v1/keys/{key_id}", axum::routing::delete(keys::revoke_key))
-        .route("/v1/keys/{key_id}/rotate", post(keys::rotate_key))
-        .route(
-            "/v1/torrents",
-            get(torrents::list_torrents).post(torrents::add_torrent).layer(
-                // Forms are read through axum's multipart, which honours this.
-                axum::extract::DefaultBodyLimit::max(state.limits().json_body),
-            ),
-        )
-        .route("/v1/torrents/{id}", get(torrents::get_torrent).delete(torrents::delete_torrent))
-        .route("/v1/torrents/{id}/action", post(torrents::torrent_action))
-        .route("/v1/torrents/{id}/select", post(torrents::select_files))
-        .route("/v1/transfer", get(transfer::get_transfer))
-        .route("/v1/transfer/limits", post(transfer::set_limits))
+    let protected = routes::protected(state.limits())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key));
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/health/full", get(health::health_full))
-        .route("/metrics", get(metrics::render_metrics))
-        .route("/v1/openapi.json", get(openapi::openapi_json))
-        .route("/docs", get(openapi::docs))
-        .route(
-            "/v1/setup/complete",
-            post(setup::complete_setup)
-                .layer(axum::extract::DefaultBodyLimit::max(setup::MAX_SETUP_BODY)),
-        )
-        .merge(protected)
+    let (api, _) = routes::open().merge(protected).split_for_parts();
+    api.route("/v1/openapi.json", get(openapi::docs::openapi_json))
+        .route("/docs", get(openapi::docs::docs))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), setup::setup_gate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::setup::setup_gate))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(trace::layer))
         .with_state(state)

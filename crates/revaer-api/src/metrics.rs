@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use revaer_domain::TorrentState;
 use revaer_telemetry::names;
 
+use crate::contract::problems::{NotFound, Unauthorized};
 use crate::error::{ApiError, ApiResult};
 use crate::state::ApiState;
-use revaer_api_models::Problem;
 
 /// Counts and times a request under its route template (unknown routes
 /// share one label, so paths cannot explode the series).
@@ -36,21 +36,21 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// Prometheus, container health checks) unless the daemon says otherwise;
 /// everyone else needs one.
 #[utoipa::path(get, path = "/metrics", tag = "health",
-    description = "Prometheus text. Loopback clients need no key unless the daemon runs with `--metrics-require-key`.",
+    description = "Prometheus text. Loopback clients need no key unless the daemon runs with `--metrics-require-key`; 404 when this process keeps no metrics registry.",
     responses(
         (status = 200, description = "Prometheus exposition format", content_type = "text/plain", body = String),
-        (status = 401, description = "A remote client (or any, with `--metrics-require-key`) without a valid key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "This process keeps no metrics registry", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
     ))]
 pub async fn render_metrics(
     State(state): State<ApiState>,
     request: Request,
 ) -> ApiResult<Response> {
     let loopback = crate::auth::is_loopback(&request);
-    if !loopback || state.metrics_need_key() {
+    if !loopback || state.http.metrics_need_key {
         crate::auth::verify(request.headers(), &state)?;
     }
-    let Some(handle) = state.metrics() else {
+    let Some(handle) = &state.http.metrics else {
         return Err(ApiError::NoRoute {
             path: "/metrics (no metrics registry in this process)".to_owned(),
         });
@@ -68,22 +68,23 @@ pub async fn render_metrics(
 /// state (one series per state, never per torrent), session totals, and the
 /// watcher's figures.
 fn record_scrape_time(state: &ApiState) {
-    let torrents = state.engine().list();
+    let engine = state.service.engine();
+    let torrents = engine.list();
     for torrent_state in TorrentState::ALL {
         let count = torrents.iter().filter(|t| t.state == torrent_state).count();
         metrics::gauge!(names::TORRENTS, names::LABEL_STATE => torrent_state.as_str())
             .set(count as f64);
     }
-    let totals = crate::routes::transfer::totals(&torrents);
+    let totals = revaer_service::transfer::totals(&torrents);
     metrics::gauge!(names::ENGINE_DOWNLOAD_BPS).set(totals.download_bps as f64);
     metrics::gauge!(names::ENGINE_UPLOAD_BPS).set(totals.upload_bps as f64);
     metrics::gauge!(names::ENGINE_DOWNLOADED_BYTES).set(totals.downloaded as f64);
     metrics::gauge!(names::ENGINE_UPLOADED_BYTES).set(totals.uploaded as f64);
     metrics::gauge!(names::ENGINE_PEERS).set(f64::from(totals.peers));
-    let health = state.engine().health();
+    let health = engine.health();
     metrics::counter!(names::ENGINE_WORKER_RESTARTS_TOTAL)
         .absolute(u64::from(health.worker_restarts));
-    let watcher = state.store().watcher_status();
+    let watcher = state.service.store().watcher_status();
     if let Some(latency) = watcher.last_latency {
         metrics::gauge!(names::CONFIG_WATCHER_LATENCY_SECONDS).set(latency.as_secs_f64());
     }

@@ -3,7 +3,7 @@
 //! client's `x-request-id` when it is sane; the trace id otherwise). Both
 //! go into a span around the request, back to the client as
 //! `x-request-id`, into every problem document, and
-//! (through [`crate::events::EventBus::note_trace`]) into the events a
+//! (through the service layer and `EventBus::note_trace`) into the events a
 //! command on a torrent causes.
 
 use axum::extract::Request;

@@ -9,8 +9,27 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use common::Api;
 use http_body_util::BodyExt;
-use serde_json::json;
+use revaer_domain::event::{Completed, Progress, StateChanged};
+use revaer_domain::{Event, InfoHash, TorrentState};
 use tower::ServiceExt;
+
+const TORRENT: InfoHash = InfoHash::from_bytes([9; 20]);
+
+fn changed(from: TorrentState, to: TorrentState) -> Event {
+    Event::StateChanged(StateChanged { torrent: TORRENT, from, to })
+}
+
+fn progress() -> Event {
+    Event::Progress(Progress {
+        torrent: TORRENT,
+        progress: 0.5,
+        bytes_done: 1,
+        bytes_wanted: 2,
+        download_bps: 1,
+        upload_bps: 0,
+        eta_secs: Some(1),
+    })
+}
 
 /// Opens the stream and reads it until `done` accepts the text so far.
 async fn read_stream(
@@ -63,19 +82,11 @@ fn ids(text: &str) -> Vec<u64> {
 #[tokio::test]
 async fn a_client_resumes_after_its_last_id_and_sees_live_events() {
     let api = Api::start().await;
-    let first = api.events.publish(
-        "state_changed",
-        None,
-        json!({"from": "queued", "to": "downloading"}),
-        None,
-    );
-    let second = api.events.publish("progress", None, json!({"progress": 0.5}), None);
-    let third = api.events.publish(
-        "state_changed",
-        None,
-        json!({"from": "downloading", "to": "seeding"}),
-        Some("t-1".into()),
-    );
+    let first = api.events.publish(changed(TorrentState::Queued, TorrentState::Downloading));
+    let second = api.events.publish(progress());
+    // A command on the torrent: what follows carries its trace id.
+    api.events.note_trace(TORRENT, "t-1".into());
+    let third = api.events.publish(changed(TorrentState::Downloading, TorrentState::Seeding));
     let bus = api.events.clone();
     let text = read_stream(
         &api,
@@ -83,7 +94,8 @@ async fn a_client_resumes_after_its_last_id_and_sees_live_events() {
         Some(first),
         |t| ids(t).len() >= 3,
         move || {
-            bus.publish("completed", None, json!({}), None);
+            let done = Completed { torrent: TORRENT, name: "x".into(), content_path: "/x".into() };
+            bus.publish(Event::Completed(done));
         },
     )
     .await;
@@ -93,6 +105,11 @@ async fn a_client_resumes_after_its_last_id_and_sees_live_events() {
     assert!(text.contains("retry: 3000"));
     assert!(text.contains("event: state_changed"));
     assert!(text.contains("\"trace_id\":\"t-1\""));
+    // Each frame's data is the typed envelope.
+    let data = text.lines().find_map(|l| l.strip_prefix("data: ")).expect("a frame");
+    let envelope: revaer_domain::StreamEvent = serde_json::from_str(data).expect("typed");
+    assert_eq!(envelope.id, second);
+    assert_eq!(envelope.event, progress());
     // Filters: state changes to seeding only.
     let bus = api.events.clone();
     let filtered = read_stream(
@@ -101,7 +118,7 @@ async fn a_client_resumes_after_its_last_id_and_sees_live_events() {
         Some(first),
         |t| !ids(t).is_empty(),
         move || {
-            bus.publish("progress", None, json!({}), None);
+            bus.publish(progress());
         },
     )
     .await;
@@ -112,7 +129,7 @@ async fn a_client_resumes_after_its_last_id_and_sees_live_events() {
 #[tokio::test]
 async fn an_unknown_last_id_gets_a_resync_first() {
     let api = Api::start().await;
-    let before = api.events.publish("progress", None, json!({}), None);
+    let before = api.events.publish(progress());
     let bus = api.events.clone();
     let text = read_stream(
         &api,
@@ -120,7 +137,7 @@ async fn an_unknown_last_id_gets_a_resync_first() {
         Some(5),
         |t| t.contains("event: resync") && ids(t).len() >= 2,
         move || {
-            bus.publish("progress", None, json!({}), None);
+            bus.publish(progress());
         },
     )
     .await;
@@ -139,10 +156,10 @@ async fn an_unknown_last_id_gets_a_resync_first() {
 async fn bad_event_queries_are_problems() {
     let api = Api::start().await;
     let pointers = api
-        .call(Method::GET, "/v1/events?state=flying&torrent=xyz&colour=1", None)
+        .call(Method::GET, "/v1/events?state=flying&torrent=xyz&colour=1&type=explosion", None)
         .await
         .problem(400);
-    assert_eq!(pointers, ["/query/state", "/query/torrent", "/query/colour"]);
+    assert_eq!(pointers, ["/query/state", "/query/torrent", "/query/colour", "/query/type"]);
     let request = Request::builder()
         .uri("/v1/events")
         .header("authorization", format!("Bearer {}", api.token))

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::Api;
-use revaer_api::state::HealthProbe;
 use revaer_api_models::health::FsopsHealth;
-use revaer_domain::HealthStatus;
+use revaer_domain::event::HealthChanged;
+use revaer_domain::{Component, Event, HealthStatus};
+use revaer_service::HealthProbe;
 
 #[tokio::test]
 async fn component_changes_are_published_as_events() {
@@ -29,15 +30,23 @@ async fn component_changes_are_published_as_events() {
             }
         })
     });
-    let api = Api::start_active_with(move |state| state.with_fsops_health(probe)).await;
+    let api = Api::start_active_with(move |options| {
+        options.service.fsops_health = Some(probe);
+        // Only the watch publishes here.
+        options.forward_engine_events = false;
+    })
+    .await;
     let mut events = api.events.subscribe(None).live;
-    let watch = api.state.spawn_health_watch(Duration::from_millis(20));
+    let watch = tokio::spawn(revaer_service::health::watch_health(
+        api.service.clone(),
+        Duration::from_millis(20),
+    ));
     let next_change = async |events: &mut tokio::sync::broadcast::Receiver<_>| {
         tokio::time::timeout(Duration::from_secs(5), async {
             loop {
-                let event: Arc<revaer_api::events::BusEvent> = events.recv().await.expect("event");
-                if event.kind == "health_changed" {
-                    return event;
+                let event: revaer_service::bus::BusEvent = events.recv().await.expect("event");
+                if let Event::HealthChanged(change) = &event.event {
+                    return change.clone();
                 }
             }
         })
@@ -48,15 +57,15 @@ async fn component_changes_are_published_as_events() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(events.try_recv().is_err(), "no event while healthy");
     failing.store(true, Ordering::SeqCst);
-    let degraded = next_change(&mut events).await;
-    assert_eq!(degraded.data["component"], "fsops");
-    assert_eq!(degraded.data["status"], "degraded");
-    assert_eq!(degraded.data["previous"], "ok");
-    assert!(degraded.data["reason"].as_str().is_some_and(|r| r.contains("failed")));
+    let degraded: HealthChanged = next_change(&mut events).await;
+    assert_eq!(degraded.component, Component::Fsops);
+    assert_eq!(degraded.status, HealthStatus::Degraded);
+    assert_eq!(degraded.previous, Some(HealthStatus::Ok));
+    assert!(degraded.reason.as_deref().is_some_and(|r| r.contains("failed")));
     failing.store(false, Ordering::SeqCst);
     let recovered = next_change(&mut events).await;
-    assert_eq!(recovered.data["status"], "ok");
-    assert_eq!(recovered.data["previous"], "degraded");
+    assert_eq!(recovered.status, HealthStatus::Ok);
+    assert_eq!(recovered.previous, Some(HealthStatus::Degraded));
     watch.abort();
     api.stop().await;
 }

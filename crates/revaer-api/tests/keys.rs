@@ -4,6 +4,8 @@ mod common;
 
 use axum::http::Method;
 use common::Api;
+use revaer_domain::event::{GuardRail, GuardRailKind};
+use revaer_domain::{Event, HealthStatus};
 use serde_json::json;
 
 #[tokio::test]
@@ -111,16 +113,16 @@ async fn keys_are_rate_limited_with_headers_and_a_retry_after() {
     );
 
     // A key refused again and again within a minute is a guard-rail
-    // breach: reported once as a `health` event, and health degrades.
+    // breach: reported once as a `guard_rail` event, and health degrades.
     let mut events = api.events.subscribe(None).live;
-    for _ in 0..revaer_api::ratelimit::BREACH_THROTTLES {
+    for _ in 0..revaer_service::ratelimit::BREACH_THROTTLES {
         api.send(Method::GET, "/v1/torrents", Some(&token), None).await.problem(429);
     }
-    let event = events.try_recv().expect("a guard-rail event");
-    assert_eq!(event.kind, "health");
-    assert_eq!(event.data["guard_rail"], "breach");
-    assert_eq!(event.data["key_id"], issued.json["key_id"]);
-    assert!(events.try_recv().is_err(), "reported once");
+    let rails = guard_rails(&mut events);
+    assert_eq!(rails.len(), 1, "reported once: {rails:?}");
+    assert_eq!(rails[0].guard_rail, GuardRailKind::Breach);
+    assert_eq!(rails[0].status, HealthStatus::Degraded);
+    assert_eq!(rails[0].key_id, issued.json["key_id"].as_str().expect("key id"));
     let health = api.send(Method::GET, "/health/full", None, None).await;
     let limiter = &health.json["components"]["rate_limiter"];
     assert_eq!(limiter["breaches"], 1);
@@ -134,18 +136,30 @@ async fn keys_are_rate_limited_with_headers_and_a_retry_after() {
 async fn keys_without_a_limit_are_reported_once() {
     let api = Api::start().await;
     let mut events = api.events.subscribe(None).live;
-    let refresher = api.state.spawn_key_refresh(std::time::Duration::from_millis(50));
-    let first = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
-        .await
-        .expect("in time")
-        .expect("an event");
-    assert_eq!(first.kind, "health");
-    assert_eq!(first.data["guard_rail"], "unlimited_key");
-    // Several refreshes later, nothing more about the same key.
+    let refresher = tokio::spawn(revaer_service::keys::refresh_keys(
+        api.service.clone(),
+        std::time::Duration::from_millis(50),
+    ));
+    // Several refreshes later, one report about the key.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(events.try_recv().is_err(), "reported once");
+    let rails = guard_rails(&mut events);
+    assert_eq!(rails.len(), 1, "reported once: {rails:?}");
+    assert_eq!(rails[0].guard_rail, GuardRailKind::UnlimitedKey);
     let health = api.send(Method::GET, "/health/full", None, None).await;
     assert_eq!(health.json["components"]["rate_limiter"]["unlimited_keys"], 1);
     refresher.abort();
     api.stop().await;
+}
+
+/// The guard-rail events published so far.
+fn guard_rails(
+    events: &mut tokio::sync::broadcast::Receiver<revaer_service::bus::BusEvent>,
+) -> Vec<GuardRail> {
+    let mut rails = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let Event::GuardRail(rail) = &event.event {
+            rails.push(rail.clone());
+        }
+    }
+    rails
 }

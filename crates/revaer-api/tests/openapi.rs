@@ -66,13 +66,95 @@ fn the_document_is_openapi_3_1_and_covers_every_route() {
     let form =
         &doc["paths"]["/v1/torrents"]["post"]["requestBody"]["content"]["multipart/form-data"];
     assert!(form["schema"].is_object(), "the form is described: {form}");
-    let invalid = &doc["paths"]["/v1/torrents"]["get"]["responses"]["400"]["content"]["application/problem+json"];
-    assert!(invalid["example"]["invalid_params"].is_array(), "{invalid}");
+    let invalid = &doc["paths"]["/v1/torrents"]["get"]["responses"]["400"];
+    assert_eq!(invalid["$ref"], "#/components/responses/BadRequest", "a shared problem answer");
+    let bad_request =
+        &doc["components"]["responses"]["BadRequest"]["content"]["application/problem+json"];
+    assert!(bad_request["example"]["invalid_params"].is_array(), "{bad_request}");
     let events = &doc["paths"]["/v1/events"]["get"]["responses"]["200"]["content"];
     assert!(events["text/event-stream"].is_object(), "{events}");
     for schema in ["Problem", "TorrentSummary", "TorrentView", "StreamEvent", "HealthReport"] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
     }
+    // Every event type has its own payload schema, so clients can generate
+    // types for them.
+    let variants = doc["components"]["schemas"]["Event"]["oneOf"].as_array().expect("variants");
+    let kinds: Vec<&str> =
+        variants.iter().filter_map(|v| v["properties"]["type"]["enum"][0].as_str()).collect();
+    assert_eq!(kinds, revaer_api_models::events::Event::KINDS);
+    assert!(variants.iter().all(|v| v["properties"]["data"]["$ref"].is_string()), "typed payloads");
+}
+
+/// Every `$ref` in `value`, with where it is.
+fn references<'a>(value: &'a serde_json::Value, at: &str, out: &mut Vec<(String, &'a str)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                if key == "$ref"
+                    && let Some(target) = child.as_str()
+                {
+                    out.push((at.to_owned(), target));
+                }
+                references(child, &format!("{at}/{key}"), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                references(child, &format!("{at}/{index}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_in_the_document_resolves() {
+    let doc: serde_json::Value =
+        serde_json::from_str(revaer_api::openapi::document()).expect("JSON");
+    let mut found = Vec::new();
+    references(&doc, "", &mut found);
+    assert!(found.len() > 50, "the document refers to its components: {}", found.len());
+    let dangling: Vec<_> = found
+        .iter()
+        .filter(|(_, target)| {
+            target.strip_prefix('#').is_none_or(|pointer| doc.pointer(pointer).is_none())
+        })
+        .collect();
+    assert!(dangling.is_empty(), "references that resolve to nothing: {dangling:?}");
+}
+
+/// The Python interpreter of the test environment (`./scripts/dev.sh
+/// test` makes it), which has `openapi-spec-validator`.
+fn test_python() -> std::path::PathBuf {
+    std::env::var_os("REVAER_PYTHON").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
+        std::path::PathBuf::from,
+    )
+}
+
+#[test]
+fn the_document_validates_against_the_openapi_3_1_schema() {
+    let python = test_python();
+    assert!(
+        python.exists(),
+        "{} is missing: run ./scripts/dev.sh test (or `just venv`), or point REVAER_PYTHON at a \
+         Python with openapi-spec-validator",
+        python.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, revaer_api::openapi::document()).expect("write");
+    let output = std::process::Command::new(&python)
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .expect("the validator runs");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && said.contains(": OK"),
+        "the OpenAPI 3.1 validator refuses the document:\n{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[tokio::test]

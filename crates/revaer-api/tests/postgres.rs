@@ -6,6 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use common::{Api, Backend, payload};
+use revaer_service::catalogue::Catalogue;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,15 +64,26 @@ async fn keys_settings_and_torrents_work_on_postgres() {
         api.call(Method::POST, "/v1/transfer/limits", Some(json!({"upload_bps": 250_000}))).await;
     assert_eq!(caps.json["upload_limit_bps"], 250_000, "{}", caps.json);
 
-    // Torrents: add, duplicate, list, detail, act, remove; the row follows.
+    // Torrents: add, duplicate, list, detail, act, remove; the catalogue
+    // (written from the bus's events, as the daemon does) follows.
+    let catalogue = Catalogue::new(api.store.clone(), "pg-test");
+    let mut live = api.events.subscribe(None).live;
+    tokio::spawn(async move {
+        while let Ok(event) = live.recv().await {
+            catalogue.apply(&event).await.expect("the catalogue takes the event");
+        }
+    });
     let metainfo = payload(api.dir.path(), "pg-show");
     let body = json!({"metainfo": metainfo, "paused": true, "category": "tv", "tags": ["pg"]});
     let added = api.call(Method::POST, "/v1/torrents", Some(body.clone())).await;
     assert_eq!(added.status, 201, "{}", added.json);
     let id = added.json["id"].as_str().expect("id").to_owned();
     assert_eq!(api.call(Method::POST, "/v1/torrents", Some(body)).await.status, 200);
-    let row = api.store.torrent(id.parse().expect("hash")).await.expect("row").expect("stored");
-    assert_eq!(row.tags, ["pg"]);
+    let row = eventually(&api, &id, true).await.expect("catalogued");
+    assert_eq!(
+        (row.tags.as_slice(), row.instance.as_deref()),
+        (["pg".to_owned()].as_slice(), Some("pg-test"))
+    );
     let listed = api.call(Method::GET, "/v1/torrents?category=tv&tag=pg&extension=srt", None).await;
     assert_eq!(listed.json["items"][0]["id"], id.as_str(), "{}", listed.json);
     let detail = api.call(Method::GET, &format!("/v1/torrents/{id}"), None).await;
@@ -84,6 +96,20 @@ async fn keys_settings_and_torrents_work_on_postgres() {
     let removed =
         api.call(Method::DELETE, &format!("/v1/torrents/{id}?delete_data=true"), None).await;
     assert_eq!(removed.status, 204, "{}", removed.json);
-    assert!(api.store.torrent(id.parse().expect("hash")).await.expect("row").is_none());
+    assert!(eventually(&api, &id, false).await.is_none(), "the row goes with the torrent");
     api.stop().await;
+}
+
+/// The catalogue's row for `id` once it is there (`present`) or gone.
+async fn eventually(api: &Api, id: &str, present: bool) -> Option<revaer_store::TorrentRow> {
+    let id = id.parse().expect("hash");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let row = api.store.torrent(id).await.expect("read");
+        if row.is_some() == present {
+            return row;
+        }
+        assert!(std::time::Instant::now() < deadline, "the catalogue follows in time");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

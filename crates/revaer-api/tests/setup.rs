@@ -114,7 +114,8 @@ async fn setup_answers_loopback_clients_only() {
 
 #[tokio::test]
 async fn remote_setup_can_be_allowed_explicitly() {
-    let (api, setup_token) = Api::start_in_setup_with(|state| state.with_remote_setup(true)).await;
+    let (api, setup_token) =
+        Api::start_in_setup_with(|options| options.http.remote_setup = true).await;
     let mut request = axum::http::Request::builder()
         .method(Method::POST)
         .uri("/v1/setup/complete")

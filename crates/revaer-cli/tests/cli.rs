@@ -4,10 +4,14 @@
 
 use std::process::{Command, Output};
 
-use revaer_api::auth::KeyCache;
-use revaer_api::state::ApiLimits;
+use revaer_api::state::HttpConfig;
 use revaer_api::{ApiState, router, serve};
+use revaer_domain::event::{Completed, Progress};
+use revaer_domain::{Event, InfoHash};
 use revaer_engine::{Engine, EngineConfig, SessionConfig};
+use revaer_service::bus::EventBus;
+use revaer_service::forward::{EventSources, forward_events};
+use revaer_service::{Service, ServiceConfig};
 use revaer_store::{NewApiKey, Store, StoreConfig};
 use serde_json::Value;
 
@@ -18,7 +22,7 @@ const ID: &str = "0123456789abcdef0123456789abcdef01234567";
 struct Daemon {
     url: String,
     token: String,
-    events: revaer_api::events::EventBus,
+    events: EventBus,
     engine: Engine,
     store: Store,
     _dir: tempfile::TempDir,
@@ -38,26 +42,40 @@ async fn daemon() -> Daemon {
         Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db"))).await.expect("store");
     let key = NewApiKey { label: "cli".into(), rate_limit: None, expires_at: None };
     let token = store.issue_api_key(&key).await.expect("key").token.expose().to_owned();
-    let keys = KeyCache::default();
-    keys.refresh(&store).await.expect("keys");
-    let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), true);
-    state.spawn_key_refresh(std::time::Duration::from_millis(100));
-    let events = state.events().clone();
-    // What the daemon does: engine events onto the bus.
-    let (bus, mut engine_events) = (events.clone(), engine.subscribe());
-    tokio::spawn(async move {
-        while let Ok(event) = engine_events.recv().await {
-            let mut data = serde_json::to_value(&event).unwrap_or_default();
-            if let Value::Object(map) = &mut data {
-                map.remove("type");
-            }
-            bus.publish(event.kind(), event.torrent(), data, None);
-        }
-    });
+    // What the daemon does: engine events onto the bus, keys refreshed.
+    let events = EventBus::new(4096);
+    tokio::spawn(forward_events(events.clone(), EventSources::engine(engine.subscribe())));
+    let service = service(&engine, &store, &events).await;
+    tokio::spawn(revaer_service::keys::refresh_keys(
+        service.clone(),
+        std::time::Duration::from_millis(100),
+    ));
+    let state = ApiState::new(service, HttpConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(serve(listener, router(state), std::future::pending()));
     Daemon { url, token, events, engine, store, _dir: dir }
+}
+
+/// A service over `engine` and `store` publishing on `bus`.
+async fn service(engine: &Engine, store: &Store, bus: &EventBus) -> Service {
+    let service =
+        Service::new(engine.clone(), store.clone(), bus.clone(), ServiceConfig::default());
+    service.keys().refresh(store).await.expect("keys");
+    service
+}
+
+/// A progress event (`n` bytes done) about the test magnet's torrent.
+fn progress(n: u64) -> Event {
+    Event::Progress(Progress {
+        torrent: ID.parse().expect("hash"),
+        progress: 0.5,
+        bytes_done: n,
+        bytes_wanted: 2 * n,
+        download_bps: 1,
+        upload_bps: 0,
+        eta_secs: Some(n),
+    })
 }
 
 impl Daemon {
@@ -334,7 +352,7 @@ async fn publish_when_subscribed(d: &Daemon, n: u64) -> u64 {
         assert!(std::time::Instant::now() < deadline, "tail subscribes in time");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    d.events.publish("progress", None, serde_json::json!({"n": n}), None)
+    d.events.publish(progress(n))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,15 +362,17 @@ async fn tail_resumes_where_it_stopped_without_printing_twice() {
     let resume = dir.path().join("state/last-event-id");
     let tail = Tail::start(&d, &resume);
     let first = publish_when_subscribed(&d, 1).await;
-    let second = d.events.publish("progress", None, serde_json::json!({"n": 2}), None);
+    let second = d.events.publish(progress(2));
     assert_eq!(tail.next()["id"], first);
     assert_eq!(tail.next()["id"], second);
     tail.stop();
     assert_eq!(std::fs::read_to_string(&resume).expect("resume file").trim(), second.to_string());
 
     // Missed while stopped: replayed on the next start, nothing twice.
-    let third = d.events.publish("progress", None, serde_json::json!({"n": 3}), None);
-    let fourth = d.events.publish("completed", None, serde_json::json!({"n": 4}), None);
+    let third = d.events.publish(progress(3));
+    let torrent: InfoHash = ID.parse().expect("hash");
+    let done = Completed { torrent, name: "cli-test".into(), content_path: "/x".into() };
+    let fourth = d.events.publish(Event::Completed(done));
     let tail = Tail::start(&d, &resume);
     assert_eq!(tail.next()["id"], third);
     assert_eq!(tail.next()["id"], fourth);
@@ -370,9 +390,7 @@ async fn tail_resumes_where_it_stopped_without_printing_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_follow_ends_with_the_torrent() {
-    use revaer_engine::metainfo::{self, CreateOptions};
-    use revaer_engine::{AddTorrentOptions, TorrentSource};
+async fn status_follow_ends_when_the_torrent_is_removed() {
     let d = daemon().await;
     // Removed while followed: exit 4.
     let added = d.run(&["add", MAGNET, "--paused"]).await;
@@ -399,7 +417,14 @@ async fn status_follow_ends_with_the_torrent() {
     )
     .await;
     assert_eq!(status.code(), Some(4));
+    d.stop().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_follow_shows_progress_with_an_eta_until_completion() {
+    use revaer_engine::metainfo::{self, CreateOptions};
+    use revaer_engine::{AddTorrentOptions, TorrentSource};
+    let d = daemon().await;
     // Seeded by a second engine on loopback: exit 0 when it completes.
     let seed = tempfile::tempdir().expect("tempdir");
     let root = seed.path().join("files/follow-me");
@@ -409,8 +434,12 @@ async fn status_follow_ends_with_the_torrent() {
     let torrent = metainfo::create(&root, &options).expect("torrent");
     let id = metainfo::Metainfo::parse(&torrent).expect("parse").id;
     let seeder = loopback_engine(seed.path()).await;
-    let add =
-        AddTorrentOptions { save_path: Some(seed.path().join("files")), ..Default::default() };
+    // Capped, so that the download takes a few seconds and reports progress.
+    let add = AddTorrentOptions {
+        save_path: Some(seed.path().join("files")),
+        upload_limit: revaer_domain::RateLimit::bytes_per_second(400_000),
+        ..Default::default()
+    };
     seeder.add(TorrentSource::Metainfo(torrent.clone()), add).await.expect("seeds");
     let file = seed.path().join("follow-me.torrent");
     std::fs::write(&file, &torrent).expect("torrent file");
@@ -446,6 +475,14 @@ async fn status_follow_ends_with_the_torrent() {
     .expect("join");
     assert_eq!(code(&watched), 0, "{}", stderr(&watched));
     assert!(String::from_utf8_lossy(&watched.stdout).contains("completed"));
+    // The bar (a line each on a pipe) shows a real ETA while it downloads.
+    let bars = stderr(&watched);
+    let etas: Vec<&str> = bars
+        .lines()
+        .filter_map(|line| line.split("eta ").nth(1))
+        .filter(|eta| eta.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(!etas.is_empty(), "an ETA while downloading: {bars}");
     seeder.shutdown().await.expect("seeder stops");
     d.stop().await;
 }
@@ -550,16 +587,14 @@ async fn serve_api(
     store: &Store,
     addr: std::net::SocketAddr,
     stop: tokio::sync::oneshot::Receiver<()>,
-) -> (revaer_api::events::EventBus, tokio::task::JoinHandle<()>) {
-    let keys = KeyCache::default();
-    keys.refresh(store).await.expect("keys");
-    let state = ApiState::new(engine.clone(), store.clone(), keys, ApiLimits::default(), true);
-    let events = state.events().clone();
+) -> (EventBus, tokio::task::JoinHandle<()>) {
+    let events = EventBus::new(4096);
+    let state = ApiState::new(service(engine, store, &events).await, HttpConfig::default());
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    let closing = state.clone();
+    let closing = events.clone();
     let shutdown = async move {
         let _ = stop.await;
-        closing.begin_shutdown();
+        closing.close();
     };
     let task = tokio::spawn(async move {
         let _ = serve(listener, router(state), shutdown).await;
@@ -612,7 +647,7 @@ async fn tail_carries_on_across_a_daemon_restart() {
         assert!(std::time::Instant::now() < deadline, "tail subscribes in time");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let before = bus.publish("progress", None, serde_json::json!({"run": 1}), None);
+    let before = bus.publish(progress(1));
     assert_eq!(next()["id"], before);
 
     // Restart: the stream ends, the tail reconnects with its last id, the
@@ -624,7 +659,7 @@ async fn tail_carries_on_across_a_daemon_restart() {
     let (bus, server) = serve_api(&d.engine, &d.store, port, stopped).await;
     let resync = next();
     assert_eq!(resync["type"], "resync", "{resync}");
-    let after = bus.publish("progress", None, serde_json::json!({"run": 2}), None);
+    let after = bus.publish(progress(2));
     assert!(after > before, "ids grow across restarts");
     assert_eq!(next()["id"], after);
     let _ = child.kill();
@@ -672,7 +707,7 @@ async fn tail_stops_when_its_reader_goes_and_does_not_count_the_lost_event() {
     let newest = std::sync::Arc::clone(&latest);
     let publisher = tokio::spawn(async move {
         for n in 2..200 {
-            let id = bus.publish("progress", None, serde_json::json!({"n": n}), None);
+            let id = bus.publish(progress(n));
             newest.store(id, std::sync::atomic::Ordering::SeqCst);
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

@@ -163,8 +163,20 @@ async fn a_torrent_goes_from_add_to_library_and_survives_a_restart() {
     let resume = format!("{bearer}\r\nLast-Event-ID: {last_id}");
     let mut events = open_events(&daemon.addr, &resume);
     let (resync, _) = read_until(&mut events, "resync", |e| e["type"] == "resync");
-    assert!(resync["next_id"].as_u64().is_some_and(|next| next > last_id), "{resync}");
+    assert!(resync["data"]["next_id"].as_u64().is_some_and(|next| next > last_id), "{resync}");
     drop(events);
     terminate(daemon);
+    // The catalogue: this daemon holds the torrent, added by that request.
+    let store =
+        revaer_store::Store::connect(&revaer_store::StoreConfig::sqlite(data.join("revaer.db")))
+            .await
+            .expect("store");
+    let row = store.torrent(id_hash).await.expect("read").expect("catalogued");
+    let instance = revaer_daemon::app::default_instance(&data.canonicalize().expect("data dir"));
+    assert_eq!(row.instance.as_deref(), Some(instance.as_str()));
+    assert_eq!(row.trace_id.as_deref(), Some(trace));
+    assert_eq!(row.category.as_deref(), Some("tv"));
+    assert!(row.completed_at.is_some(), "{row:?}");
+    store.close().await;
     seed.shutdown().await.expect("seeder stops");
 }

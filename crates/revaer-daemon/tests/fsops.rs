@@ -14,7 +14,9 @@ use revaer_domain::{FsopsEvent, HealthStatus, InfoHash, TorrentLabels, TorrentSt
 use revaer_engine::metainfo::{self, CreateOptions};
 use revaer_engine::{AddTorrentOptions, Engine, EngineConfig, SessionConfig, TorrentSource};
 use revaer_fsops::{FsopsConfig, META_FILE, Meta, Pipeline, Toolbox};
-use revaer_store::{FsJobStatus, NewFsJob, Store, StoreConfig, TorrentRow, TorrentSourceRow};
+use revaer_service::bus::EventBus;
+use revaer_service::forward::{EventSources, forward_events};
+use revaer_store::{FsJobStatus, NewFsJob, Store, StoreConfig};
 use tokio::sync::broadcast;
 
 const WAIT: Duration = Duration::from_mins(1);
@@ -49,6 +51,8 @@ struct Rig {
     seeder: Engine,
     leecher: Engine,
     store: Store,
+    /// The leecher's events, as the daemon forwards them.
+    bus: EventBus,
     metainfo: Vec<u8>,
     id: InfoHash,
     name: String,
@@ -76,10 +80,12 @@ impl Rig {
         seeder.add(TorrentSource::Metainfo(metainfo.clone()), add).await.expect("seeder adds");
         wait_engine(&mut seeder_events, id).await;
         let leecher = engine(&dir.path().join("leech")).await;
+        let bus = EventBus::new(1024);
+        tokio::spawn(forward_events(bus.clone(), EventSources::engine(leecher.subscribe())));
         let store = Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db")))
             .await
             .expect("store");
-        Self { dir, seeder, leecher, store, metainfo, id, name: name.to_owned() }
+        Self { dir, seeder, leecher, store, bus, metainfo, id, name: name.to_owned() }
     }
 
     fn fsops(&self) -> FsopsConfig {
@@ -109,6 +115,7 @@ impl Rig {
             self.leecher.clone(),
             Pipeline::new(fsops, tools),
             config,
+            self.bus.subscribe(None).live,
         )
         .await
     }
@@ -151,7 +158,7 @@ async fn wait_engine(events: &mut broadcast::Receiver<revaer_domain::EngineEvent
     tokio::time::timeout(WAIT, async {
         loop {
             match events.recv().await {
-                Ok(revaer_domain::EngineEvent::Completed { torrent, .. }) if torrent == id => {
+                Ok(revaer_domain::EngineEvent::Completed(done)) if done.torrent == id => {
                     return;
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -190,49 +197,46 @@ async fn wait_fsops(
 }
 
 fn completed(event: &FsopsEvent) -> bool {
-    matches!(event, FsopsEvent::Completed { .. })
+    matches!(event, FsopsEvent::Completed(revaer_domain::event::FsopsCompleted { .. }))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completed_torrent_lands_in_the_library_and_keeps_seeding() {
     let rig = Rig::new("Show.S01").await;
-    // As the API records a torrent it adds, with the request's trace id.
-    let row = TorrentRow {
-        info_hash: rig.id,
-        name: rig.name.clone(),
-        category: Some("tv".into()),
-        tags: vec!["hd".into()],
-        save_path: rig.dir.path().join("leech/downloads").to_string_lossy().into_owned(),
-        source: TorrentSourceRow::Metainfo(rig.metainfo.clone()),
-        added_at: chrono::Utc::now(),
-        completed_at: None,
-        trace_id: Some("trace-add".into()),
-    };
-    rig.store.upsert_torrent(&row).await.expect("row");
+    // As the API notes the trace of the request that adds a torrent.
+    rig.bus.note_trace(rig.id, "trace-add".into());
     let orchestrator = rig.orchestrator(rig.fsops(), quick()).await;
     let mut events = orchestrator.subscribe();
     rig.download().await;
     let seen = wait_fsops(&mut events, completed).await;
     assert!(
         seen.iter().all(|e| match e {
-            FsopsEvent::Started { trace_id, .. }
-            | FsopsEvent::Step { trace_id, .. }
-            | FsopsEvent::Completed { trace_id, .. } => trace_id.as_deref() == Some("trace-add"),
+            FsopsEvent::Started(revaer_domain::event::FsopsStarted { trace_id, .. })
+            | FsopsEvent::Step(revaer_domain::event::FsopsStep { trace_id, .. })
+            | FsopsEvent::Completed(revaer_domain::event::FsopsCompleted { trace_id, .. }) =>
+                trace_id.as_deref() == Some("trace-add"),
             _ => true,
         }),
         "every event carries the adding request's trace id: {seen:?}"
     );
     let steps: Vec<&str> = seen
         .iter()
-        .filter_map(
-            |e| if let FsopsEvent::Step { step, .. } = e { Some(step.as_str()) } else { None },
-        )
+        .filter_map(|e| {
+            if let FsopsEvent::Step(revaer_domain::event::FsopsStep { step, .. }) = e {
+                Some(step.as_str())
+            } else {
+                None
+            }
+        })
         .collect();
     assert_eq!(
         steps,
         ["validate", "extract", "flatten", "transfer", "permissions", "cleanup", "checksum"]
     );
-    assert!(matches!(seen.first(), Some(FsopsEvent::Started { attempt: 1, .. })));
+    assert!(matches!(
+        seen.first(),
+        Some(FsopsEvent::Started(revaer_domain::event::FsopsStarted { attempt: 1, .. }))
+    ));
 
     let dest = rig.library().join("tv/Show.S01");
     assert_eq!(std::fs::read(dest.join("e01.mkv")).expect("delivered"), bytes(1, 400_001));
@@ -259,6 +263,23 @@ async fn a_completed_torrent_lands_in_the_library_and_keeps_seeding() {
     wait_fsops(&mut events, completed).await;
     assert_eq!(rig.store.fs_jobs_for(rig.id).await.expect("jobs").len(), 2);
     assert!(!rig.library().join("tv/Show.S01 (2)").exists(), "same torrent, same folder");
+    // The catalogue: one row, written from the engine's events alone.
+    let row = rig.store.torrent(rig.id).await.expect("read").expect("catalogued");
+    assert_eq!(row.instance.as_deref(), Some("revaerd"));
+    assert_eq!(row.trace_id.as_deref(), Some("trace-add"));
+    assert_eq!(
+        (row.category.as_deref(), row.tags.as_slice()),
+        (Some("tv"), ["hd".to_owned()].as_slice())
+    );
+    assert!(row.completed_at.is_some());
+    // Removed from the engine: the row and its jobs go with it.
+    rig.leecher.remove(rig.id, false).await.expect("remove");
+    let deadline = std::time::Instant::now() + WAIT;
+    while rig.store.torrent(rig.id).await.expect("read").is_some() {
+        assert!(std::time::Instant::now() < deadline, "the catalogue forgets a removed torrent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(rig.store.fs_jobs_for(rig.id).await.expect("jobs").is_empty());
     rig.stop(orchestrator).await;
 }
 
@@ -326,12 +347,14 @@ async fn failures_retry_with_back_off_then_fail_for_good_and_recover_after_a_fix
     let orchestrator = rig.orchestrator(rig.fsops(), quick()).await;
     let mut events = orchestrator.subscribe();
     rig.download().await;
-    let seen =
-        wait_fsops(&mut events, |e| matches!(e, FsopsEvent::Failed { retry_at: None, .. })).await;
+    let seen = wait_fsops(&mut events, |e| {
+        matches!(e, FsopsEvent::Failed(revaer_domain::event::FsopsFailed { retry_at: None, .. }))
+    })
+    .await;
     let failures: Vec<bool> = seen
         .iter()
         .filter_map(|e| {
-            if let FsopsEvent::Failed { retry_at, .. } = e {
+            if let FsopsEvent::Failed(revaer_domain::event::FsopsFailed { retry_at, .. }) = e {
                 Some(retry_at.is_some())
             } else {
                 None
@@ -389,7 +412,8 @@ async fn restarts_pick_up_missed_completions_and_jobs_left_running() {
     let seen = wait_fsops(&mut events, completed).await;
     assert!(
         seen.iter().all(|e| match e {
-            FsopsEvent::Started { trace_id, .. } | FsopsEvent::Completed { trace_id, .. } =>
+            FsopsEvent::Started(revaer_domain::event::FsopsStarted { trace_id, .. })
+            | FsopsEvent::Completed(revaer_domain::event::FsopsCompleted { trace_id, .. }) =>
                 trace_id.as_deref() == Some("trace-1"),
             _ => true,
         }),

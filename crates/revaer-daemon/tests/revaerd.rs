@@ -19,31 +19,7 @@ async fn first_start_is_setup_mode_and_setup_opens_the_api_without_a_restart() {
     let token = daemon.setup_token.clone().expect("a setup token is printed");
     // A second daemon on the same data directory stops before it does
     // anything: no new setup token, the first one keeps working.
-    let mut second = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["--bind", "127.0.0.1:0", "--peer-port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("a second revaerd runs");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = second.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = second.kill();
-            panic!("a second revaerd on the same data directory keeps running");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(!status.success());
-    let output = second.wait_with_output().expect("output");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("another revaerd"), "{stderr}");
-    assert!(stderr.contains(&daemon.child.id().to_string()), "names the holder: {stderr}");
-    assert!(output.stdout.is_empty(), "nothing printed, no token issued");
+    a_second_daemon_stops_at_the_lock(&data, daemon.child.id());
     let (status, body) = http(&daemon.addr, "GET", "/health", &[], "");
     assert_eq!(status, 200, "{body}");
     let (status, body) = http(&daemon.addr, "GET", "/v1/torrents", &[], "");
@@ -156,4 +132,34 @@ async fn init_never_harms_an_existing_file() {
         .filter(|e| e.file_name().to_string_lossy().contains("revaer-part"))
         .collect();
     assert!(leftovers.is_empty(), "no temporary file left");
+}
+
+/// A second `revaerd` on a data directory in use exits, naming the holder,
+/// without printing (or issuing) a setup token.
+fn a_second_daemon_stops_at_the_lock(data: &std::path::Path, holder: u32) {
+    let mut second = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--bind", "127.0.0.1:0", "--peer-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("a second revaerd runs");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second revaerd on the same data directory keeps running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let output = second.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("another revaerd"), "{stderr}");
+    assert!(stderr.contains(&holder.to_string()), "names the holder: {stderr}");
+    assert!(output.stdout.is_empty(), "nothing printed, no token issued");
 }

@@ -45,6 +45,37 @@ impl ComponentHealth {
     }
 }
 
+/// The parts of the daemon whose health is reported (`/health/full`) and
+/// whose changes are published (`health_changed` events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Component {
+    /// The store.
+    Database,
+    /// The BitTorrent engine.
+    Engine,
+    /// The settings watcher.
+    ConfigWatcher,
+    /// Post-processing.
+    Fsops,
+    /// Per-key rate limits.
+    RateLimiter,
+}
+
+impl Component {
+    /// The snake_case name used on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Database => "database",
+            Self::Engine => "engine",
+            Self::ConfigWatcher => "config_watcher",
+            Self::Fsops => "fsops",
+            Self::RateLimiter => "rate_limiter",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +87,9 @@ mod tests {
         assert_eq!(ComponentHealth::default(), ComponentHealth::ok());
         assert_eq!(ComponentHealth::failing("x").reason.as_deref(), Some("x"));
         assert_eq!(ComponentHealth::degraded("y").status, HealthStatus::Degraded);
+        for component in [Component::ConfigWatcher, Component::RateLimiter, Component::Fsops] {
+            let json = serde_json::to_value(component).expect("serialize");
+            assert_eq!(json, component.as_str());
+        }
     }
 }

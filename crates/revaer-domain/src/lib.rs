@@ -11,8 +11,10 @@
 //! - [`mod@file`]: files inside a torrent and their priorities.
 //! - [`selection`]: include/exclude globs, the skip-fluff preset and per-file
 //!   priorities, compiled once and evaluated against a file list.
-//! - [`event`]: what the engine reports as it runs ([`EngineEvent`]).
-//! - [`fsops_event`]: what post-processing reports ([`FsopsEvent`]).
+//! - [`event`]: every event, typed: what the engine ([`EngineEvent`]) and
+//!   post-processing ([`FsopsEvent`]) report, the daemon's own, and the one
+//!   [`Event`] enum the bus wraps in a [`StreamEvent`].
+//! - [`fsops`]: post-processing steps and their outcomes.
 //! - [`health`]: component health ([`HealthStatus`], [`ComponentHealth`]).
 //! - [`settings`]: the settings documents and changesets.
 //!
@@ -37,7 +39,7 @@
 
 pub mod event;
 pub mod file;
-pub mod fsops_event;
+pub mod fsops;
 pub mod health;
 pub mod info_hash;
 pub mod magnet;
@@ -45,10 +47,9 @@ pub mod selection;
 pub mod settings;
 pub mod torrent;
 
-pub use event::EngineEvent;
+pub use event::{EngineEvent, Event, FsopsEvent, StreamEvent};
 pub use file::{FileEntry, FilePriority};
-pub use fsops_event::FsopsEvent;
-pub use health::{ComponentHealth, HealthStatus};
+pub use health::{Component, ComponentHealth, HealthStatus};
 pub use info_hash::{InfoHash, InfoHashError};
 pub use magnet::{MagnetError, MagnetUri};
 pub use selection::{CompiledSelection, PriorityOverride, SelectionError, SelectionRules};

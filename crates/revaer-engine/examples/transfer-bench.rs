@@ -141,7 +141,9 @@ async fn fetch(
     tokio::time::timeout(Duration::from_hours(1), async {
         loop {
             match events.recv().await {
-                Ok(EngineEvent::Completed { torrent, .. }) if torrent == id => {
+                Ok(EngineEvent::Completed(revaer_domain::event::Completed { torrent, .. }))
+                    if torrent == id =>
+                {
                     return Ok(started.elapsed());
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -178,7 +180,8 @@ async fn loopback(args: &Args, dir: &Path) -> Result<(), BoxError> {
         AddTorrentOptions { save_path: Some(source.clone()), ..AddTorrentOptions::default() };
     seeder.add(TorrentSource::Metainfo(metainfo.clone()), seed_options).await?;
     loop {
-        if let EngineEvent::Completed { torrent, .. } = seeder_events.recv().await?
+        if let EngineEvent::Completed(revaer_domain::event::Completed { torrent, .. }) =
+            seeder_events.recv().await?
             && torrent == id
         {
             break;

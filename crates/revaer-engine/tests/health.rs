@@ -26,7 +26,13 @@ async fn an_unusable_listen_address_fails_health_until_a_good_one_is_set() {
     config.session.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
     engine.apply_settings(config.session).await.expect("apply");
     wait_event(&mut events, "recovery", |e| {
-        matches!(e, EngineEvent::Health { status: HealthStatus::Ok, .. })
+        matches!(
+            e,
+            EngineEvent::Health(revaer_domain::event::EngineHealthChanged {
+                status: HealthStatus::Ok,
+                ..
+            })
+        )
     })
     .await;
     assert!(engine.listen_port().is_some_and(|p| p != port));
@@ -49,12 +55,21 @@ async fn an_unwritable_save_path_is_a_torrent_error_and_degrades_health() {
         AddTorrentOptions { save_path: Some(blocker.join("sub")), ..AddTorrentOptions::default() };
     node.engine.add(TorrentSource::Metainfo(payload.metainfo.clone()), options).await.expect("add");
     node.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
-    let error =
-        wait_event(&mut events, "torrent error", |e| matches!(e, EngineEvent::TorrentError { .. }))
-            .await;
-    assert!(matches!(error, EngineEvent::TorrentError { torrent, .. } if torrent == payload.id));
+    let error = wait_event(&mut events, "torrent error", |e| {
+        matches!(e, EngineEvent::TorrentError(revaer_domain::event::TorrentError { .. }))
+    })
+    .await;
+    assert!(
+        matches!(error, EngineEvent::TorrentError(revaer_domain::event::TorrentError { torrent, .. }) if torrent == payload.id)
+    );
     wait_event(&mut events, "degraded", |e| {
-        matches!(e, EngineEvent::Health { status: HealthStatus::Degraded, .. })
+        matches!(
+            e,
+            EngineEvent::Health(revaer_domain::event::EngineHealthChanged {
+                status: HealthStatus::Degraded,
+                ..
+            })
+        )
     })
     .await;
     let summary =
@@ -66,7 +81,13 @@ async fn an_unwritable_save_path_is_a_torrent_error_and_degrades_health() {
     // Removing the broken torrent clears the fault.
     node.engine.remove(summary.id, false).await.expect("remove");
     wait_event(&mut events, "recovered", |e| {
-        matches!(e, EngineEvent::Health { status: HealthStatus::Ok, .. })
+        matches!(
+            e,
+            EngineEvent::Health(revaer_domain::event::EngineHealthChanged {
+                status: HealthStatus::Ok,
+                ..
+            })
+        )
     })
     .await;
     node.stop().await;
@@ -84,11 +105,12 @@ async fn a_failing_tracker_is_reported() {
     let mut events = node.engine.subscribe();
     let options = AddTorrentOptions { trackers: vec![url.clone()], ..AddTorrentOptions::default() };
     node.engine.add(TorrentSource::Metainfo(payload.metainfo.clone()), options).await.expect("add");
-    let event =
-        wait_event(&mut events, "tracker error", |e| matches!(e, EngineEvent::TrackerError { .. }))
-            .await;
+    let event = wait_event(&mut events, "tracker error", |e| {
+        matches!(e, EngineEvent::TrackerError(revaer_domain::event::TrackerError { .. }))
+    })
+    .await;
     assert!(
-        matches!(event, EngineEvent::TrackerError { url: ref got, .. } if *got == url),
+        matches!(event, EngineEvent::TrackerError(revaer_domain::event::TrackerError { url: ref got, .. }) if *got == url),
         "{event:?}"
     );
     let detail = node.engine.detail(payload.id).await.expect("detail");

@@ -73,7 +73,7 @@ async fn fetches_from_an_aria2_seeder() {
     })
     .await
     .expect("download from aria2 completes");
-    assert!(matches!(done, EngineEvent::Completed { .. }));
+    assert!(matches!(done, EngineEvent::Completed(revaer_domain::event::Completed { .. })));
     payload.assert_same(&node.downloads().join("from-aria2"), &payload.paths());
     node.stop().await;
 }

@@ -155,7 +155,10 @@ async fn child_leecher(dir: &Path) {
     // Bounded: the parent kills us long before this.
     let _ = tokio::time::timeout(WAIT, async {
         loop {
-            if let Ok(EngineEvent::Progress { bytes_done, .. }) = events.recv().await {
+            if let Ok(EngineEvent::Progress(revaer_domain::event::Progress {
+                bytes_done, ..
+            })) = events.recv().await
+            {
                 let tmp = dir.join("progress.tmp");
                 std::fs::write(&tmp, bytes_done.to_string()).expect("write progress");
                 std::fs::rename(&tmp, dir.join("progress")).expect("publish progress");
@@ -185,11 +188,12 @@ async fn corrupt_resume_data_is_reported_and_rechecked() {
     std::fs::write(&resume, &bytes[..bytes.len() / 2]).expect("truncate");
     let engine = start_in(dir.path()).await;
     let mut events = engine.subscribe();
-    let rejected =
-        wait_event(&mut events, "rejection", |e| matches!(e, EngineEvent::ResumeRejected { .. }))
-            .await;
+    let rejected = wait_event(&mut events, "rejection", |e| {
+        matches!(e, EngineEvent::ResumeRejected(revaer_domain::event::ResumeRejected { .. }))
+    })
+    .await;
     assert!(
-        matches!(rejected, EngineEvent::ResumeRejected { torrent, .. } if torrent == payload.id)
+        matches!(rejected, EngineEvent::ResumeRejected(revaer_domain::event::ResumeRejected { torrent, .. }) if torrent == payload.id)
     );
     let summary =
         wait_summary(&engine, payload.id, "recheck to seed", |s| s.state == TorrentState::Seeding)
@@ -204,7 +208,7 @@ async fn corrupt_resume_data_is_reported_and_rechecked() {
     let engine = start_in(dir.path()).await;
     let mut events = engine.subscribe();
     wait_event(&mut events, "record rejection", |e| {
-        matches!(e, EngineEvent::ResumeRejected { .. })
+        matches!(e, EngineEvent::ResumeRejected(revaer_domain::event::ResumeRejected { .. }))
     })
     .await;
     let summary =
@@ -228,12 +232,24 @@ async fn worker_fault_restarts_and_rebuilds_from_resume_dir() {
     node.engine.apply_settings(settings.clone()).await.expect("apply");
     node.engine.inject_worker_panic();
     let failing = wait_event(&mut events, "failing health", |e| {
-        matches!(e, EngineEvent::Health { status: HealthStatus::Failing, .. })
+        matches!(
+            e,
+            EngineEvent::Health(revaer_domain::event::EngineHealthChanged {
+                status: HealthStatus::Failing,
+                ..
+            })
+        )
     })
     .await;
     assert!(format!("{failing:?}").contains("fault injected"));
     wait_event(&mut events, "recovery", |e| {
-        matches!(e, EngineEvent::Health { status: HealthStatus::Ok, .. })
+        matches!(
+            e,
+            EngineEvent::Health(revaer_domain::event::EngineHealthChanged {
+                status: HealthStatus::Ok,
+                ..
+            })
+        )
     })
     .await;
     assert_eq!(node.engine.health().worker_restarts, 1);

@@ -26,7 +26,9 @@ async fn torrent_file_add_transfers_every_byte() {
     assert_eq!(added.summary().name, "multi");
     leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
     let done = wait_event(&mut events, "download to complete", completed(payload.id)).await;
-    let EngineEvent::Completed { content_path, .. } = done else { unreachable!() };
+    let EngineEvent::Completed(revaer_domain::event::Completed { content_path, .. }) = done else {
+        unreachable!()
+    };
     assert_eq!(content_path, leech.downloads().join("multi"));
     payload.assert_same(&content_path, &payload.paths());
 
@@ -70,10 +72,16 @@ async fn magnet_add_fetches_metadata_from_the_peer() {
     let before = leech.engine.facets(payload.id).expect("facets from the add");
     assert!(before.extensions.is_empty(), "no files before the metadata");
     leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
-    let meta =
-        wait_event(&mut events, "metadata", |e| matches!(e, EngineEvent::MetadataReceived { .. }))
-            .await;
-    let EngineEvent::MetadataReceived { name, files, .. } = meta else { unreachable!() };
+    let meta = wait_event(&mut events, "metadata", |e| {
+        matches!(e, EngineEvent::MetadataReceived(revaer_domain::event::MetadataReceived { .. }))
+    })
+    .await;
+    let EngineEvent::MetadataReceived(revaer_domain::event::MetadataReceived {
+        name, files, ..
+    }) = meta
+    else {
+        unreachable!()
+    };
     assert_eq!(name, "via-magnet");
     assert_eq!(files.len(), FILES.len());
     // The metadata brings the files' extensions for list filters.
@@ -187,9 +195,17 @@ async fn pause_resume_and_remove_with_and_without_data() {
     for path in payload.paths() {
         assert!(!root.join(path).exists(), "{path} survived remove with data");
     }
-    let removed =
-        wait_event(&mut events, "removed", |e| matches!(e, EngineEvent::Removed { .. })).await;
-    assert!(matches!(removed, EngineEvent::Removed { data_deleted: true, .. }), "{removed:?}");
+    let removed = wait_event(&mut events, "removed", |e| {
+        matches!(e, EngineEvent::Removed(revaer_domain::event::Removed { .. }))
+    })
+    .await;
+    assert!(
+        matches!(
+            removed,
+            EngineEvent::Removed(revaer_domain::event::Removed { data_deleted: true, .. })
+        ),
+        "{removed:?}"
+    );
     leech.stop().await;
     seed.stop().await;
 }
@@ -243,11 +259,15 @@ async fn average_rate(
 ) -> f64 {
     use std::time::Instant;
     let first = wait_event(events, "first piece", |e| {
-        matches!(e, EngineEvent::Progress { torrent, bytes_done, .. } if *torrent == id && *bytes_done > 0)
+        matches!(e, EngineEvent::Progress(revaer_domain::event::Progress { torrent, bytes_done, .. }) if *torrent == id && *bytes_done > 0)
     })
     .await;
     let started = Instant::now();
-    let EngineEvent::Progress { bytes_done: first_bytes, .. } = first else { unreachable!() };
+    let EngineEvent::Progress(revaer_domain::event::Progress { bytes_done: first_bytes, .. }) =
+        first
+    else {
+        unreachable!()
+    };
     // Both ends are read from progress events, which arrive with the same
     // status cadence: its delay cancels out (the completion event alone
     // would add it to the elapsed time only).
@@ -258,7 +278,11 @@ async fn average_rate(
         let left = deadline.saturating_duration_since(Instant::now());
         let event = tokio::time::timeout(left, events.recv()).await.expect("completion in time");
         match event {
-            Ok(EngineEvent::Progress { torrent, bytes_done, .. }) if torrent == id => {
+            Ok(EngineEvent::Progress(revaer_domain::event::Progress {
+                torrent,
+                bytes_done,
+                ..
+            })) if torrent == id => {
                 last = (Instant::now(), bytes_done);
             }
             Ok(event) if is_done(&event) => break,
@@ -322,10 +346,12 @@ async fn move_storage_keeps_seeding_from_the_new_place() {
     let mut events = seed.engine.subscribe();
     let target = tempfile::tempdir().expect("tempdir");
     seed.engine.move_storage(payload.id, target.path().to_path_buf()).await.expect("move");
-    let moved =
-        wait_event(&mut events, "moved", |e| matches!(e, EngineEvent::StorageMoved { .. })).await;
+    let moved = wait_event(&mut events, "moved", |e| {
+        matches!(e, EngineEvent::StorageMoved(revaer_domain::event::StorageMoved { .. }))
+    })
+    .await;
     assert!(
-        matches!(moved, EngineEvent::StorageMoved { ref save_path, .. } if save_path == target.path())
+        matches!(moved, EngineEvent::StorageMoved(revaer_domain::event::StorageMoved { ref save_path, .. }) if save_path == target.path())
     );
     assert!(!payload.root.join("a.bin").exists(), "old copy removed");
     assert!(target.path().join("mover/a.bin").exists());

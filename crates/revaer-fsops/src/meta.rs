@@ -4,13 +4,14 @@
 //! See `JOURNAL.md` for the invariants that make a job resumable.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use revaer_domain::InfoHash;
 use revaer_domain::settings::TransferMode;
 use serde::{Deserialize, Serialize};
+
+pub use revaer_domain::fsops::{Step, StepOutcome, StepRecord};
 
 use crate::error::{FsopsError, Result};
 use crate::fsutil;
@@ -21,87 +22,6 @@ pub const META_FILE: &str = ".revaer.meta";
 pub const META_VERSION: u32 = 1;
 /// Journals larger than this are refused when read back.
 const MAX_META_BYTES: u64 = 64 * 1024 * 1024;
-
-/// The steps, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    /// Resolve and allow-list the source and destination; fix the plan.
-    Validate,
-    /// Extract archives into the work folder.
-    Extract,
-    /// Collapse a single top-level folder.
-    Flatten,
-    /// Move, link or copy into the destination.
-    Transfer,
-    /// Modes and owners.
-    Permissions,
-    /// Drop clutter, remove emptied folders and the work folder.
-    Cleanup,
-    /// A checksum per delivered file.
-    Checksum,
-}
-
-impl Step {
-    /// Every step in order.
-    pub const ALL: [Self; 7] = [
-        Self::Validate,
-        Self::Extract,
-        Self::Flatten,
-        Self::Transfer,
-        Self::Permissions,
-        Self::Cleanup,
-        Self::Checksum,
-    ];
-
-    /// Its snake-case name (as in the journal and metric labels).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Validate => "validate",
-            Self::Extract => "extract",
-            Self::Flatten => "flatten",
-            Self::Transfer => "transfer",
-            Self::Permissions => "permissions",
-            Self::Cleanup => "cleanup",
-            Self::Checksum => "checksum",
-        }
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How a step attempt ended (or that it has not yet).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepOutcome {
-    /// Started; no end recorded (it is running, or the process died).
-    Started,
-    /// Did its work.
-    Done,
-    /// Had nothing to do (off in the policy, or nothing matched).
-    Skipped,
-    /// Failed; `detail` says why.
-    Failed,
-}
-
-/// One attempt of one step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepRecord {
-    /// The step.
-    pub step: Step,
-    /// How it ended.
-    pub outcome: StepOutcome,
-    /// When it started.
-    pub started_at: DateTime<Utc>,
-    /// When it ended.
-    pub finished_at: Option<DateTime<Utc>>,
-    /// What it did, or why it failed.
-    pub detail: Option<String>,
-}
 
 /// What the validate step fixed for the rest of the job. Never recomputed
 /// on resume, so that a settings change mid-job cannot split a delivery.

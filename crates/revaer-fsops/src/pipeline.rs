@@ -196,12 +196,7 @@ fn save(meta: &Meta, hooks: &mut Hooks<'_, '_>) -> Result<()> {
 }
 
 fn record_metrics(report: &StepReport) {
-    let outcome = match report.outcome {
-        StepOutcome::Done => "done",
-        StepOutcome::Skipped => "skipped",
-        StepOutcome::Failed => "failed",
-        StepOutcome::Started => "started",
-    };
+    let outcome = report.outcome.as_str();
     let step = report.step.as_str();
     metrics::counter!(names::FSOPS_STEPS_TOTAL, names::LABEL_STEP => step, names::LABEL_OUTCOME => outcome)
         .increment(1);

@@ -1,4 +1,7 @@
-//! Runtime rows: torrents and where they came from.
+//! The torrent catalogue: which daemon holds which torrent, with its name,
+//! labels, save path and times (ADR 0006). The engine's resume directory
+//! is the engine's own record; these rows are written from its events by
+//! one writer per daemon (`revaer-service`'s catalogue).
 
 use chrono::{DateTime, Utc};
 use revaer_domain::InfoHash;
@@ -37,9 +40,12 @@ pub struct TorrentRow {
     pub completed_at: Option<DateTime<Utc>>,
     /// The trace id of the request that added it (kept from the first add).
     pub trace_id: Option<String>,
+    /// The instance name of the daemon that holds it (`None` for rows from
+    /// before the catalogue recorded holders).
+    pub instance: Option<String>,
 }
 
-const COLUMNS: &str = "info_hash, name, category, tags, save_path, source_magnet, source_metainfo, added_at, completed_at, trace_id";
+const COLUMNS: &str = "info_hash, name, category, tags, save_path, source_magnet, source_metainfo, added_at, completed_at, trace_id, instance";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<TorrentRow> {
     let read = || db("read a torrent");
@@ -69,6 +75,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<TorrentRow> {
         added_at: from_ms(row.try_get(7).map_err(read())?),
         completed_at: row.try_get::<Option<i64>, _>(8).map_err(read())?.map(from_ms),
         trace_id: row.try_get(9).map_err(read())?,
+        instance: row.try_get(10).map_err(read())?,
     })
 }
 
@@ -80,11 +87,11 @@ impl Store {
             TorrentSourceRow::Metainfo(bytes) => (None, Some(bytes.clone())),
         };
         sqlx::query(&format!(
-            "INSERT INTO torrents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+            "INSERT INTO torrents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (info_hash) DO UPDATE SET name = excluded.name, category = excluded.category, \
              tags = excluded.tags, save_path = excluded.save_path, source_magnet = excluded.source_magnet, \
              source_metainfo = excluded.source_metainfo, completed_at = excluded.completed_at, \
-             trace_id = COALESCE(torrents.trace_id, excluded.trace_id)"
+             trace_id = COALESCE(torrents.trace_id, excluded.trace_id), instance = excluded.instance"
         ))
         .bind(torrent.info_hash.to_hex())
         .bind(&torrent.name)
@@ -96,6 +103,7 @@ impl Store {
         .bind(torrent.added_at.timestamp_millis())
         .bind(torrent.completed_at.map(|at| at.timestamp_millis()))
         .bind(torrent.trace_id.as_deref())
+        .bind(torrent.instance.as_deref())
         .execute(self.pool())
         .await
         .map_err(db("write a torrent"))?;

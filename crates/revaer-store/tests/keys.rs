@@ -168,7 +168,9 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
     let revived = db.store.set_api_key_enabled(&issued.key.key_id, true).await;
     assert!(matches!(revived, Err(StoreError::NotFound { .. })), "a revoked key cannot be enabled");
     assert!(db.store.api_key(&issued.key.key_id).await.expect("still listed").revoked_at.is_some());
+}
 
+async fn api_keys_expire_and_bad_limits_are_refused(db: &TestDb) {
     let past = NewApiKey {
         label: "late".into(),
         rate_limit: None,
@@ -251,4 +253,5 @@ on_both_backends!(
     a_failed_setup_consumes_nothing,
     an_expired_setup_token_is_refused,
     api_key_issue_verify_rotate_revoke_expire,
+    api_keys_expire_and_bad_limits_are_refused,
 );

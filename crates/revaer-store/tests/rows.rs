@@ -23,6 +23,7 @@ fn torrent(byte: u8, source: TorrentSourceRow) -> TorrentRow {
         added_at: Utc.timestamp_millis_opt(1_700_000_000_123).single().expect("time"),
         completed_at: None,
         trace_id: Some(format!("trace-{byte}")),
+        instance: Some("host:0001".into()),
     }
 }
 
@@ -34,11 +35,16 @@ async fn torrents_keep_their_source(db: &TestDb) {
     assert_eq!(db.store.torrent(magnet.info_hash).await.expect("read"), Some(magnet.clone()));
     assert_eq!(db.store.torrents().await.expect("list"), [magnet.clone(), metainfo.clone()]);
 
-    let renamed =
-        TorrentRow { name: "renamed".into(), trace_id: Some("later".into()), ..magnet.clone() };
+    let renamed = TorrentRow {
+        name: "renamed".into(),
+        trace_id: Some("later".into()),
+        instance: Some("host:0002".into()),
+        ..magnet.clone()
+    };
     db.store.upsert_torrent(&renamed).await.expect("update");
     let row = db.store.torrent(magnet.info_hash).await.expect("read").expect("row");
     assert_eq!(row.name, "renamed");
+    assert_eq!(row.instance.as_deref(), Some("host:0002"), "the holder is the last writer");
     assert_eq!(row.trace_id.as_deref(), Some("trace-1"), "the adding request's trace id stays");
     let done = Utc.timestamp_millis_opt(1_700_000_100_000).single().expect("time");
     db.store.set_torrent_completed(metainfo.info_hash, Some(done)).await.expect("complete");
@@ -108,11 +114,24 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
         None,
         "not before its retry time"
     );
+    assert_eq!(db.store.fs_jobs_for(row.info_hash).await.expect("jobs").len(), 1);
+    db.store.remove_torrent(row.info_hash).await.expect("remove");
+    assert!(
+        db.store.fs_jobs_for(row.info_hash).await.expect("jobs").is_empty(),
+        "jobs go with the torrent"
+    );
+}
 
+async fn a_dead_runners_job_is_taken_over(db: &TestDb) {
     // A runner that dies leaves an expired lease: another takes over.
+    let lease = Duration::from_mins(1);
     let other = torrent(33, TorrentSourceRow::Magnet("magnet:?xt=urn:btih:3333".into()));
     db.store.upsert_torrent(&other).await.expect("insert");
-    let second = NewFsJob { info_hash: other.info_hash, trace_id: None, ..new.clone() };
+    let second = NewFsJob {
+        info_hash: other.info_hash,
+        source_path: "/data/downloads/t33".into(),
+        trace_id: None,
+    };
     db.store.create_fs_job(&second).await.expect("second job").expect("new");
     let doomed =
         db.store.claim_fs_job("runner-a", Duration::ZERO).await.expect("claim").expect("due");
@@ -134,7 +153,6 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
         .await
         .expect("done");
     assert_eq!((done.status, done.owner, done.lease_until), (FsJobStatus::Done, None, None));
-    assert_eq!(db.store.fs_jobs_for(row.info_hash).await.expect("jobs").len(), 1);
     assert_eq!(db.store.fs_jobs_for(other.info_hash).await.expect("jobs").len(), 1);
     assert!(matches!(db.store.fs_job(9999).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(
@@ -149,11 +167,6 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
         trace_id: None,
     };
     assert!(db.store.create_fs_job(&orphan).await.is_err());
-    db.store.remove_torrent(row.info_hash).await.expect("remove");
-    assert!(
-        db.store.fs_jobs_for(row.info_hash).await.expect("jobs").is_empty(),
-        "jobs go with the torrent"
-    );
 }
 
 async fn concurrent_claims_give_each_job_to_one_runner(db: &TestDb) {
@@ -239,6 +252,7 @@ async fn failed_jobs_are_counted_and_requeued(db: &TestDb) {
 on_both_backends!(
     failed_jobs_are_counted_and_requeued,
     torrents_keep_their_source,
+    a_dead_runners_job_is_taken_over,
     fs_jobs_move_through_their_states,
     concurrent_claims_give_each_job_to_one_runner,
 );

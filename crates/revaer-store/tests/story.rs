@@ -63,6 +63,7 @@ async fn full_story(db: &TestDb) {
             .expect("now"),
         completed_at: None,
         trace_id: None,
+        instance: Some("story".into()),
     };
     store.upsert_torrent(&torrent).await.expect("torrent");
     let job = store

@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
-use revaer_api_models::{InvalidParam, Problem};
+use revaer_api_models::InvalidParam;
 use revaer_domain::settings::{Changeset, SettingsSnapshot};
-use revaer_store::ChangeContext;
 use serde_json::{Map, Value};
 
 use crate::auth::Authenticated;
+use crate::contract::problems::{BadRequest, PreconditionFailed, UnprocessableSettings};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::ApiState;
@@ -30,7 +30,7 @@ pub async fn get_config(
     _: Authenticated,
     State(state): State<ApiState>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(with_etag(state.store().settings().await?))
+    Ok(with_etag(state.service.settings().await?))
 }
 
 /// `PATCH /v1/config`: applies a changeset (`If-Match: <revision>` refuses
@@ -40,23 +40,24 @@ pub async fn get_config(
     request_body(content = Object, description = "A changeset: the documents and fields to change", example = json!({"engine_profile": {"download_limit_bps": 5_000_000}})),
     responses(
         (status = 200, description = "The new settings", body = SettingsSnapshot),
-        (status = 412, description = "The settings moved on", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid settings; every violation with its pointer", body = Problem, content_type = "application/problem+json",
-            example = json!({"type": "https://revaer.dev/problems/invalid-settings", "title": "Invalid settings", "status": 422, "detail": "1 violation", "invalid_params": [{"pointer": "/engine_profile/listen_port", "message": "must be 1 to 65535"}], "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"})),
+        (status = 400, response = BadRequest),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = UnprocessableSettings),
     ))]
 pub async fn patch_config(
-    Authenticated(key): Authenticated,
+    key: Authenticated,
     State(state): State<ApiState>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<impl IntoResponse> {
-    let mut context = ChangeContext::new(key.key_id.clone()).because("PATCH /v1/config");
-    if let Some(value) = headers.get(header::IF_MATCH)
-        && let Some(revision) = if_match(&state, value).await?
-    {
-        context = context.if_revision(revision);
-    }
-    let snapshot = state.store().apply_changeset(&Changeset(body), &context).await?;
+    let if_revision = match headers.get(header::IF_MATCH) {
+        Some(value) => if_match(&state, value).await?,
+        None => None,
+    };
+    let snapshot = state
+        .service
+        .change_settings(&key.caller(), &Changeset(body), "PATCH /v1/config", if_revision)
+        .await?;
     Ok(with_etag(snapshot))
 }
 
@@ -90,7 +91,7 @@ async fn if_match(state: &ApiState, value: &HeaderValue) -> ApiResult<Option<i64
         }
         strong.push(tag.trim_matches('"').parse::<i64>().map_err(|_| invalid())?);
     }
-    let current = state.store().settings().await?.revision;
+    let current = state.service.settings().await?.revision;
     match strong.as_slice() {
         // The store checks the one revision atomically with the change.
         [one] => Ok(Some(*one)),

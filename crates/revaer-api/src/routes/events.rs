@@ -1,26 +1,28 @@
 //! `GET /v1/events`: the event stream (Server-Sent Events), filtered, with
 //! `Last-Event-ID` replay and an explicit `resync` when the gap cannot be
 //! filled. A client too slow to keep up is disconnected (it reconnects
-//! with its last id) rather than buffered without bound.
+//! with its last id) rather than buffered without bound. The events are
+//! the bus's typed [`StreamEvent`]s, serialised once per frame.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::stream;
-use revaer_api_models::events::StreamEvent;
-use revaer_api_models::{InvalidParam, Problem};
+use revaer_api_models::InvalidParam;
+use revaer_api_models::events::{Event, StreamEvent};
 use revaer_domain::{InfoHash, TorrentState};
+use revaer_service::bus::{BusEvent, Subscription};
 use revaer_telemetry::names;
 use tokio::sync::broadcast;
 
 use crate::auth::Authenticated;
+use crate::contract::params::EventsParams;
+use crate::contract::problems::BadRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::events::BusEvent;
 use crate::extract::RawQuery;
 use crate::state::ApiState;
 
@@ -28,12 +30,14 @@ use crate::state::ApiState;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// What clients are told to wait before reconnecting.
 const RETRY: Duration = Duration::from_secs(3);
+/// Most torrents one stream filters on.
+const MAX_TORRENTS: usize = 100;
 
 /// Which events a client wants.
 #[derive(Debug, Default, Clone)]
 struct Filter {
     torrents: Vec<InfoHash>,
-    kinds: Vec<String>,
+    kinds: Vec<&'static str>,
     states: Vec<TorrentState>,
     last_event_id: Option<u64>,
 }
@@ -43,54 +47,8 @@ impl Filter {
         let mut filter = Self::default();
         let mut errors = Vec::new();
         for (key, value) in form_urlencoded::parse(raw.as_bytes()).take(32) {
-            let parts = || value.split(',').map(str::trim).filter(|p| !p.is_empty());
-            match key.as_ref() {
-                "torrent" => {
-                    for part in parts() {
-                        match InfoHash::parse(part) {
-                            Ok(id) if filter.torrents.len() < 100 => filter.torrents.push(id),
-                            Ok(_) => {
-                                errors.push(InvalidParam::query("torrent", "at most 100 torrents"));
-                            }
-                            Err(err) => {
-                                errors.push(InvalidParam::query("torrent", err.to_string()));
-                            }
-                        }
-                    }
-                }
-                "type" => {
-                    for part in parts() {
-                        if part.len() > 64 || filter.kinds.len() >= 32 {
-                            errors.push(InvalidParam::query(
-                                "type",
-                                "at most 32 types of 64 characters",
-                            ));
-                        } else {
-                            filter.kinds.push(part.to_owned());
-                        }
-                    }
-                }
-                "state" => {
-                    for part in parts() {
-                        match TorrentState::parse(part) {
-                            Some(state) => filter.states.push(state),
-                            None => errors.push(InvalidParam::query(
-                                "state",
-                                format!("{part:?} is not a state"),
-                            )),
-                        }
-                    }
-                }
-                "last_event_id" => match value.parse() {
-                    Ok(id) => filter.last_event_id = Some(id),
-                    Err(_) => {
-                        errors.push(InvalidParam::query("last_event_id", "must be an event id"));
-                    }
-                },
-                other => errors.push(InvalidParam::query(
-                    other,
-                    "is not a known parameter (torrent, type, state, last_event_id)",
-                )),
+            if let Err(error) = filter.set(&key, &value) {
+                errors.push(error);
             }
         }
         if let Some(value) = headers.get("last-event-id") {
@@ -104,24 +62,73 @@ impl Filter {
         if errors.is_empty() { Ok(filter) } else { Err(errors) }
     }
 
-    fn wants(&self, event: &BusEvent) -> bool {
+    /// Reads one parameter (comma lists and repeats add up).
+    fn set(&mut self, key: &str, value: &str) -> Result<(), InvalidParam> {
+        let parts = || value.split(',').map(str::trim).filter(|p| !p.is_empty());
+        match key {
+            "torrent" => {
+                for part in parts() {
+                    let id = InfoHash::parse(part)
+                        .map_err(|err| InvalidParam::query("torrent", err.to_string()))?;
+                    if self.torrents.len() >= MAX_TORRENTS {
+                        return Err(InvalidParam::query("torrent", "at most 100 torrents"));
+                    }
+                    self.torrents.push(id);
+                }
+            }
+            "type" => {
+                for part in parts() {
+                    let kind = Event::KINDS.iter().find(|k| **k == part).ok_or_else(|| {
+                        InvalidParam::query(
+                            "type",
+                            format!(
+                                "{part:?} is not an event type; use {}",
+                                Event::KINDS.join(", ")
+                            ),
+                        )
+                    })?;
+                    self.kinds.push(kind);
+                }
+            }
+            "state" => {
+                for part in parts() {
+                    let state = TorrentState::parse(part).ok_or_else(|| {
+                        InvalidParam::query("state", format!("{part:?} is not a state"))
+                    })?;
+                    self.states.push(state);
+                }
+            }
+            "last_event_id" => {
+                let id = value
+                    .parse()
+                    .map_err(|_| InvalidParam::query("last_event_id", "must be an event id"))?;
+                self.last_event_id = Some(id);
+            }
+            other => {
+                return Err(InvalidParam::query(
+                    other,
+                    "is not a known parameter (torrent, type, state, last_event_id)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn wants(&self, event: &StreamEvent) -> bool {
         let torrent_ok =
             self.torrents.is_empty() || event.torrent.is_some_and(|t| self.torrents.contains(&t));
-        let kind_ok = self.kinds.is_empty() || self.kinds.contains(&event.kind);
+        let kind_ok = self.kinds.is_empty() || self.kinds.contains(&event.event.kind());
         let state_ok = self.states.is_empty()
-            || event
-                .data
-                .get("to")
-                .and_then(|v| v.as_str())
-                .and_then(TorrentState::parse)
-                .is_some_and(|s| self.states.contains(&s));
+            || matches!(&event.event, Event::StateChanged(change) if self.states.contains(&change.to));
         torrent_ok && kind_ok && state_ok
     }
 }
 
-fn sse_event(event: &BusEvent) -> Event {
+/// One frame: `id:` and `event:` from the envelope, `data:` the envelope
+/// as JSON.
+fn to_sse(event: &StreamEvent) -> SseEvent {
     let data = serde_json::to_string(event).unwrap_or_default();
-    Event::default().id(event.id.to_string()).event(event.kind.as_str()).data(data)
+    SseEvent::default().id(event.id.to_string()).event(event.event.kind()).data(data)
 }
 
 /// Counts an open stream in the subscribers gauge while it lives.
@@ -143,22 +150,22 @@ impl Drop for Subscriber {
 /// The stream's state between frames.
 struct Cursor {
     _subscriber: Subscriber,
-    closing: tokio::sync::watch::Receiver<bool>,
     filter: Filter,
-    replay: std::vec::IntoIter<Arc<BusEvent>>,
-    live: broadcast::Receiver<Arc<BusEvent>>,
+    replay: std::vec::IntoIter<BusEvent>,
+    subscription: Subscription,
     last_sent: u64,
 }
 
-/// The next live event; `None` when the stream should end: the server
-/// shuts down, the client fell too far behind (it resumes with its last
-/// id), or the bus is gone.
-async fn next_live(cursor: &mut Cursor) -> Option<Arc<BusEvent>> {
-    if *cursor.closing.borrow() {
+/// The next live event; `None` when the stream should end: the bus closes
+/// (the server shuts down), the client fell too far behind (it resumes
+/// with its last id), or the bus is gone.
+async fn next_live(cursor: &mut Cursor) -> Option<BusEvent> {
+    let subscription = &mut cursor.subscription;
+    if *subscription.closing.borrow() {
         return None;
     }
     tokio::select! {
-        received = cursor.live.recv() => match received {
+        received = subscription.live.recv() => match received {
             Ok(event) => Some(event),
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 metrics::counter!(names::SSE_LAGGED_TOTAL).increment(1);
@@ -166,55 +173,25 @@ async fn next_live(cursor: &mut Cursor) -> Option<Arc<BusEvent>> {
             }
             Err(broadcast::error::RecvError::Closed) => None,
         },
-        _ = cursor.closing.changed() => None,
+        _ = subscription.closing.changed() => None,
     }
 }
 
-/// What a stream sends, before it becomes SSE text.
-#[derive(Debug, Clone, PartialEq)]
-enum Frame {
-    /// The client's last id is unknown: refetch state; `newest` is the id
-    /// to resume from.
-    Resync {
-        /// The newest event's id when the stream began.
-        newest: u64,
-    },
-    /// An event.
-    Event(Arc<BusEvent>),
-}
-
-fn to_sse(frame: &Frame) -> Event {
-    match frame {
-        Frame::Resync { newest } => {
-            // Its id is the newest event's: a client that stores it
-            // resumes from here after refetching state.
-            let data = serde_json::json!({"id": newest, "type": "resync", "reason": "events were missed; refetch state", "next_id": newest + 1});
-            Event::default().id(newest.to_string()).event("resync").data(data.to_string())
-        }
-        Frame::Event(event) => sse_event(event),
-    }
-}
-
-/// The frames for one client: a resync if its last id is unknown, what it
+/// The events for one client: a resync if its last id is unknown, what it
 /// missed, then live events; never an id twice or out of order.
-fn frames(
-    bus: &crate::events::EventBus,
-    filter: Filter,
-    closing: tokio::sync::watch::Receiver<bool>,
-) -> impl Stream<Item = Frame> + use<> {
-    let subscription = bus.subscribe(filter.last_event_id);
+fn frames(subscription: Subscription, filter: Filter) -> impl Stream<Item = BusEvent> {
     let mut last_sent = filter.last_event_id.unwrap_or(0);
-    let resync = subscription.resync.then(|| {
-        last_sent = subscription.newest;
-        Frame::Resync { newest: subscription.newest }
-    });
+    let mut subscription = subscription;
+    let resync = subscription.resync.take();
+    if let Some(resync) = &resync {
+        last_sent = resync.id;
+    }
     let cursor = Cursor {
         _subscriber: Subscriber::open(),
-        closing,
-        last_sent,
         filter,
-        replay: subscription.replay.into_iter(),
-        live: subscription.live,
+        replay: std::mem::take(&mut subscription.replay).into_iter(),
+        subscription,
+        last_sent,
     };
     let body = stream::unfold(cursor, |mut cursor| async move {
         loop {
@@ -229,7 +206,7 @@ fn frames(
             cursor.last_sent = next.id;
             if cursor.filter.wants(&next) {
                 metrics::counter!(names::SSE_EVENTS_SENT_TOTAL).increment(1);
-                return Some((Frame::Event(next), cursor));
+                return Some((next, cursor));
             }
         }
     });
@@ -238,30 +215,24 @@ fn frames(
 
 /// `GET /v1/events`.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
-    description = "Server-sent events. Each frame has `id:` (monotonic, unique across restarts), `event:` (the type) and `data:` (a `StreamEvent` as JSON); the stream opens with a `retry:` hint and sends `:` keep-alive comments. Resume with `Last-Event-ID` (or `last_event_id`): missed events are replayed from a bounded ring without duplicates; an id older than the ring, or from before a restart, first gets a `resync` frame (refetch state) whose `id:` is the newest event's and whose data is `{\"id\": …, \"type\": \"resync\", \"reason\": …, \"next_id\": …}` rather than a `StreamEvent`. A client too slow to keep up is disconnected and resumes with its last id.",
-    params(
-        ("torrent" = Option<String>, Query, description = "Only events about these torrents (comma list of info-hashes)"),
-        ("type" = Option<String>, Query, description = "Only these event types (comma list)"),
-        ("state" = Option<String>, Query, description = "Only state changes into these states (comma list)"),
-        ("last_event_id" = Option<u64>, Query, description = "Resume after this id (or send `Last-Event-ID`)"),
-    ),
+    description = "Server-sent events. Each frame has `id:` (monotonic, unique across restarts), `event:` (the type) and `data:` (a `StreamEvent` as JSON: the envelope with `type` and `data`); the stream opens with a `retry:` hint and sends `:` keep-alive comments. Resume with `Last-Event-ID` (or `last_event_id`): missed events are replayed from a bounded ring without duplicates; an id older than the ring, or from before a restart, first gets a `resync` event (refetch state) whose id is the newest event's. A client too slow to keep up is disconnected and resumes with its last id.",
+    params(EventsParams, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this id")),
     responses(
         (status = 200, description = "The stream", content_type = "text/event-stream", body = StreamEvent),
-        (status = 400, description = "Invalid filters", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
     ))]
 pub async fn stream_events(
     _: Authenticated,
     State(state): State<ApiState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let filter = Filter::parse(&raw, &headers).map_err(ApiError::Validation)?;
-    let opening = Event::default().retry(RETRY).comment("revaer events");
+    let subscription = state.service.bus().subscribe(filter.last_event_id);
+    let opening = SseEvent::default().retry(RETRY).comment("revaer events");
     let head = stream::once(async move { Ok(opening) });
     let body =
-        futures_util::StreamExt::map(frames(state.events(), filter, state.closing()), |frame| {
-            Ok(to_sse(&frame))
-        });
+        futures_util::StreamExt::map(frames(subscription, filter), |event| Ok(to_sse(&event)));
     Ok(Sse::new(futures_util::StreamExt::chain(head, body))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
@@ -272,10 +243,19 @@ mod tests {
 
     use futures_util::StreamExt as _;
     use rand::{Rng as _, SeedableRng as _};
-    use serde_json::json;
+    use revaer_domain::event::SettingsChanged;
+    use revaer_service::bus::EventBus;
 
     use super::*;
-    use crate::events::EventBus;
+
+    fn event(n: i64) -> Event {
+        Event::SettingsChanged(SettingsChanged { revision: n })
+    }
+
+    fn stream_of(bus: &EventBus, filter: Filter) -> impl Stream<Item = BusEvent> {
+        let subscription = bus.subscribe(filter.last_event_id);
+        frames(subscription, filter)
+    }
 
     /// A client that stops reading while events pile up past the ring is
     /// disconnected (its stream ends; it resumes with its last id) instead
@@ -283,19 +263,21 @@ mod tests {
     #[tokio::test]
     async fn a_slow_client_is_disconnected_not_buffered() {
         let bus = EventBus::new(8);
-        let (_closing_tx, closing) = tokio::sync::watch::channel(false);
-        let mut stream = Box::pin(frames(&bus, Filter::default(), closing));
+        let mut stream = Box::pin(stream_of(&bus, Filter::default()));
         for n in 0..20 {
-            bus.publish("progress", None, json!({"n": n}), None);
+            bus.publish(event(n));
         }
         let ended = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
         assert!(matches!(ended, Ok(None)), "the stream ends: {ended:?}");
         // A client keeping up is not.
-        let (_closing_tx, closing) = tokio::sync::watch::channel(false);
-        let mut stream = Box::pin(frames(&bus, Filter::default(), closing));
-        let id = bus.publish("progress", None, json!({}), None);
+        let mut stream = Box::pin(stream_of(&bus, Filter::default()));
+        let id = bus.publish(event(1));
         let next = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
-        assert!(matches!(next, Ok(Some(Frame::Event(ref e))) if e.id == id), "{next:?}");
+        assert!(matches!(next, Ok(Some(ref e)) if e.id == id), "{next:?}");
+        // Closing the bus ends the stream.
+        bus.close();
+        let ended = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
+        assert!(matches!(ended, Ok(None)), "{ended:?}");
     }
 
     /// Events published every 10 ms while a client reads a few frames,
@@ -306,14 +288,13 @@ mod tests {
     async fn reconnecting_clients_never_see_an_event_twice_nor_miss_one_in_the_ring() {
         const EVENTS: u64 = 400;
         let bus = EventBus::new(64);
-        let (_closing_tx, closing) = tokio::sync::watch::channel(false);
         let publisher = {
             let bus = bus.clone();
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 for n in 0..EVENTS {
                     tokio::time::sleep(Duration::from_millis(10)).await;
-                    ids.push(bus.publish("progress", None, json!({"n": n}), None));
+                    ids.push(bus.publish(event(n as i64)));
                 }
                 ids
             })
@@ -327,19 +308,19 @@ mod tests {
         while !publisher.is_finished() || seen.last() != Some(&bus.next_id().saturating_sub(1)) {
             assert!(tokio::time::Instant::now() < deadline, "the client catches up");
             let filter = Filter { last_event_id: last, ..Filter::default() };
-            let mut stream = Box::pin(frames(&bus, filter, closing.clone()));
+            let mut stream = Box::pin(stream_of(&bus, filter));
             // Read a few frames (or time out), then drop the connection.
             let wanted = rng.random_range(1..12);
             for _ in 0..wanted {
                 let next = tokio::time::timeout(Duration::from_millis(200), stream.next()).await;
                 match next {
-                    Ok(Some(Frame::Event(event))) => {
-                        seen.push(event.id);
+                    Ok(Some(event)) if matches!(event.event, Event::Resync(_)) => {
+                        resyncs += 1;
                         last = Some(event.id);
                     }
-                    Ok(Some(Frame::Resync { newest })) => {
-                        resyncs += 1;
-                        last = Some(newest);
+                    Ok(Some(event)) => {
+                        seen.push(event.id);
+                        last = Some(event.id);
                     }
                     Ok(None) | Err(_) => break,
                 }

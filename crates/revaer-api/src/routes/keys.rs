@@ -5,11 +5,12 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use revaer_api_models::InvalidParam;
 use revaer_api_models::keys::{IssuedKeyView, KeyView, NewKeyRequest, RateLimitSpec};
-use revaer_api_models::{InvalidParam, Problem};
 use revaer_store::{ApiKey, IssuedKey, KeyRateLimit, NewApiKey};
 
 use crate::auth::Authenticated;
+use crate::contract::problems::{BadRequest, NotFound};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::ApiState;
@@ -57,7 +58,7 @@ pub async fn list_keys(
     _: Authenticated,
     State(state): State<ApiState>,
 ) -> ApiResult<Json<Vec<KeyView>>> {
-    let keys = state.store().list_api_keys().await?;
+    let keys = state.service.list_keys().await?;
     Ok(Json(keys.iter().map(view).collect()))
 }
 
@@ -66,7 +67,7 @@ pub async fn list_keys(
     request_body(content = NewKeyRequest, example = json!({"label": "sonarr", "rate_limit": {"burst": 30, "per_seconds": 10}})),
     responses(
         (status = 201, description = "The key and its token, shown this once", body = IssuedKeyView),
-        (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
     ))]
 pub async fn issue_key(
     _: Authenticated,
@@ -80,8 +81,7 @@ pub async fn issue_key(
             .map(|l| KeyRateLimit { burst: l.burst, per_seconds: l.per_seconds }),
         expires_at: request.expires_at,
     };
-    let key = state.store().issue_api_key(&new).await?;
-    state.keys().refresh(state.store()).await?;
+    let key = state.service.issue_key(&new).await?;
     Ok((StatusCode::CREATED, Json(issued(&key))))
 }
 
@@ -90,8 +90,8 @@ pub async fn issue_key(
     params(("key_id" = String, Path, description = "The key's public id")),
     responses(
         (status = 200, description = "The key and its new token, shown this once", body = IssuedKeyView),
-        (status = 400, description = "Not a key id (`/path/key_id`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
     ))]
 pub async fn rotate_key(
     _: Authenticated,
@@ -99,8 +99,7 @@ pub async fn rotate_key(
     raw: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<IssuedKeyView>> {
     let Path(raw) = raw.map_err(|_| unreadable())?;
-    let key = state.store().rotate_api_key(key_id(&raw)?).await?;
-    state.keys().refresh(state.store()).await?;
+    let key = state.service.rotate_key(key_id(&raw)?).await?;
     Ok(Json(issued(&key)))
 }
 
@@ -109,8 +108,8 @@ pub async fn rotate_key(
     params(("key_id" = String, Path, description = "The key's public id")),
     responses(
         (status = 204, description = "Revoked for good"),
-        (status = 400, description = "Not a key id (`/path/key_id`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
     ))]
 pub async fn revoke_key(
     _: Authenticated,
@@ -118,7 +117,6 @@ pub async fn revoke_key(
     raw: Result<Path<String>, PathRejection>,
 ) -> ApiResult<StatusCode> {
     let Path(raw) = raw.map_err(|_| unreadable())?;
-    state.store().revoke_api_key(key_id(&raw)?).await?;
-    state.keys().refresh(state.store()).await?;
+    state.service.revoke_key(key_id(&raw)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

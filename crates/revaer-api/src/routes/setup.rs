@@ -9,10 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use revaer_api_models::setup::{FirstKey, SetupRequest, SetupResponse};
-use revaer_api_models::{InvalidParam, Problem};
 use revaer_domain::settings::Changeset;
-use revaer_store::{ChangeContext, NewApiKey};
 
+use crate::contract::problems::{
+    AlreadySetUp, BadRequest, Forbidden, PayloadTooLarge, UnprocessableSettings,
+    UnsupportedMediaType, WrongSetupToken,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse_json;
 use crate::state::ApiState;
@@ -30,12 +32,13 @@ pub const MAX_SETUP_BODY: usize = 64 * 1024;
     request_body(content = SetupRequest, example = json!({"settings": {"engine_profile": {"dht": false}}, "api_key_label": "ops"})),
     responses(
         (status = 201, description = "Set up; the first key's token is shown this once", body = SetupResponse),
-        (status = 400, description = "Malformed body, or an invalid key label", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a loopback client", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already set up", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid first settings", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = WrongSetupToken),
+        (status = 403, response = Forbidden),
+        (status = 409, response = AlreadySetUp),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableSettings),
     ))]
 pub async fn complete_setup(
     State(state): State<ApiState>,
@@ -49,7 +52,7 @@ pub async fn complete_setup(
             ApiError::Malformed { detail: rejection.body_text(), pointer: None }
         }
     })?;
-    if state.is_active() {
+    if state.service.is_active() {
         return Err(ApiError::AlreadySetUp);
     }
     if !body.is_empty() && !crate::extract::is_json(&headers) {
@@ -65,29 +68,8 @@ pub async fn complete_setup(
         .filter(|t| !t.is_empty() && t.len() <= 256)
         .ok_or(ApiError::Store(revaer_store::StoreError::SetupTokenRejected))?;
     let changeset = Changeset(request.settings.unwrap_or_default());
-    let key = NewApiKey {
-        label: request.api_key_label.unwrap_or_else(|| "first key".to_owned()),
-        rate_limit: None,
-        expires_at: None,
-    };
-    let context = ChangeContext::new("setup").because("setup completed");
-    let (snapshot, issued) = match state
-        .store()
-        .complete_setup(&token, &changeset, &key, &context)
-        .await
-    {
-        Ok(done) => done,
-        Err(revaer_store::StoreError::Invalid { field: "label", reason }) => {
-            return Err(ApiError::Validation(vec![InvalidParam::new("/api_key_label", reason)]));
-        }
-        Err(err) => return Err(err.into()),
-    };
-    // Committed: open the API and answer the token whatever else happens
-    // (the background refresh loads the key if this one fails).
-    state.activate();
-    if let Err(err) = state.keys().refresh(state.store()).await {
-        tracing::warn!(error = %err, "could not load the first API key yet");
-    }
+    let (snapshot, issued) =
+        state.service.complete_setup(&token, &changeset, request.api_key_label).await?;
     Ok((
         StatusCode::CREATED,
         Json(SetupResponse {
@@ -103,7 +85,7 @@ pub async fn complete_setup(
 /// Until setup is complete only health and setup routes answer, and only to
 /// loopback clients.
 pub async fn setup_gate(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    if state.is_active() {
+    if state.service.is_active() {
         // Setup is over: answer before any body is read.
         if request.uri().path().starts_with("/v1/setup/") {
             return ApiError::AlreadySetUp.into_response();
@@ -119,7 +101,7 @@ pub async fn setup_gate(State(state): State<ApiState>, request: Request, next: N
     if !open {
         return ApiError::SetupRequired.into_response();
     }
-    if !loopback && !state.remote_setup() && path.starts_with("/v1/setup/") {
+    if !loopback && !state.http.remote_setup && path.starts_with("/v1/setup/") {
         return ApiError::SetupFromLoopbackOnly.into_response();
     }
     next.run(request).await

@@ -8,11 +8,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use revaer_api::auth::KeyCache;
-use revaer_api::state::ApiLimits;
+use revaer_api::state::{ApiLimits, HttpConfig};
 use revaer_api::{ApiState, router};
 use revaer_engine::metainfo::{self, CreateOptions};
 use revaer_engine::{Engine, EngineConfig, SessionConfig};
+use revaer_service::bus::EventBus;
+use revaer_service::forward::{EventSources, forward_events};
+use revaer_service::{Service, ServiceConfig};
 use revaer_store::testing::TestDb;
 use revaer_store::{NewApiKey, Store, StoreConfig};
 use serde_json::Value;
@@ -22,13 +24,31 @@ pub struct Api {
     pub dir: tempfile::TempDir,
     pub engine: Engine,
     pub store: Store,
-    pub keys: KeyCache,
+    pub service: Service,
     pub router: Router,
     pub token: String,
-    pub events: revaer_api::events::EventBus,
+    pub events: EventBus,
     pub state: ApiState,
     /// A PostgreSQL test database, dropped with the instance.
     db: Option<TestDb>,
+}
+
+/// How an instance is set up (tests change what they need).
+#[derive(Default)]
+pub struct Options {
+    pub http: HttpConfig,
+    pub service: ServiceConfig,
+    /// Forward the engine's events onto the bus, as the daemon does.
+    pub forward_engine_events: bool,
+}
+
+impl Options {
+    fn with_limits(limits: ApiLimits) -> Self {
+        let http = HttpConfig { limits, ..HttpConfig::default() };
+        let service =
+            ServiceConfig { max_metainfo_bytes: limits.torrent_file, ..ServiceConfig::default() };
+        Self { http, service, forward_engine_events: true }
+    }
 }
 
 /// Where the store lives.
@@ -44,15 +64,15 @@ impl Api {
     }
 
     pub async fn start_with(limits: ApiLimits) -> Self {
-        Self::start_active(limits, |state| state).await
+        Self::start_active(limits, |_| {}).await
     }
 
     /// An active instance whose store is a fresh PostgreSQL database.
     pub async fn start_on(backend: Backend) -> Self {
         let (dir, engine, store, db) = boot(backend).await;
         let token = first_key(&store).await;
-        let mut api =
-            Self::assemble(dir, engine, store, ApiLimits::default(), true, token, |s| s).await;
+        let options = Options::with_limits(ApiLimits::default());
+        let mut api = Self::assemble(dir, engine, store, true, token, options).await;
         api.db = db;
         api
     }
@@ -62,34 +82,40 @@ impl Api {
         handle: metrics_exporter_prometheus::PrometheusHandle,
         need_key: bool,
     ) -> Self {
-        Self::start_active(ApiLimits::default(), |state| state.with_metrics(handle, need_key)).await
+        Self::start_active(ApiLimits::default(), |options| {
+            options.http.metrics = Some(handle);
+            options.http.metrics_need_key = need_key;
+        })
+        .await
     }
 
-    /// An active instance whose state `tweak` changes first.
-    pub async fn start_active_with(tweak: impl FnOnce(ApiState) -> ApiState) -> Self {
+    /// An active instance whose options `tweak` changes first.
+    pub async fn start_active_with(tweak: impl FnOnce(&mut Options)) -> Self {
         Self::start_active(ApiLimits::default(), tweak).await
     }
 
     /// An active instance with an API key (`token`).
-    async fn start_active(limits: ApiLimits, tweak: impl FnOnce(ApiState) -> ApiState) -> Self {
+    async fn start_active(limits: ApiLimits, tweak: impl FnOnce(&mut Options)) -> Self {
         let (dir, engine, store, _) = boot(Backend::Sqlite).await;
         let token = first_key(&store).await;
-        Self::assemble(dir, engine, store, limits, true, token, tweak).await
+        let mut options = Options::with_limits(limits);
+        tweak(&mut options);
+        Self::assemble(dir, engine, store, true, token, options).await
     }
 
     /// A fresh instance in setup mode; returns it with its setup token.
     pub async fn start_in_setup() -> (Self, String) {
-        Self::start_in_setup_with(|state| state).await
+        Self::start_in_setup_with(|_| {}).await
     }
 
-    /// Setup mode, with the state changed by `tweak`.
-    pub async fn start_in_setup_with(tweak: impl FnOnce(ApiState) -> ApiState) -> (Self, String) {
+    /// Setup mode, with the options changed by `tweak`.
+    pub async fn start_in_setup_with(tweak: impl FnOnce(&mut Options)) -> (Self, String) {
         let (dir, engine, store, _) = boot(Backend::Sqlite).await;
         let setup =
             store.issue_setup_token(std::time::Duration::from_mins(10)).await.expect("setup token");
-        let api =
-            Self::assemble(dir, engine, store, ApiLimits::default(), false, String::new(), tweak)
-                .await;
+        let mut options = Options::with_limits(ApiLimits::default());
+        tweak(&mut options);
+        let api = Self::assemble(dir, engine, store, false, String::new(), options).await;
         (api, setup.expose().to_owned())
     }
 
@@ -97,18 +123,21 @@ impl Api {
         dir: tempfile::TempDir,
         engine: Engine,
         store: Store,
-        limits: ApiLimits,
         active: bool,
         token: String,
-        tweak: impl FnOnce(ApiState) -> ApiState,
+        options: Options,
     ) -> Self {
-        let keys = KeyCache::default();
-        keys.refresh(&store).await.expect("keys");
-        let state =
-            tweak(ApiState::new(engine.clone(), store.clone(), keys.clone(), limits, active));
-        let events = state.events().clone();
+        let events = EventBus::new(4096);
+        if options.forward_engine_events {
+            let sources = EventSources::engine(engine.subscribe());
+            tokio::spawn(forward_events(events.clone(), sources));
+        }
+        let config = ServiceConfig { active, ..options.service };
+        let service = Service::new(engine.clone(), store.clone(), events.clone(), config);
+        service.keys().refresh(&store).await.expect("keys");
+        let state = ApiState::new(service.clone(), options.http);
         let router = router(state.clone());
-        Self { dir, engine, store, keys, router, token, events, state, db: None }
+        Self { dir, engine, store, service, router, token, events, state, db: None }
     }
 
     pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {

@@ -166,7 +166,7 @@ pub async fn health(client: &Client, out: Output, full: bool) -> CliResult<()> {
             .into_iter()
             .map(|(name, status, reason)| {
                 vec![
-                    name.to_owned(),
+                    name.as_str().to_owned(),
                     format!("{status:?}").to_lowercase(),
                     reason.unwrap_or("").to_owned(),
                 ]

@@ -6,8 +6,9 @@ use std::io::{IsTerminal as _, Write as _};
 
 use futures_util::StreamExt as _;
 use reqwest::Method;
+use revaer_api_models::events::{Event, StreamEvent};
 use revaer_api_models::{Problem, TorrentView};
-use serde_json::Value;
+use revaer_domain::event::Progress;
 
 use crate::client::Client;
 use crate::commands::tail::{SILENCE, backoff, retryable};
@@ -98,24 +99,24 @@ async fn watch(
         };
         for frame in parser.feed(&chunk) {
             let Some(frame_id) = frame.id else { continue };
-            if frame.event != "resync" && last.is_some_and(|seen| frame_id <= seen) {
+            // An event type this client does not know (a newer daemon) is
+            // skipped.
+            let Ok(event) = serde_json::from_str::<StreamEvent>(&frame.data) else { continue };
+            let resync = matches!(event.event, Event::Resync(_));
+            if !resync && last.is_some_and(|seen| frame_id <= seen) {
                 continue;
             }
             *last = Some(frame_id);
             if out.format == Format::Json {
                 out.line(&frame.data)?;
             }
-            let event: Value = serde_json::from_str(&frame.data).unwrap_or_default();
-            match frame.event.as_str() {
-                "progress" => draw(out, &event["data"]),
-                "completed" => return Ok(Some(End::Completed)),
-                "removed" => return Ok(Some(End::Removed)),
-                "torrent_error" => {
-                    let message = event["data"]["message"].as_str().unwrap_or("unknown").to_owned();
-                    return Ok(Some(End::Failed(message)));
-                }
+            match event.event {
+                Event::Progress(progress) => draw(out, &progress),
+                Event::Completed(_) => return Ok(Some(End::Completed)),
+                Event::Removed(_) => return Ok(Some(End::Removed)),
+                Event::TorrentError(error) => return Ok(Some(End::Failed(error.message))),
                 // Events were lost: the end may be among them; ask.
-                "resync" | "events_dropped" => {
+                Event::Resync(_) | Event::EventsDropped(_) => {
                     let view: TorrentView = client.get(&format!("/v1/torrents/{id}")).await?;
                     if let Some(end) = settled(&view) {
                         return Ok(Some(end));
@@ -137,21 +138,11 @@ fn settled(view: &TorrentView) -> Option<End> {
 }
 
 /// A progress bar on stderr (redrawn in place on a terminal).
-fn draw(out: Output, data: &Value) {
+fn draw(out: Output, progress: &Progress) {
     if out.quiet || out.format == Format::Json {
         return;
     }
-    let progress = data["progress"].as_f64().unwrap_or(0.0).clamp(0.0, 1.0);
-    let filled = (progress * 30.0).round() as usize;
-    let rate = data["download_bps"].as_u64().unwrap_or(0);
-    let line = format!(
-        "[{}{}] {:5.1}% {}/s eta {}",
-        "#".repeat(filled),
-        ".".repeat(30 - filled),
-        progress * 100.0,
-        bytes(rate),
-        eta(data["eta_secs"].as_u64()),
-    );
+    let line = bar(progress);
     let mut stderr = std::io::stderr().lock();
     if std::io::stderr().is_terminal() {
         let _ = write!(stderr, "\r{line}");
@@ -159,4 +150,42 @@ fn draw(out: Output, data: &Value) {
         let _ = writeln!(stderr, "{line}");
     }
     let _ = stderr.flush();
+}
+
+/// `[######........................]  20.0% 1.5 MB/s eta 12s`.
+fn bar(progress: &Progress) -> String {
+    let fraction = progress.progress.clamp(0.0, 1.0);
+    let filled = (fraction * 30.0).round() as usize;
+    format!(
+        "[{}{}] {:5.1}% {}/s eta {}",
+        "#".repeat(filled),
+        ".".repeat(30 - filled),
+        fraction * 100.0,
+        bytes(progress.download_bps),
+        eta(progress.eta_secs),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use revaer_domain::InfoHash;
+
+    use super::*;
+
+    #[test]
+    fn the_bar_shows_progress_rate_and_eta() {
+        let progress = Progress {
+            torrent: InfoHash::from_bytes([1; 20]),
+            progress: 0.5,
+            bytes_done: 5,
+            bytes_wanted: 10,
+            download_bps: 2048,
+            upload_bps: 0,
+            eta_secs: Some(75),
+        };
+        let line = bar(&progress);
+        assert!(line.starts_with(&format!("[{}{}]", "#".repeat(15), ".".repeat(15))), "{line}");
+        assert!(line.contains(" 50.0% ") && line.ends_with("eta 1m15s"), "{line}");
+        assert!(bar(&Progress { eta_secs: None, ..progress }).ends_with("eta -"));
+    }
 }

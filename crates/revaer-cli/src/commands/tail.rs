@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use reqwest::Method;
+use revaer_api_models::events::{Event, StreamEvent};
 use serde_json::Value;
 
 use crate::cli::TailArgs;
@@ -185,12 +186,15 @@ fn handle(out: Output, frame: &Frame, cursor: &mut Cursor) -> CliResult<bool> {
     // between loses that one event rather than printing it twice. When the
     // reader is gone (a closed pipe) the previous id is put back, so the
     // event is not skipped either.
-    if frame.event != "resync" && cursor.last.is_some_and(|last| id <= last) {
+    // A type this client does not know (a newer daemon) is `None`.
+    let event = serde_json::from_str::<StreamEvent>(&frame.data).ok();
+    let resync = matches!(event.as_ref().map(|e| &e.event), Some(Event::Resync(_)));
+    if !resync && cursor.last.is_some_and(|last| id <= last) {
         return Ok(false);
     }
     let previous = cursor.last;
     cursor.advance(id)?;
-    let printed = if frame.event == "resync" {
+    let printed = if resync {
         if out.format == Format::Json {
             out.line(&frame.data)
         } else {
@@ -200,7 +204,7 @@ fn handle(out: Output, frame: &Frame, cursor: &mut Cursor) -> CliResult<bool> {
             Ok(())
         }
     } else {
-        print_event(out, frame)
+        print_event(out, frame, event.as_ref())
     };
     if let Err(err) = printed {
         match previous {
@@ -212,19 +216,33 @@ fn handle(out: Output, frame: &Frame, cursor: &mut Cursor) -> CliResult<bool> {
     Ok(true)
 }
 
-fn print_event(out: Output, frame: &Frame) -> CliResult<()> {
+fn print_event(out: Output, frame: &Frame, event: Option<&StreamEvent>) -> CliResult<()> {
     if out.format == Format::Json {
         return out.line(&frame.data);
     }
-    let event: Value = serde_json::from_str(&frame.data).unwrap_or_default();
-    let ts = event["ts"].as_str().unwrap_or("");
-    let torrent: String =
-        event["torrent"].as_str().map_or_else(|| "-".to_owned(), |t| t.chars().take(12).collect());
-    let mut data = event["data"].to_string();
-    if data.len() > 120 {
+    out.line(&crate::output::clean(&summary(frame, event)))
+}
+
+/// One line for people: when, the type, the torrent, the payload.
+fn summary(frame: &Frame, event: Option<&StreamEvent>) -> String {
+    let (ts, torrent, mut data) = match event {
+        Some(event) => {
+            let payload = serde_json::to_value(&event.event)
+                .ok()
+                .and_then(|mut v| v.get_mut("data").map(Value::take));
+            (
+                event.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                event.torrent.map_or_else(|| "-".to_owned(), |t| t.to_hex()[..12].to_owned()),
+                payload.map(|p| p.to_string()).unwrap_or_default(),
+            )
+        }
+        // A type this client does not know (a newer daemon): as sent.
+        None => ("-".to_owned(), "-".to_owned(), frame.data.clone()),
+    };
+    if data.chars().count() > 120 {
         data = format!("{}…", data.chars().take(119).collect::<String>());
     }
-    out.line(&crate::output::clean(&format!("{ts} {:<18} {torrent:<12} {data}", frame.event)))
+    format!("{ts} {:<18} {torrent:<12} {data}", frame.event)
 }
 
 #[cfg(test)]

@@ -233,9 +233,7 @@ fn detail_text(view: &TorrentView) -> String {
                 job.last_error.as_deref().map(|e| format!(", last error: {e}")).unwrap_or_default(),
             );
             for step in &job.steps {
-                let name = step.get("step").and_then(|v| v.as_str()).unwrap_or("?");
-                let outcome = step.get("outcome").and_then(|v| v.as_str()).unwrap_or("?");
-                let _ = writeln!(text, "  {name:<12} {outcome}");
+                let _ = writeln!(text, "  {:<12} {}", step.step.as_str(), step.outcome.as_str());
             }
         }
     }

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use revaer_domain::{FsopsEvent, InfoHash};
+use revaer_domain::{FsopsEvent, InfoHash, event};
 use revaer_engine::EngineError;
-use revaer_fsops::{FsopsError, Hooks, JobReport, Meta, StepOutcome, StepReport};
+use revaer_fsops::{FsopsError, Hooks, JobReport, Meta, StepReport};
 use revaer_store::{FsJob, FsJobStatus, FsJobUpdate};
 use revaer_telemetry::names;
 use tokio::sync::watch;
@@ -35,12 +35,12 @@ enum Outcome {
 
 pub(super) async fn run(shared: Arc<Shared>, job: FsJob, stop: watch::Receiver<bool>) {
     let torrent = job.info_hash;
-    let _ = shared.events.send(FsopsEvent::Started {
+    let _ = shared.events.send(FsopsEvent::Started(event::FsopsStarted {
         torrent,
         job: job.id,
         attempt: job.attempts,
         trace_id: job.trace_id.clone(),
-    });
+    }));
     let (outcome, meta) = match job_spec(&shared.engine, torrent).await {
         Ok(spec) => run_pipeline(&shared, &job, spec, stop).await,
         Err(err) => {
@@ -153,21 +153,15 @@ fn step_event(
     trace_id: Option<String>,
     step: &StepReport,
 ) -> FsopsEvent {
-    let outcome = match step.outcome {
-        StepOutcome::Done => "done",
-        StepOutcome::Skipped => "skipped",
-        StepOutcome::Failed => "failed",
-        StepOutcome::Started => "started",
-    };
-    FsopsEvent::Step {
+    FsopsEvent::Step(event::FsopsStep {
         torrent,
         job,
-        step: step.step.as_str().to_owned(),
-        outcome: outcome.to_owned(),
+        step: step.step,
+        outcome: step.outcome,
         detail: step.detail.clone(),
         duration_ms: u64::try_from(step.duration.as_millis()).unwrap_or(u64::MAX),
         trace_id,
-    }
+    })
 }
 
 /// Renews the lease every third of it. Stops the job (`cancel`) when the
@@ -240,12 +234,12 @@ async fn finish(shared: &Shared, job: &FsJob, outcome: Outcome) -> bool {
                 destination: Some(destination.clone()),
                 ..FsJobUpdate::default()
             },
-            FsopsEvent::Completed {
+            FsopsEvent::Completed(event::FsopsCompleted {
                 torrent,
                 job: job.id,
                 destination: destination.into(),
                 trace_id: job.trace_id.clone(),
-            },
+            }),
             "done",
         ),
         Outcome::Failed { error, retryable } => {
@@ -268,13 +262,13 @@ async fn finish(shared: &Shared, job: &FsJob, outcome: Outcome) -> bool {
                     next_attempt_at: Some(retry_at),
                     ..FsJobUpdate::default()
                 },
-                FsopsEvent::Failed {
+                FsopsEvent::Failed(event::FsopsFailed {
                     torrent,
                     job: job.id,
                     error,
                     retry_at,
                     trace_id: job.trace_id.clone(),
-                },
+                }),
                 if retry_at.is_some() { "retry" } else { "failed" },
             )
         }

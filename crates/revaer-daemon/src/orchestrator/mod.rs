@@ -1,5 +1,7 @@
-//! The FsOps orchestrator: every completed torrent gets a job in the
-//! store; workers claim due jobs under a lease, run the pipeline on a
+//! The FsOps orchestrator: it follows the event bus in order, keeping the
+//! torrent catalogue (the one writer of torrent rows) and giving every
+//! completed torrent a job in the store — the row is always written before
+//! the job that refers to it. Workers claim due jobs under a lease, run the pipeline on a
 //! blocking thread (journal saved to the job's row before and after each
 //! step, seeding torrents moved through the engine), and record the
 //! outcome: done, retried later with exponential back-off, or failed for
@@ -17,10 +19,13 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use revaer_api_models::health::FsopsHealth;
-use revaer_domain::{EngineEvent, FilePriority, FsopsEvent, HealthStatus, InfoHash};
+use revaer_domain::{Event, FilePriority, FsopsEvent, HealthStatus, InfoHash};
 use revaer_engine::{Engine, EngineError};
 use revaer_fsops::{JobSpec, Pipeline};
-use revaer_store::{FsJob, FsJobStatus, NewFsJob, Store, StoreError, TorrentRow, TorrentSourceRow};
+use revaer_service::ServiceError;
+use revaer_service::bus::BusEvent;
+use revaer_service::catalogue::Catalogue;
+use revaer_store::{FsJob, FsJobStatus, NewFsJob, Store, StoreError};
 use revaer_telemetry::names;
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
@@ -73,11 +78,15 @@ pub enum OrchestratorError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The catalogue could not be written.
+    #[error(transparent)]
+    Catalogue(#[from] ServiceError),
 }
 
 struct Shared {
     store: Store,
     engine: Engine,
+    catalogue: Catalogue,
     pipeline: RwLock<Arc<Pipeline>>,
     config: OrchestratorConfig,
     wake: Notify,
@@ -113,25 +122,29 @@ impl Drop for Orchestrator {
 }
 
 impl Orchestrator {
-    /// Starts listening for completions and the workers. Jobs this instance
-    /// was running when it last stopped are released first, and completed
-    /// torrents that never got a job (a crash between the two) get one.
+    /// Starts following the bus (`events`, subscribed by the caller before
+    /// anything is published that should count) and the workers. Jobs this
+    /// instance was running when it last stopped are released first, the
+    /// catalogue is brought in line with the engine, and completed torrents
+    /// that never got a job (a crash between the two) get one.
     pub async fn start(
         store: Store,
         engine: Engine,
         pipeline: Pipeline,
         config: OrchestratorConfig,
+        events: broadcast::Receiver<BusEvent>,
     ) -> Self {
-        let (events, _) = broadcast::channel(1024);
+        let (fsops_events, _) = broadcast::channel(1024);
         let (stop, _) = watch::channel(false);
         let workers = config.workers.max(1);
         let shared = Arc::new(Shared {
+            catalogue: Catalogue::new(store.clone(), config.instance.clone()),
             store,
             engine,
             pipeline: RwLock::new(Arc::new(pipeline)),
             config,
             wake: Notify::new(),
-            events,
+            events: fsops_events,
         });
         match shared.store.release_fs_jobs(&shared.config.instance).await {
             Ok(0) => {}
@@ -140,11 +153,9 @@ impl Orchestrator {
                 tracing::warn!(error = %err, "could not release FsOps jobs of a previous run");
             }
         }
-        // Subscribe before reconciling, so no completion falls in between.
-        let completions = shared.engine.subscribe();
+        // The caller subscribed before this: no event falls in between.
         reconcile(&shared).await;
-        let mut tasks =
-            vec![tokio::spawn(listen(Arc::clone(&shared), completions, stop.subscribe()))];
+        let mut tasks = vec![tokio::spawn(follow(Arc::clone(&shared), events, stop.subscribe()))];
         for _ in 0..workers {
             tasks.push(tokio::spawn(work(Arc::clone(&shared), stop.subscribe())));
         }
@@ -288,29 +299,12 @@ async fn enqueue(
     if jobs.iter().any(|job| matches!(job.status, FsJobStatus::Pending | FsJobStatus::Running)) {
         return Ok(None);
     }
-    let row = shared.store.torrent(torrent).await?;
-    // The job carries the trace id of the request that added the torrent.
-    let trace_id = trace_id.or_else(|| row.as_ref().and_then(|r| r.trace_id.clone()));
-    if row.is_none() {
-        // Rows are written when torrents are added through the API; one
-        // added otherwise is recorded by its magnet so that the job (and
-        // the torrent) can be found again.
-        let magnet = format!("magnet:?xt=urn:btih:{}", torrent.to_hex());
-        shared
-            .store
-            .upsert_torrent(&TorrentRow {
-                info_hash: torrent,
-                name: detail.summary.name.clone(),
-                category: detail.summary.labels.category.clone(),
-                tags: detail.summary.labels.tags.clone(),
-                save_path: detail.summary.save_path.to_string_lossy().into_owned(),
-                source: TorrentSourceRow::Magnet(magnet),
-                added_at: detail.summary.added_at.unwrap_or_else(chrono::Utc::now),
-                completed_at: detail.summary.completed_at,
-                trace_id: trace_id.clone(),
-            })
-            .await?;
-    }
+    // The job carries the trace id of the request that added the torrent
+    // (the catalogue's row, written before this from the same events).
+    let trace_id = match trace_id {
+        Some(trace) => Some(trace),
+        None => shared.store.torrent(torrent).await?.and_then(|row| row.trace_id),
+    };
     let job = shared
         .store
         .create_fs_job(&NewFsJob {
@@ -335,8 +329,12 @@ async fn publish_queue_depth(shared: &Shared) {
     }
 }
 
-/// Completed torrents without any job get one.
+/// The catalogue brought in line with the engine; completed torrents
+/// without any job get one.
 async fn reconcile(shared: &Shared) {
+    if let Err(err) = shared.catalogue.reconcile(&shared.engine).await {
+        tracing::warn!(error = %err, "could not reconcile the torrent catalogue");
+    }
     for summary in shared.engine.list() {
         if summary.completed_at.is_none() || summary.bytes_done < summary.bytes_wanted {
             continue;
@@ -353,9 +351,11 @@ async fn reconcile(shared: &Shared) {
     }
 }
 
-async fn listen(
+/// Follows the bus in order: each event to the catalogue, then a job for
+/// each completion.
+async fn follow(
     shared: Arc<Shared>,
-    mut events: broadcast::Receiver<EngineEvent>,
+    mut events: broadcast::Receiver<BusEvent>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -364,12 +364,17 @@ async fn listen(
             event = events.recv() => event,
         };
         match event {
-            Ok(EngineEvent::Completed { torrent, .. }) => {
-                if let Err(err) = enqueue(&shared, torrent, None).await {
+            Ok(event) => {
+                if let Err(err) = shared.catalogue.apply(&event).await {
+                    tracing::warn!(id = event.id, error = %err, "could not record an event in the catalogue");
+                }
+                if let Event::Completed(done) = &event.event
+                    && let Err(err) = enqueue(&shared, done.torrent, None).await
+                {
+                    let torrent = done.torrent;
                     tracing::warn!(%torrent, error = %err, "could not queue FsOps for a completed torrent");
                 }
             }
-            Ok(_) => {}
             // Missed events: catch up from the engine's list.
             Err(broadcast::error::RecvError::Lagged(_)) => reconcile(&shared).await,
             Err(broadcast::error::RecvError::Closed) => return,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use revaer_domain::event;
 use revaer_domain::{EngineEvent, FilePriority, InfoHash, TorrentState};
 
 use super::Worker;
@@ -23,16 +24,19 @@ impl Worker<'_> {
             AlertKind::MetadataReceived => {
                 if let Err(err) = self.on_metadata(id) {
                     tracing::warn!(torrent = %id, error = %err, "applying metadata failed");
-                    self.emit(EngineEvent::TorrentError { torrent: id, message: err.to_string() });
+                    self.emit(EngineEvent::TorrentError(event::TorrentError {
+                        torrent: id,
+                        message: err.to_string(),
+                    }));
                 }
             }
             AlertKind::Deleted => self.finish_delete(id, None),
             AlertKind::DeleteFailed => self.finish_delete(id, Some(&alert.message)),
-            AlertKind::TrackerError => self.emit(EngineEvent::TrackerError {
+            AlertKind::TrackerError => self.emit(EngineEvent::TrackerError(event::TrackerError {
                 torrent: id,
                 url: alert.detail.clone(),
                 message: alert.message.clone(),
-            }),
+            })),
             AlertKind::TorrentError | AlertKind::FileError => {
                 let message = if alert.detail.is_empty() {
                     alert.message.clone()
@@ -40,7 +44,7 @@ impl Worker<'_> {
                     format!("{} ({})", alert.message, alert.detail)
                 };
                 tracing::warn!(torrent = %id, %message, "torrent error");
-                self.emit(EngineEvent::TorrentError { torrent: id, message });
+                self.emit(EngineEvent::TorrentError(event::TorrentError { torrent: id, message }));
             }
             AlertKind::ListenFailed => {
                 tracing::warn!(endpoint = %alert.detail, error = %alert.message, "listen failed");
@@ -109,7 +113,10 @@ impl Worker<'_> {
     /// A removed torrent's data is gone (`failure` is `None`) or could not
     /// be deleted.
     fn finish_delete(&mut self, id: InfoHash, failure: Option<&str>) {
-        self.emit(EngineEvent::Removed { torrent: id, data_deleted: failure.is_none() });
+        self.emit(EngineEvent::Removed(event::Removed {
+            torrent: id,
+            data_deleted: failure.is_none(),
+        }));
         for reply in self.deletes.remove(&id).unwrap_or_default() {
             let _ = reply.send(match failure {
                 None => Ok(()),
@@ -132,7 +139,10 @@ impl Worker<'_> {
             self.context.shared.publish(summary);
         }
         let outcome = result.map(|path| {
-            self.emit(EngineEvent::StorageMoved { torrent: id, save_path: path.into() });
+            self.emit(EngineEvent::StorageMoved(event::StorageMoved {
+                torrent: id,
+                save_path: path.into(),
+            }));
             self.request_save(id);
         });
         if let Err(err) = &outcome {
@@ -176,7 +186,10 @@ impl Worker<'_> {
         let priorities = match priorities_for(&layout, &rules) {
             Ok(priorities) => priorities,
             Err(err) => {
-                self.emit(EngineEvent::TorrentError { torrent: id, message: err.to_string() });
+                self.emit(EngineEvent::TorrentError(event::TorrentError {
+                    torrent: id,
+                    message: err.to_string(),
+                }));
                 layout.iter().map(|slot| if slot.pad { 0 } else { 4 }).collect()
             }
         };
@@ -212,7 +225,11 @@ impl Worker<'_> {
         let name = record.name();
         self.request_save(id);
         self.refresh_facets(id);
-        self.emit(EngineEvent::MetadataReceived { torrent: id, name, files: entries });
+        self.emit(EngineEvent::MetadataReceived(event::MetadataReceived {
+            torrent: id,
+            name,
+            files: entries,
+        }));
         Ok(())
     }
 
@@ -249,7 +266,11 @@ impl Worker<'_> {
             }
             if state != previous {
                 record.state = state;
-                events.push(EngineEvent::StateChanged { torrent: id, from: previous, to: state });
+                events.push(EngineEvent::StateChanged(event::StateChanged {
+                    torrent: id,
+                    from: previous,
+                    to: state,
+                }));
                 if matches!(state, TorrentState::Paused | TorrentState::Seeding) {
                     saves.push(id);
                 }
@@ -268,38 +289,18 @@ impl Worker<'_> {
             {
                 record.meta.completed_at = Some(Utc::now());
                 persist(&self.store, &record.meta);
-                events.push(EngineEvent::Completed {
+                events.push(EngineEvent::Completed(event::Completed {
                     torrent: id,
                     name: record.name(),
                     content_path: record.content_path(),
-                });
+                }));
                 saves.push(id);
             } else if state == TorrentState::Downloading && record.meta.completed_at.is_some() {
                 record.meta.completed_at = None;
                 persist(&self.store, &record.meta);
             }
             let summary = record.summary();
-            let values = (
-                summary.bytes_done,
-                summary.bytes_wanted,
-                summary.download_bps,
-                summary.upload_bps,
-            );
-            if matches!(state, TorrentState::Downloading | TorrentState::Seeding)
-                && record.last_progress.is_none_or(|(at, last)| {
-                    now.duration_since(at) >= PROGRESS_EVERY && last != values
-                })
-            {
-                record.last_progress = Some((now, values));
-                events.push(EngineEvent::Progress {
-                    torrent: id,
-                    progress: summary.progress,
-                    bytes_done: summary.bytes_done,
-                    bytes_wanted: summary.bytes_wanted,
-                    download_bps: summary.download_bps,
-                    upload_bps: summary.upload_bps,
-                });
-            }
+            events.extend(due_progress(record, &summary, now));
             if status.need_save_resume {
                 self.dirty.insert(id);
             }
@@ -333,6 +334,36 @@ impl Worker<'_> {
             self.refresh_health();
         }
     }
+}
+
+/// A progress event when one is due: while downloading or seeding, at most
+/// every [`PROGRESS_EVERY`], and only when something moved.
+fn due_progress(
+    record: &mut crate::torrents::TorrentRecord,
+    summary: &revaer_domain::TorrentSummary,
+    now: Instant,
+) -> Option<EngineEvent> {
+    if !matches!(record.state, TorrentState::Downloading | TorrentState::Seeding) {
+        return None;
+    }
+    let values =
+        (summary.bytes_done, summary.bytes_wanted, summary.download_bps, summary.upload_bps);
+    if record
+        .last_progress
+        .is_some_and(|(at, last)| now.duration_since(at) < PROGRESS_EVERY || last == values)
+    {
+        return None;
+    }
+    record.last_progress = Some((now, values));
+    Some(EngineEvent::Progress(event::Progress {
+        torrent: summary.id,
+        progress: summary.progress,
+        bytes_done: summary.bytes_done,
+        bytes_wanted: summary.bytes_wanted,
+        download_bps: summary.download_bps,
+        upload_bps: summary.upload_bps,
+        eta_secs: summary.eta_secs,
+    }))
 }
 
 /// Writes a record changed by the worker itself (not by a caller); a

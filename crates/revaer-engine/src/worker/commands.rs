@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use revaer_domain::event;
 use revaer_domain::{
     EngineEvent, FileEntry, FilePriority, InfoHash, RateLimit, SelectionRules, TorrentDetail,
     TorrentLabels, TrackerEntry, TrackerStatus,
@@ -99,27 +100,11 @@ impl Worker<'_> {
             return Ok(AddOutcome::Duplicate(existing.summary()));
         }
         let save_path =
-            options.save_path.unwrap_or_else(|| self.session_config.download_dir.clone());
+            options.save_path.clone().unwrap_or_else(|| self.session_config.download_dir.clone());
         check_target(&save_path)
             .map_err(|reason| EngineError::InvalidPath { path: save_path.clone(), reason })?;
-        let mut meta = TorrentMeta::new(id, name, save_path);
-        meta.magnet = magnet;
-        meta.labels = options.labels;
-        meta.paused = options.paused;
-        meta.sequential = options.sequential;
-        meta.download_limit = options.download_limit;
-        meta.upload_limit = options.upload_limit;
-        meta.trackers = options.trackers;
-        if let Some(layout) = &layout {
-            if !options.selection.is_default() {
-                meta.file_priorities = priorities_for(layout, &options.selection)?;
-            }
-        } else if !options.selection.priorities.is_empty() {
-            // Indices cannot be checked before the metadata arrives.
-            return Err(EngineError::MetadataPending { id });
-        }
-        meta.selection = options.selection;
-        let selection_pending = layout.is_none() && !meta.selection.is_default();
+        let (meta, selection_pending) =
+            new_meta(TorrentMeta::new(id, name, save_path), magnet, layout.as_deref(), options)?;
         // Both files go to disk before libtorrent knows the torrent, the
         // metainfo first, so a crash from here on cannot lose it and every
         // record on disk can be restored.
@@ -164,12 +149,14 @@ impl Worker<'_> {
         let mut record = TorrentRecord::new(meta, layout);
         record.selection_pending = selection_pending;
         let summary = record.summary();
-        let event = EngineEvent::TorrentAdded {
+        let event = EngineEvent::TorrentAdded(event::TorrentAdded {
             torrent: id,
             name: summary.name.clone(),
             labels: summary.labels.clone(),
+            save_path: summary.save_path.clone(),
+            added_at: summary.added_at,
             restored: false,
-        };
+        });
         self.context.shared.publish(record.shared_summary());
         self.torrents.insert(id, record);
         self.refresh_facets(id);
@@ -211,7 +198,7 @@ impl Worker<'_> {
         if delete_data {
             self.deletes.entry(id).or_default().push(reply);
         } else {
-            self.emit(EngineEvent::Removed { torrent: id, data_deleted: false });
+            self.emit(EngineEvent::Removed(event::Removed { torrent: id, data_deleted: false }));
             let _ = reply.send(Ok(()));
         }
     }
@@ -532,6 +519,35 @@ pub(crate) fn tracker_host(url: &str) -> Option<String> {
 const MAX_TRACKERS: usize = 64;
 /// Longest tracker URL accepted, in bytes.
 const MAX_TRACKER_LEN: usize = 2048;
+
+/// A new torrent's record from its add options: labels, state, caps,
+/// trackers and file priorities (known now for a `.torrent`; for a magnet,
+/// the rules wait for the metadata, and the answer says they do).
+fn new_meta(
+    mut meta: TorrentMeta,
+    magnet: Option<String>,
+    layout: Option<&[FileSlot]>,
+    options: AddTorrentOptions,
+) -> Result<(TorrentMeta, bool)> {
+    meta.magnet = magnet;
+    meta.labels = options.labels;
+    meta.paused = options.paused;
+    meta.sequential = options.sequential;
+    meta.download_limit = options.download_limit;
+    meta.upload_limit = options.upload_limit;
+    meta.trackers = options.trackers;
+    if let Some(layout) = layout {
+        if !options.selection.is_default() {
+            meta.file_priorities = priorities_for(layout, &options.selection)?;
+        }
+    } else if !options.selection.priorities.is_empty() {
+        // Indices cannot be checked before the metadata arrives.
+        return Err(EngineError::MetadataPending { id: meta.id });
+    }
+    meta.selection = options.selection;
+    let selection_pending = layout.is_none() && !meta.selection.is_default();
+    Ok((meta, selection_pending))
+}
 
 fn check_trackers(trackers: &[String]) -> Result<()> {
     if trackers.len() > MAX_TRACKERS {

@@ -13,6 +13,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use cxx::UniquePtr;
+use revaer_domain::event;
 use revaer_domain::{ComponentHealth, EngineEvent, InfoHash};
 use tokio::sync::{broadcast, oneshot};
 
@@ -98,10 +99,10 @@ pub(crate) fn supervise(
             health.worker_restarts = restarts;
             health.status = ComponentHealth::failing(format!("engine worker restarting: {reason}"));
         });
-        let _ = context.events.send(EngineEvent::Health {
+        let _ = context.events.send(EngineEvent::Health(event::EngineHealthChanged {
             status: revaer_domain::HealthStatus::Failing,
             reason: Some(format!("engine worker restarting: {reason}")),
-        });
+        }));
         fault = Some(reason);
         if !wait_out_backoff(commands, backoff) {
             return;
@@ -424,7 +425,10 @@ impl<'a> Worker<'a> {
         });
         if changed {
             tracing::info!(status = ?status.status, reason = ?status.reason, "engine health changed");
-            self.emit(EngineEvent::Health { status: status.status, reason: status.reason });
+            self.emit(EngineEvent::Health(event::EngineHealthChanged {
+                status: status.status,
+                reason: status.reason,
+            }));
         }
     }
 }

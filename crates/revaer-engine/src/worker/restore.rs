@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use revaer_domain::event;
 use revaer_domain::{EngineEvent, InfoHash};
 
 use super::Worker;
@@ -32,7 +33,7 @@ impl Worker<'_> {
 
     fn reject(&self, id: InfoHash, reason: String) {
         tracing::warn!(torrent = %id, %reason, "resume data rejected");
-        self.emit(EngineEvent::ResumeRejected { torrent: id, reason });
+        self.emit(EngineEvent::ResumeRejected(event::ResumeRejected { torrent: id, reason }));
     }
 
     fn restore_one(&mut self, stored: StoredTorrent) {
@@ -96,12 +97,15 @@ impl Worker<'_> {
         }
         let mut record = TorrentRecord::new(meta, layout);
         record.selection_pending = pending;
-        let event = EngineEvent::TorrentAdded {
+        let summary = record.summary();
+        let event = EngineEvent::TorrentAdded(event::TorrentAdded {
             torrent: id,
-            name: record.name(),
-            labels: record.meta.labels.clone(),
+            name: summary.name,
+            labels: summary.labels,
+            save_path: summary.save_path,
+            added_at: summary.added_at,
             restored: true,
-        };
+        });
         self.torrents.insert(id, record);
         self.refresh_facets(id);
         self.emit(event);

@@ -189,7 +189,7 @@ pub async fn wait_summary(
 }
 
 pub fn completed(id: InfoHash) -> impl Fn(&EngineEvent) -> bool {
-    move |event| matches!(event, EngineEvent::Completed { torrent, .. } if *torrent == id)
+    move |event| matches!(event, EngineEvent::Completed(revaer_domain::event::Completed { torrent, .. }) if *torrent == id)
 }
 
 /// A standard multi-file payload with odd sizes.

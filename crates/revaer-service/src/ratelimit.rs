@@ -1,7 +1,8 @@
 //! Per-key rate limits: a token bucket per API key (GCRA, from
 //! `governor`), sized by the key's own `{burst, per_seconds}`; keys without
 //! a limit are not limited. Decisions carry what the `X-RateLimit-*` and
-//! `Retry-After` headers say.
+//! `Retry-After` headers say. [`Service::admit`] checks a key and reports
+//! breaches (a metric, a log line and a `guard_rail` event).
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -13,7 +14,11 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use revaer_domain::event::{GuardRail, GuardRailKind};
+use revaer_domain::{Event, HealthStatus};
 use revaer_store::{ApiKey, KeyRateLimit};
+
+use crate::Service;
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
@@ -161,6 +166,33 @@ impl RateLimits {
                 }
             }
         }
+    }
+}
+
+impl Service {
+    /// Counts a request of `key` against its rate limit; a refusal that
+    /// makes a breach is reported once per window and key: a metric, a
+    /// log line and a `guard_rail` event.
+    pub fn admit(&self, key: &ApiKey) -> Decision {
+        let decision = self.rate_limits().check(key);
+        if let Decision::Denied { breach, .. } = decision {
+            tracing::info!(key_id = %key.key_id, "rate limited");
+            metrics::counter!(revaer_telemetry::names::RATE_LIMIT_THROTTLED_TOTAL).increment(1);
+            if breach {
+                metrics::counter!(revaer_telemetry::names::RATE_LIMIT_BREACHES_TOTAL).increment(1);
+                tracing::warn!(key_id = %key.key_id, "guard rail: an API key keeps passing its rate limit");
+                self.bus().publish(Event::GuardRail(GuardRail {
+                    guard_rail: GuardRailKind::Breach,
+                    key_id: key.key_id.clone(),
+                    status: HealthStatus::Degraded,
+                    reason: format!(
+                        "API key {} was refused {BREACH_THROTTLES} times within a minute",
+                        key.key_id
+                    ),
+                }));
+            }
+        }
+        decision
     }
 }
 

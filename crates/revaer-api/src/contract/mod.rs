@@ -1,0 +1,7 @@
+//! What the OpenAPI document states about requests and answers, beyond
+//! the DTOs' own schemas: the shared problem answers and the query
+//! parameters with the bounds the handlers enforce. Routes refer to these;
+//! the OpenAPI document is built from the routes.
+
+pub mod params;
+pub mod problems;

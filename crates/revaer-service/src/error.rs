@@ -1,0 +1,34 @@
+//! Why an operation failed. Each protocol renders these its own way (the
+//! `/v1` API as Problem+JSON); the typed causes stay available to it.
+
+use revaer_api_models::InvalidParam;
+use revaer_engine::EngineError;
+use revaer_store::StoreError;
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The input is invalid; every problem with its JSON Pointer into the
+    /// operation's input.
+    #[error("invalid input ({} problem(s))", .0.len())]
+    Invalid(Vec<InvalidParam>),
+    /// A `.torrent` larger than the configured limit.
+    #[error("the .torrent is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The instance is already set up.
+    #[error("this instance is already set up")]
+    AlreadySetUp,
+    /// The engine refused or failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Operation results.
+pub type Result<T> = std::result::Result<T, ServiceError>;
