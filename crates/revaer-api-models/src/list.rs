@@ -54,10 +54,17 @@ impl SortKey {
         (Self::Size, "size"),
         (Self::Ratio, "ratio"),
     ];
+    /// Every query-string name.
+    pub const NAMES: [&'static str; 5] = ["added_at", "name", "progress", "size", "ratio"];
 
     /// Its query-string name.
     pub fn as_str(self) -> &'static str {
         Self::ALL.iter().find(|(key, _)| *key == self).map_or("added_at", |(_, name)| name)
+    }
+
+    /// The key a query-string name names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(key, _)| *key)
     }
 
     fn key(self, torrent: &TorrentSummary) -> CursorKey {
@@ -83,6 +90,28 @@ pub enum Order {
     Asc,
     /// Largest first.
     Desc,
+}
+
+impl Order {
+    /// Both query-string names.
+    pub const NAMES: [&'static str; 2] = ["asc", "desc"];
+
+    /// Its query-string name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Asc => "asc",
+            Self::Desc => "desc",
+        }
+    }
+
+    /// The order a query-string name names.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "asc" => Some(Self::Asc),
+            "desc" => Some(Self::Desc),
+            _ => None,
+        }
+    }
 }
 
 /// A validated list query.
@@ -174,18 +203,11 @@ impl ListQuery {
             }
             "cursor" => *cursor = Some(value.to_owned()),
             "sort" => {
-                self.sort = SortKey::ALL
-                    .iter()
-                    .find(|(_, name)| *name == value)
-                    .map(|(key, _)| *key)
+                self.sort = SortKey::parse(value)
                     .ok_or("must be one of added_at, name, progress, size, ratio")?;
             }
             "order" => {
-                self.order = match value {
-                    "asc" => Order::Asc,
-                    "desc" => Order::Desc,
-                    _ => return Err("must be asc or desc".to_owned()),
-                };
+                self.order = Order::parse(value).ok_or("must be asc or desc")?;
             }
             "state" => {
                 for part in value.split(',') {
@@ -324,6 +346,23 @@ mod tests {
     use revaer_domain::{InfoHash, TorrentLabels};
 
     use super::*;
+
+    #[test]
+    fn sort_keys_and_orders_name_themselves_as_serde_does() {
+        for name in SortKey::NAMES {
+            let key = SortKey::parse(name).expect(name);
+            assert_eq!(key.as_str(), name);
+            assert_eq!(serde_json::to_value(key).expect("json"), name);
+        }
+        for name in Order::NAMES {
+            let order = Order::parse(name).expect(name);
+            assert_eq!(
+                (order.as_str(), serde_json::to_value(order).expect("json")),
+                (name, name.into())
+            );
+        }
+        assert!(SortKey::parse("colour").is_none() && Order::parse("up").is_none());
+    }
 
     fn torrent(n: u8, name: &str, state: TorrentState, progress: f64) -> Arc<TorrentSummary> {
         Arc::new(TorrentSummary {

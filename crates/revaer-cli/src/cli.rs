@@ -3,9 +3,48 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use chrono::{DateTime, Utc};
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use revaer_api_models::events::Event;
+use revaer_api_models::{Order, SortKey};
+use revaer_domain::selection::PriorityOverride;
+use revaer_domain::{InfoHash, TorrentState};
 
 use crate::output::Format;
+use crate::parse::{Rate, info_hash_arg, priority_arg, rate_arg, timestamp_arg};
+
+/// A sort key, by its API name (possible values listed in `--help`).
+fn sort_key() -> impl clap::builder::TypedValueParser<Value = SortKey> {
+    PossibleValuesParser::new(SortKey::NAMES)
+        .try_map(|name| SortKey::parse(&name).ok_or("not a sort key"))
+}
+
+/// `asc` or `desc`.
+fn order() -> impl clap::builder::TypedValueParser<Value = Order> {
+    PossibleValuesParser::new(Order::NAMES)
+        .try_map(|name| Order::parse(&name).ok_or("not an order"))
+}
+
+/// A torrent state, by its API name.
+fn torrent_state() -> impl clap::builder::TypedValueParser<Value = TorrentState> {
+    PossibleValuesParser::new(TorrentState::ALL.map(TorrentState::as_str))
+        .try_map(|name| TorrentState::parse(&name).ok_or("not a state"))
+}
+
+/// An event type, by its API name.
+fn event_kind() -> PossibleValuesParser {
+    PossibleValuesParser::new(Event::KINDS)
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Enable.
+    On,
+    /// Disable.
+    Off,
+}
 
 /// `revaer`: drive a Revaer daemon.
 #[derive(Debug, Parser)]
@@ -64,7 +103,8 @@ pub enum Command {
     /// One torrent in detail: files, trackers, post-processing.
     Status {
         /// The torrent's info-hash.
-        id: String,
+        #[arg(value_parser = info_hash_arg)]
+        id: InfoHash,
         /// Then follow its progress until it completes (exit 0), fails
         /// (10) or is removed (4).
         #[arg(long)]
@@ -79,14 +119,7 @@ pub enum Command {
         action: ActionCommand,
     },
     /// Global transfer rates and caps (sets the caps when given).
-    Transfer {
-        /// Session download cap (`5MiB/s`, `800k`, `unlimited`).
-        #[arg(long)]
-        download: Option<String>,
-        /// Session upload cap.
-        #[arg(long)]
-        upload: Option<String>,
-    },
+    Transfer(TransferArgs),
     /// Settings.
     Config {
         /// `get` or `set`.
@@ -138,20 +171,31 @@ pub struct ListArgs {
     /// Which torrents.
     #[command(flatten)]
     pub filters: Filters,
-    /// Sort key: `added_at`, `name`, `progress`, `size`, `ratio`.
-    #[arg(long)]
-    pub sort: Option<String>,
-    /// asc or desc.
-    #[arg(long)]
-    pub order: Option<String>,
+    /// Sort key.
+    #[arg(long, value_parser = sort_key())]
+    pub sort: Option<SortKey>,
+    /// Sort order.
+    #[arg(long, value_parser = order())]
+    pub order: Option<Order>,
+}
+
+/// `revaer transfer`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Session download cap (`5MiB/s`, `800k`, `unlimited`).
+    #[arg(long, value_parser = rate_arg)]
+    pub download: Option<Rate>,
+    /// Session upload cap.
+    #[arg(long, value_parser = rate_arg)]
+    pub upload: Option<Rate>,
 }
 
 /// The list filters (shared by `ls` and bulk actions).
 #[derive(Debug, Clone, Default, Args)]
 pub struct Filters {
-    /// States (comma list).
-    #[arg(long)]
-    pub state: Option<String>,
+    /// States (comma list, or repeat the flag).
+    #[arg(long, value_delimiter = ',', value_parser = torrent_state())]
+    pub state: Vec<TorrentState>,
     /// Category.
     #[arg(long)]
     pub category: Option<String>,
@@ -193,11 +237,11 @@ pub struct AddArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Download cap (`5MiB/s`, `800k`).
-    #[arg(long)]
-    pub download_limit: Option<String>,
+    #[arg(long, value_parser = rate_arg)]
+    pub download_limit: Option<Rate>,
     /// Upload cap.
-    #[arg(long)]
-    pub upload_limit: Option<String>,
+    #[arg(long, value_parser = rate_arg)]
+    pub upload_limit: Option<Rate>,
 }
 
 /// File selection rules.
@@ -218,13 +262,14 @@ pub struct RuleArgs {
 #[derive(Debug, Args)]
 pub struct SelectArgs {
     /// The torrent's info-hash.
-    pub id: String,
+    #[arg(value_parser = info_hash_arg)]
+    pub id: InfoHash,
     /// File selection rules.
     #[command(flatten)]
     pub rules: RuleArgs,
     /// A file's priority: `INDEX=skip|low|normal|high` (repeatable).
-    #[arg(long)]
-    pub priority: Vec<String>,
+    #[arg(long, value_parser = priority_arg)]
+    pub priority: Vec<PriorityOverride>,
     /// The rules as JSON (checked here before anything is sent).
     #[arg(long, conflicts_with_all = ["include", "exclude", "skip_fluff", "priority"])]
     pub from_file: Option<PathBuf>,
@@ -253,9 +298,8 @@ pub enum ActionCommand {
     Recheck(Targets),
     /// Download pieces in order (`on`) or not (`off`).
     Sequential {
-        /// on or off.
-        #[arg(value_parser = ["on", "off"])]
-        mode: String,
+        /// On or off.
+        mode: Switch,
         /// Which torrents.
         #[command(flatten)]
         targets: Targets,
@@ -266,11 +310,11 @@ pub enum ActionCommand {
         #[command(flatten)]
         targets: Targets,
         /// Download cap.
-        #[arg(long)]
-        download: Option<String>,
+        #[arg(long, value_parser = rate_arg)]
+        download: Option<Rate>,
         /// Upload cap.
-        #[arg(long)]
-        upload: Option<String>,
+        #[arg(long, value_parser = rate_arg)]
+        upload: Option<Rate>,
     },
     /// Move the files to another folder.
     Move {
@@ -286,8 +330,8 @@ pub enum ActionCommand {
 #[derive(Debug, Clone, Args)]
 pub struct Targets {
     /// Info-hashes.
-    #[arg(conflicts_with = "all_matching")]
-    pub ids: Vec<String>,
+    #[arg(conflicts_with = "all_matching", value_parser = info_hash_arg)]
+    pub ids: Vec<InfoHash>,
     /// Every torrent matching the filters (give at least one filter).
     #[arg(long)]
     pub all_matching: bool,
@@ -332,8 +376,8 @@ pub enum KeysCommand {
         #[arg(long, requires = "burst")]
         per_seconds: Option<u32>,
         /// When it stops working (RFC 3339).
-        #[arg(long)]
-        expires_at: Option<String>,
+        #[arg(long, value_parser = timestamp_arg)]
+        expires_at: Option<DateTime<Utc>>,
     },
     /// A new token for a key; the old one stops working.
     Rotate {
@@ -366,14 +410,14 @@ pub enum SetupCommand {
 #[derive(Debug, Args)]
 pub struct TailArgs {
     /// Only events about this torrent (repeatable).
-    #[arg(long)]
-    pub torrent: Vec<String>,
-    /// Only events of this type (repeatable): `completed`, `fsops_failed`…
-    #[arg(long = "type")]
+    #[arg(long, value_parser = info_hash_arg)]
+    pub torrent: Vec<InfoHash>,
+    /// Only events of this type (repeatable).
+    #[arg(long = "type", value_parser = event_kind())]
     pub r#type: Vec<String>,
     /// Only state changes into this state (repeatable).
-    #[arg(long)]
-    pub state: Vec<String>,
+    #[arg(long, value_parser = torrent_state())]
+    pub state: Vec<TorrentState>,
     /// Where the last event id is kept (default: the user's state
     /// directory, `revaer/last-event-id`).
     #[arg(long)]

@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`cli`]: the clap definitions.
 //! - [`client`]: HTTP with trace ids and Problem decoding.
-//! - [`commands`]: one module per group of commands.
+//! - [`commands`]: one module per command.
 //! - [`output`]: tables, JSON and error output.
 //! - [`parse`]: rates with units, priorities, settings pairs.
 //! - [`sse`]: the event stream's frames.
@@ -63,7 +63,7 @@ pub fn command_name(command: &Command) -> &'static str {
         Command::Status { follow: true, .. } => "status --follow",
         Command::Select(_) => "select",
         Command::Action { .. } => "action",
-        Command::Transfer { .. } => "transfer",
+        Command::Transfer(_) => "transfer",
         Command::Config { .. } => "config",
         Command::Keys { .. } => "keys",
         Command::Setup { .. } => "setup",
@@ -77,7 +77,9 @@ pub fn command_name(command: &Command) -> &'static str {
 /// Runs a parsed command line under trace `trace_id`; the error decides
 /// the exit code.
 pub async fn run(cli: Cli, out: Output, trace_id: String) -> CliResult<()> {
-    use commands::{admin, torrents};
+    use commands::{
+        action, add, config, follow, health, keys, ls, select, setup, status, tail, transfer,
+    };
     // Local commands: nothing to connect to.
     match &cli.command {
         Command::Completions { shell } => {
@@ -96,23 +98,18 @@ pub async fn run(cli: Cli, out: Output, trace_id: String) -> CliResult<()> {
     };
     let client = Client::new(config, trace_id)?;
     match cli.command {
-        Command::Ls(args) => torrents::list(&client, out, args).await,
-        Command::Add(args) => torrents::add(&client, out, args).await,
-        Command::Status { id, follow: false } => torrents::status(&client, out, &id).await,
-        Command::Status { id, follow: true } => {
-            let id = torrents::path_id(&id)?;
-            commands::follow::follow(&client, out, &id).await
-        }
-        Command::Select(args) => torrents::select(&client, out, args).await,
-        Command::Action { action } => torrents::action(&client, out, action).await,
-        Command::Transfer { download, upload } => {
-            admin::transfer(&client, out, download, upload).await
-        }
-        Command::Config { command } => admin::config(&client, out, command).await,
-        Command::Keys { command } => admin::keys(&client, out, command).await,
-        Command::Setup { command } => admin::setup(&client, out, command).await,
-        Command::Health { full } => admin::health(&client, out, full).await,
-        Command::Tail(args) => commands::tail::tail(&client, out, args).await,
+        Command::Ls(args) => ls::list(&client, out, args).await,
+        Command::Add(args) => add::add(&client, out, args).await,
+        Command::Status { id, follow: false } => status::status(&client, out, id).await,
+        Command::Status { id, follow: true } => follow::follow(&client, out, id).await,
+        Command::Select(args) => select::select(&client, out, args).await,
+        Command::Action { action: command } => action::action(&client, out, command).await,
+        Command::Transfer(args) => transfer::transfer(&client, out, args).await,
+        Command::Config { command } => config::config(&client, out, command).await,
+        Command::Keys { command } => keys::keys(&client, out, command).await,
+        Command::Setup { command } => setup::setup(&client, out, command).await,
+        Command::Health { full } => health::health(&client, out, full).await,
+        Command::Tail(args) => tail::tail(&client, out, args).await,
         Command::Completions { .. } | Command::Man => Ok(()),
     }
 }

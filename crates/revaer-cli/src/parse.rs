@@ -1,11 +1,40 @@
 //! Arguments people type, read into the API's types: rates with units,
-//! file priorities, `key.path=value` settings.
+//! info-hashes, file priorities, times, `key.path=value` settings. The
+//! `*_arg` functions are clap value parsers (a refusal is a usage error,
+//! exit code 2).
 
-use revaer_domain::FilePriority;
+use chrono::{DateTime, Utc};
 use revaer_domain::selection::PriorityOverride;
+use revaer_domain::{FilePriority, InfoHash};
 use serde_json::{Map, Value};
 
 use crate::error::{CliError, CliResult};
+
+/// A rate cap as typed: `Rate(None)` lifts the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate(pub Option<u64>);
+
+/// `--download 5MiB/s`: a [`rate`] for clap.
+pub fn rate_arg(text: &str) -> Result<Rate, String> {
+    rate(text).map(Rate).map_err(|err| err.to_string())
+}
+
+/// An info-hash: 40 hex digits or 32 base32 letters.
+pub fn info_hash_arg(text: &str) -> Result<InfoHash, String> {
+    InfoHash::parse(text.trim()).map_err(|err| format!("`{text}`: {err}"))
+}
+
+/// `INDEX=skip|low|normal|high`: a [`priority`] for clap.
+pub fn priority_arg(text: &str) -> Result<PriorityOverride, String> {
+    priority(text).map_err(|err| err.to_string())
+}
+
+/// An RFC 3339 time (`2026-12-31T23:59:59Z`).
+pub fn timestamp_arg(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim()).map(|t| t.to_utc()).map_err(|err| {
+        format!("`{text}`: {err} (give an RFC 3339 time such as 2026-12-31T23:59:59Z)")
+    })
+}
 
 /// A rate: `5MiB/s`, `800k`, `1.5M`, `1000` (bytes/s), or `unlimited`,
 /// `none` or `0` (no cap: `None`). Decimal units (`k`, `M`, `G`, `KB`…)
@@ -106,6 +135,19 @@ mod tests {
         for bad in ["fast", "5 parsecs", "-1", "3GiB/s", ""] {
             assert!(rate(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn clap_parsers_say_what_is_wrong() {
+        assert_eq!(rate_arg("1k"), Ok(Rate(Some(1000))));
+        assert_eq!(rate_arg("unlimited"), Ok(Rate(None)));
+        assert!(rate_arg("warp 9").is_err_and(|e| e.contains("warp 9")));
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(info_hash_arg(id).map(|h| h.to_hex()).as_deref(), Ok(id));
+        assert!(info_hash_arg("nothex").is_err_and(|e| e.contains("nothex")));
+        assert!(priority_arg("1=high").is_ok() && priority_arg("high").is_err());
+        assert!(timestamp_arg("2026-12-31T23:59:59Z").is_ok());
+        assert!(timestamp_arg("tomorrow").is_err_and(|e| e.contains("RFC 3339")));
     }
 
     #[test]

@@ -213,6 +213,12 @@ async fn failures_exit_with_their_codes_and_problems() {
         vec!["action", "remove", "--all-matching"],
         vec!["action", "pause", "--category", "tv"],
         vec!["select", ID],
+        // Typed flags: refused by the parser, with the values it takes.
+        vec!["ls", "--sort", "colour"],
+        vec!["ls", "--state", "downloading,flying"],
+        vec!["tail", "--type", "explosion"],
+        vec!["action", "sequential", "maybe", ID],
+        vec!["keys", "issue", "--label", "x", "--expires-at", "tomorrow"],
     ] {
         let refused = d.run(&args).await;
         assert_eq!(code(&refused), 2, "{args:?}: {}", stderr(&refused));

@@ -8,6 +8,7 @@ use futures_util::StreamExt as _;
 use reqwest::Method;
 use revaer_api_models::events::{Event, StreamEvent};
 use revaer_api_models::{Problem, TorrentView};
+use revaer_domain::InfoHash;
 use revaer_domain::event::Progress;
 
 use crate::client::Client;
@@ -23,8 +24,10 @@ enum End {
     Removed,
 }
 
-/// Follows torrent `id` (a checked info-hash).
-pub async fn follow(client: &Client, out: Output, id: &str) -> CliResult<()> {
+/// Follows torrent `id`.
+pub async fn follow(client: &Client, out: Output, id: InfoHash) -> CliResult<()> {
+    let id = id.to_hex();
+    let id = id.as_str();
     let mut last: Option<u64> = None;
     let mut attempt = 0_u32;
     loop {
@@ -168,8 +171,6 @@ fn bar(progress: &Progress) -> String {
 
 #[cfg(test)]
 mod tests {
-    use revaer_domain::InfoHash;
-
     use super::*;
 
     #[test]

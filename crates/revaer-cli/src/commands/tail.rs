@@ -60,20 +60,18 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 /// The stream's query string.
-fn query(args: &TailArgs) -> CliResult<String> {
+fn query(args: &TailArgs) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for id in &args.torrent {
-        let id = revaer_domain::InfoHash::parse(id)
-            .map_err(|err| CliError::Invalid(format!("--torrent `{id}`: {err}")))?;
         query.append_pair("torrent", &id.to_hex());
     }
     for kind in &args.r#type {
         query.append_pair("type", kind);
     }
     for state in &args.state {
-        query.append_pair("state", state);
+        query.append_pair("state", state.as_str());
     }
-    Ok(query.finish())
+    query.finish()
 }
 
 /// Where the tail stands.
@@ -103,7 +101,7 @@ impl Cursor {
 /// `revaer tail`: runs until Ctrl-C (exit 0) or an error that retrying
 /// cannot fix (authentication, a bad filter).
 pub async fn tail(client: &Client, out: Output, args: TailArgs) -> CliResult<()> {
-    let query = query(&args)?;
+    let query = query(&args);
     let resume =
         (!args.no_resume).then(|| args.resume_file.clone().unwrap_or_else(default_resume_file));
     let mut cursor = Cursor { last: resume.as_deref().and_then(read_last), resume };
