@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSpec {
     /// Bucket size (1 to 100 000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
     pub burst: u32,
     /// Seconds to refill a full bucket (1 to 86 400).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86_400))]
     pub per_seconds: u32,
 }
 
@@ -42,12 +44,21 @@ pub struct KeyView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyRequest {
-    /// A name for people (1 to 64 characters).
+    /// A name for people (1 to 64 characters, not blank, no control
+    /// characters).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^ \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        )
+    )]
     pub label: String,
     /// Its rate limit (absent: unlimited).
     #[serde(default)]
     pub rate_limit: Option<RateLimitSpec>,
-    /// When it stops working (absent: never).
+    /// When it stops working (absent: never); must be in the future.
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
 }

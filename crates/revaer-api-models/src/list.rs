@@ -183,10 +183,7 @@ impl ListQuery {
         // As the OpenAPI document states it: 1 to `max` characters as
         // given, none a control character, not blank; used trimmed.
         let text = |value: &str, max: usize| -> Result<String, String> {
-            if value.chars().count() > max
-                || value.chars().any(char::is_control)
-                || value.trim().is_empty()
-            {
+            if !revaer_domain::text::is_text(value, max) {
                 return Err(format!(
                     "must be 1 to {max} characters, not blank, without control characters"
                 ));

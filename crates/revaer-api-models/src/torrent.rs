@@ -46,11 +46,13 @@ pub struct AddTorrentRequest {
     /// Which files to download.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<SelectionRules>,
-    /// Download cap in bytes/s (absent or 0: none).
+    /// Download cap in bytes/s (absent or 0: none; at most 2 147 483 647).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 2_147_483_647))]
     pub download_bps: Option<u64>,
-    /// Upload cap in bytes/s (absent or 0: none).
+    /// Upload cap in bytes/s (absent or 0: none; at most 2 147 483 647).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 2_147_483_647))]
     pub upload_bps: Option<u64>,
 }
 
@@ -121,6 +123,10 @@ impl AddTorrentRequest {
             }
         };
         errors.extend(check_save_path(self.save_path.as_deref(), "/save_path"));
+        errors.extend(check_caps(&[
+            ("/download_bps", self.download_bps),
+            ("/upload_bps", self.upload_bps),
+        ]));
         let labels = TorrentLabels { category: self.category.clone(), tags: self.tags.clone() };
         if let Err(err) = labels.validate() {
             errors.push(label_problem(&err));
@@ -135,6 +141,16 @@ impl AddTorrentRequest {
             _ => Err(errors),
         }
     }
+}
+
+/// Caps over the most libtorrent keeps (`i32::MAX` bytes/s).
+pub(crate) fn check_caps(caps: &[(&str, Option<u64>)]) -> Vec<InvalidParam> {
+    caps.iter()
+        .filter(|(_, cap)| cap.is_some_and(|bps| bps > crate::transfer::MAX_CAP_BPS))
+        .map(|(pointer, _)| {
+            InvalidParam::new(*pointer, format!("at most {} bytes/s", crate::transfer::MAX_CAP_BPS))
+        })
+        .collect()
 }
 
 fn decode_metainfo(encoded: &str) -> Result<Vec<u8>, String> {
@@ -203,13 +219,13 @@ pub enum TorrentAction {
     /// Per-torrent caps, bytes/s: absent leaves a cap as it is, `null` (or
     /// 0) lifts it.
     Rate {
-        /// Download cap.
+        /// Download cap (at most 2 147 483 647).
         #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>, maximum = 2_147_483_647))]
         download_bps: Option<Option<u64>>,
-        /// Upload cap.
+        /// Upload cap (at most 2 147 483 647).
         #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>, maximum = 2_147_483_647))]
         upload_bps: Option<Option<u64>>,
     },
     /// Move the files to another folder.
@@ -238,6 +254,13 @@ impl TorrentAction {
                 "/download_bps",
                 "give download_bps, upload_bps or both",
             )]),
+            Self::Rate { download_bps, upload_bps } => {
+                let errors = check_caps(&[
+                    ("/download_bps", download_bps.flatten()),
+                    ("/upload_bps", upload_bps.flatten()),
+                ]);
+                if errors.is_empty() { Ok(()) } else { Err(errors) }
+            }
             _ => Ok(()),
         }
     }

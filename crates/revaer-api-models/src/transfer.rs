@@ -32,19 +32,19 @@ pub struct TransferStats {
 
 /// `POST /v1/transfer/limits`: new global caps, stored in the settings
 /// (so they last and reach every daemon sharing the database). An absent
-/// field keeps its cap; `null` or 0 lifts it.
+/// field keeps its cap; `null` or 0 lifts it; give at least one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 #[allow(clippy::option_option, reason = "an absent cap and a null cap mean different things")]
 pub struct TransferLimits {
-    /// Download cap, bytes/s.
+    /// Download cap, bytes/s (at most 2 147 483 647).
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>, maximum = 2_147_483_647))]
     pub download_bps: Option<Option<u64>>,
-    /// Upload cap, bytes/s.
+    /// Upload cap, bytes/s (at most 2 147 483 647).
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>, maximum = 2_147_483_647))]
     pub upload_bps: Option<Option<u64>>,
 }
 
@@ -57,14 +57,10 @@ impl TransferLimits {
                 "give download_bps, upload_bps or both",
             )]);
         }
-        let errors: Vec<_> =
-            [("/download_bps", self.download_bps), ("/upload_bps", self.upload_bps)]
-                .into_iter()
-                .filter(|(_, cap)| cap.flatten().is_some_and(|bps| bps > MAX_CAP_BPS))
-                .map(|(pointer, _)| {
-                    InvalidParam::new(pointer, format!("at most {MAX_CAP_BPS} bytes/s"))
-                })
-                .collect();
+        let errors = crate::torrent::check_caps(&[
+            ("/download_bps", self.download_bps.flatten()),
+            ("/upload_bps", self.upload_bps.flatten()),
+        ]);
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 

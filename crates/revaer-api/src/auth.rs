@@ -97,7 +97,7 @@ pub async fn require_key(
         Ok(key) => key,
         Err(err) => return err.into_response(),
     };
-    match state.service.admit(&key) {
+    match state.service.admit(&key, crate::trace::current_trace_id()) {
         Decision::Unlimited => {
             request.extensions_mut().insert(Authenticated(key));
             next.run(request).await

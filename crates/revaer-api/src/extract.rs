@@ -64,8 +64,15 @@ pub(crate) fn is_json(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/") && v.ends_with("+json"))
 }
 
-/// Parses a JSON body; the error points at what did not parse.
+/// Parses a JSON body, which is always an object (serde would read a
+/// struct from an array too); the error points at what did not parse.
 pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::Malformed {
+            detail: "the body must be a JSON object".to_owned(),
+            pointer: Some(String::new()),
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let pointer: String = err

@@ -47,8 +47,12 @@ async fn settings_are_read_and_changed_by_revision() {
         .await
         .problem(422);
     assert_eq!(invalid, ["/engine_profile/connections_limit", "/fs_policy/chmod_file"]);
-    let bad_header = api.raw(change("yesterday", json!({}))).await.problem(400);
-    assert_eq!(bad_header, ["/headers/if-match"]);
+    // Tags as the document's pattern has them: digits, quoted or not,
+    // `W/` for weak ones; anything else is refused, not read leniently.
+    for bad in ["yesterday", "+5", "\"5", "5\"", "W/", "-3", "\"\"5\"\""] {
+        let refused = api.raw(change(bad, json!({}))).await.problem(400);
+        assert_eq!(refused, ["/headers/if-match"], "{bad}");
+    }
     // Weak tags never match (RFC 9110 strong comparison); a list matches
     // when one of its tags is the current revision; `*` matches any.
     let current = revision + 1;

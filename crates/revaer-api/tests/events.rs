@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use common::Api;
 use http_body_util::BodyExt;
-use revaer_domain::event::{Completed, Progress, StateChanged};
+use revaer_domain::event::{Completed, EventSource, EventsDropped, Progress, StateChanged};
 use revaer_domain::{Event, InfoHash, TorrentState};
 use tower::ServiceExt;
 
@@ -123,6 +123,21 @@ async fn a_client_resumes_after_its_last_id_and_sees_live_events() {
     )
     .await;
     assert_eq!(ids(&filtered), [third]);
+    // Lost events reach every stream, whatever it filters on.
+    let bus = api.events.clone();
+    let other = InfoHash::from_bytes([1; 20]).to_hex();
+    let lost = read_stream(
+        &api,
+        &format!("/v1/events?type=completed&torrent={other}"),
+        None,
+        |t| t.contains("event: events_dropped"),
+        move || {
+            let dropped = EventsDropped { source: EventSource::Engine, missed: 3 };
+            bus.publish(Event::EventsDropped(dropped));
+        },
+    )
+    .await;
+    assert!(lost.contains("\"missed\":3"), "{lost}");
     api.stop().await;
 }
 

@@ -122,6 +122,7 @@ async fn keys_are_rate_limited_with_headers_and_a_retry_after() {
     assert_eq!(rails.len(), 1, "reported once: {rails:?}");
     assert_eq!(rails[0].guard_rail, GuardRailKind::Breach);
     assert_eq!(rails[0].status, HealthStatus::Degraded);
+    assert!(rails[0].trace_id.is_some(), "the refused request's trace id");
     assert_eq!(rails[0].key_id, issued.json["key_id"].as_str().expect("key id"));
     let health = api.send(Method::GET, "/health/full", None, None).await;
     let limiter = &health.json["components"]["rate_limiter"];

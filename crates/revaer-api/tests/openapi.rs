@@ -173,5 +173,7 @@ async fn the_document_and_its_reference_are_served_without_a_key() {
     let page = String::from_utf8(bytes.to_bytes().to_vec()).expect("utf-8");
     assert!(page.contains("<code>GET /v1/torrents</code>"), "{page}");
     assert!(!page.contains("<script"), "no script, nothing fetched: works offline");
+    assert!(!page.contains("#/components/responses/"), "shared answers show their text");
+    assert!(page.contains("No such thing."), "{page}");
     api.stop().await;
 }

@@ -9,6 +9,7 @@ use common::Api;
 use serde_json::{Value, json};
 
 const ID: &str = "0123456789abcdef0123456789abcdef01234567";
+const MAGNET: &str = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=caps";
 
 /// (method, path, a valid-looking body) for every protected route.
 fn routes() -> Vec<(Method, String, Option<Value>)> {
@@ -64,7 +65,7 @@ async fn every_protected_route_needs_a_key_and_honours_its_rate_limit() {
 #[tokio::test]
 async fn every_protected_route_points_at_invalid_input() {
     let api = Api::start().await;
-    let cases: Vec<(Method, String, Option<Value>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (Method::GET, "/v1/torrents?limit=0".into(), None, 400, "/query/limit"),
         (Method::POST, "/v1/torrents".into(), Some(json!({"magnet": "nope"})), 400, "/magnet"),
         (Method::GET, "/v1/torrents/xyz".into(), None, 400, "/path/id"),
@@ -108,9 +109,61 @@ async fn every_protected_route_points_at_invalid_input() {
             "/upload_bps",
         ),
     ];
+    points_at(&api, cases).await;
+    api.stop().await;
+}
+
+type Case = (Method, String, Option<Value>, u16, &'static str);
+
+/// Each request answers its status with a problem that has the pointer.
+async fn points_at(api: &Api, cases: Vec<Case>) {
     for (method, path, body, status, pointer) in cases {
         let pointers = api.call(method.clone(), &path, body).await.problem(status);
         assert!(pointers.iter().any(|p| p == pointer), "{method} {path}: {pointers:?}");
     }
+}
+
+#[tokio::test]
+async fn the_bounds_and_shapes_the_document_states_are_enforced() {
+    let api = Api::start().await;
+    let cases: Vec<Case> = vec![
+        // Caps libtorrent cannot hold, as the document's `maximum` says.
+        (
+            Method::POST,
+            "/v1/transfer/limits".into(),
+            Some(json!({"upload_bps": 2_147_483_648_u64})),
+            400,
+            "/upload_bps",
+        ),
+        (
+            Method::POST,
+            "/v1/torrents".into(),
+            Some(json!({"magnet": MAGNET, "download_bps": 2_147_483_648_u64})),
+            400,
+            "/download_bps",
+        ),
+        (
+            Method::POST,
+            format!("/v1/torrents/{ID}/action"),
+            Some(json!({"type": "rate", "upload_bps": 9_000_000_000_u64})),
+            400,
+            "/upload_bps",
+        ),
+        // A body is a JSON object, never an array serde would read as one.
+        (Method::POST, "/v1/transfer/limits".into(), Some(json!([null, null])), 400, ""),
+        (Method::POST, format!("/v1/torrents/{ID}/action"), Some(json!(["pause"])), 400, ""),
+        // Event streams: empty values, too many parameters, ids past int64.
+        (Method::GET, "/v1/events?torrent=".into(), None, 400, "/query/torrent"),
+        (Method::GET, "/v1/events?type=progress,".into(), None, 400, "/query/type"),
+        (Method::GET, format!("/v1/events?{}", "state=queued&".repeat(33)), None, 400, "/query"),
+        (
+            Method::GET,
+            "/v1/events?last_event_id=9223372036854775808".into(),
+            None,
+            400,
+            "/query/last_event_id",
+        ),
+    ];
+    points_at(&api, cases).await;
     api.stop().await;
 }

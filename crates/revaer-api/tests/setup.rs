@@ -69,6 +69,15 @@ async fn setup_opens_the_api_once() {
         .send(Method::POST, "/v1/setup/complete", None, Some(json!({"token": setup_token})))
         .await;
     again.problem(409);
+    // Set up: only completing is refused early; other methods and paths
+    // are the router's (405, 404).
+    let trace = axum::http::Request::builder()
+        .method("TRACE")
+        .uri("/v1/setup/complete")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    api.raw(trace).await.problem(405);
+    api.send(Method::GET, "/v1/setup/other", None, None).await.problem(404);
     api.stop().await;
 
     let (fresh, token) = Api::start_in_setup().await;

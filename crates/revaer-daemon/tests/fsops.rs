@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use revaer_daemon::orchestrator::{Orchestrator, OrchestratorConfig};
+use revaer_domain::event::{EventSource, EventsDropped};
 use revaer_domain::settings::{Category, TransferMode};
 use revaer_domain::{FsopsEvent, HealthStatus, InfoHash, TorrentLabels, TorrentState};
 use revaer_engine::metainfo::{self, CreateOptions};
@@ -109,13 +110,23 @@ impl Rig {
     }
 
     async fn orchestrator(&self, fsops: FsopsConfig, config: OrchestratorConfig) -> Orchestrator {
+        self.orchestrator_on(&self.bus, fsops, config).await
+    }
+
+    /// An orchestrator following `bus` instead of the leecher's.
+    async fn orchestrator_on(
+        &self,
+        bus: &EventBus,
+        fsops: FsopsConfig,
+        config: OrchestratorConfig,
+    ) -> Orchestrator {
         let tools = Toolbox::search(std::env::var_os("PATH").as_deref());
         Orchestrator::start(
             self.store.clone(),
             self.leecher.clone(),
             Pipeline::new(fsops, tools),
             config,
-            self.bus.subscribe(None).live,
+            bus.subscribe(None).live,
         )
         .await
     }
@@ -420,5 +431,31 @@ async fn restarts_pick_up_missed_completions_and_jobs_left_running() {
         "events carry the trace id: {seen:?}"
     );
     assert_eq!(rig.store.fs_job(job.id).await.expect("job").status, FsJobStatus::Done);
+    rig.stop(orchestrator).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_engine_events_are_caught_up_and_a_missing_row_is_written_first() {
+    let rig = Rig::new("Lost").await;
+    // A bus that hears nothing from the engine: the completion is lost.
+    let quiet = EventBus::new(16);
+    let orchestrator = rig.orchestrator_on(&quiet, rig.fsops(), quick()).await;
+    let mut events = orchestrator.subscribe();
+    rig.download().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rig.store.fs_jobs_for(rig.id).await.expect("jobs").is_empty(), "nothing heard");
+    // The forwarder says engine events were dropped: caught up from the
+    // engine's list.
+    let dropped = EventsDropped { source: EventSource::Engine, missed: 1 };
+    quiet.publish(revaer_domain::Event::EventsDropped(dropped));
+    wait_fsops(&mut events, completed).await;
+    assert_eq!(rig.store.fs_jobs_for(rig.id).await.expect("jobs").len(), 1);
+    // A row that was never written (its event's write failed): the job's
+    // enqueue writes it first, through the catalogue.
+    assert!(rig.store.remove_torrent(rig.id).await.expect("remove"));
+    assert!(orchestrator.enqueue(rig.id, None).await.expect("enqueue").is_some());
+    let row = rig.store.torrent(rig.id).await.expect("read").expect("written again");
+    assert_eq!(row.instance.as_deref(), Some("revaerd"));
+    wait_fsops(&mut events, completed).await;
     rig.stop(orchestrator).await;
 }

@@ -17,6 +17,7 @@
 //! - [`fsops`]: post-processing steps and their outcomes.
 //! - [`health`]: component health ([`HealthStatus`], [`ComponentHealth`]).
 //! - [`settings`]: the settings documents and changesets.
+//! - [`text`]: the one rule for free text (labels, filters) and its pattern.
 //!
 //! # Quick start
 //! ```
@@ -45,6 +46,7 @@ pub mod info_hash;
 pub mod magnet;
 pub mod selection;
 pub mod settings;
+pub mod text;
 pub mod torrent;
 
 pub use event::{EngineEvent, Event, FsopsEvent, StreamEvent};

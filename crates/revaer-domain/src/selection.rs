@@ -32,6 +32,10 @@ pub const MAX_GLOB_LEN: usize = 1024;
 /// Most explicit per-file priorities accepted in one request.
 pub const MAX_PRIORITY_OVERRIDES: usize = 100_000;
 
+// The OpenAPI document's `maxItems` repeat these.
+#[cfg(feature = "openapi")]
+const _: () = assert!(MAX_GLOBS == 256 && MAX_PRIORITY_OVERRIDES == 100_000);
+
 const FLUFF_DIRS: &[&str] =
     &["sample", "samples", "extra", "extras", "proof", "proofs", "screens", "screenshots"];
 const FLUFF_WORDS: &[&str] = &["sample", "proof", "screens"];
@@ -43,15 +47,18 @@ const FLUFF_WORDS: &[&str] = &["sample", "proof", "screens"];
 pub struct SelectionRules {
     /// Globs of files to download; empty means "everything".
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 256))]
     pub include: Vec<String>,
     /// Globs of files not to download.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 256))]
     pub exclude: Vec<String>,
     /// Skip samples, extras, proofs and screenshots.
     #[serde(default)]
     pub skip_fluff: bool,
     /// Explicit priorities by file index; these win over the globs.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100_000))]
     pub priorities: Vec<PriorityOverride>,
 }
 
@@ -61,6 +68,7 @@ pub struct SelectionRules {
 #[serde(deny_unknown_fields)]
 pub struct PriorityOverride {
     /// The file's index in the torrent.
+    #[cfg_attr(feature = "openapi", schema(value_type = u64, maximum = 4_294_967_295_u64))]
     pub index: u32,
     /// Its priority.
     pub priority: FilePriority,

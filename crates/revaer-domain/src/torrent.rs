@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use crate::file::FileEntry;
 use crate::info_hash::InfoHash;
 
-/// Longest category accepted, in bytes.
+/// Longest category accepted, in characters.
 pub const MAX_CATEGORY_LEN: usize = 128;
 /// Most tags on one torrent.
 pub const MAX_TAGS: usize = 64;
-/// Longest tag accepted, in bytes.
+/// Longest tag accepted, in characters.
 pub const MAX_TAG_LEN: usize = 128;
 
 /// Where a torrent is in its life.
@@ -125,7 +125,9 @@ pub struct TorrentLabels {
 #[non_exhaustive]
 pub enum LabelError {
     /// The category is empty or too long.
-    #[error("a category is 1 to {MAX_CATEGORY_LEN} bytes without control characters")]
+    #[error(
+        "a category is 1 to {MAX_CATEGORY_LEN} characters, not blank, without control characters"
+    )]
     Category,
     /// Too many tags.
     #[error("at most {MAX_TAGS} tags, got {len}")]
@@ -134,7 +136,9 @@ pub enum LabelError {
         len: usize,
     },
     /// A tag is empty, too long or contains control characters.
-    #[error("tag {index} must be 1 to {MAX_TAG_LEN} bytes without control characters")]
+    #[error(
+        "tag {index} must be 1 to {MAX_TAG_LEN} characters, not blank, without control characters"
+    )]
     Tag {
         /// Position of the bad tag.
         index: usize,
@@ -142,11 +146,11 @@ pub enum LabelError {
 }
 
 fn valid_label(text: &str, max: usize) -> bool {
-    !text.trim().is_empty() && text.len() <= max && !text.chars().any(char::is_control)
+    crate::text::is_text(text, max)
 }
 
 impl TorrentLabels {
-    /// Checks the bounds: category and each tag 1–128 bytes without control
+    /// Checks the bounds: category and each tag 1–128 characters, not blank, without control
     /// characters, at most 64 tags.
     pub fn validate(&self) -> Result<(), LabelError> {
         if let Some(category) = &self.category

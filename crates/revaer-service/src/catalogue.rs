@@ -7,6 +7,8 @@
 //! daemon starts (or when it fell behind the bus). Nothing else writes
 //! torrent rows, and no request waits for them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use revaer_domain::event::TorrentAdded;
 use revaer_domain::{Event, InfoHash, StreamEvent, TorrentSummary};
@@ -36,17 +38,29 @@ impl Catalogue {
 
     /// Brings the catalogue in line with the engine: a row for every
     /// torrent it holds, and none for torrents this daemon no longer holds.
+    /// One read of the table, then a write per torrent.
     pub async fn reconcile(&self, engine: &Engine) -> Result<()> {
         let held = engine.list();
+        let mut rows: HashMap<InfoHash, TorrentRow> =
+            self.store.torrents().await?.into_iter().map(|row| (row.info_hash, row)).collect();
         for summary in &held {
-            let existing = self.store.torrent(summary.id).await?;
+            let existing = rows.remove(&summary.id);
             self.store.upsert_torrent(&self.row_for(summary, existing)).await?;
         }
-        for row in self.store.torrents().await? {
-            let mine = row.instance.as_deref() == Some(self.instance.as_str());
-            if mine && !held.iter().any(|t| t.id == row.info_hash) {
-                self.store.remove_torrent(row.info_hash).await?;
+        // What is left is held by no engine of this daemon.
+        for row in rows.into_values() {
+            if row.instance.as_deref() == Some(self.instance.as_str()) {
+                self.store.remove_torrent_held_by(row.info_hash, &self.instance).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Makes sure `summary`'s torrent has a row (when its `torrent_added`
+    /// could not be recorded, say), before a job refers to it.
+    pub async fn ensure(&self, summary: &TorrentSummary) -> Result<()> {
+        if self.store.torrent(summary.id).await?.is_none() {
+            self.store.upsert_torrent(&self.row_for(summary, None)).await?;
         }
         Ok(())
     }
@@ -107,8 +121,8 @@ impl Catalogue {
             source: magnet(added.torrent, &added.name),
             added_at: added.added_at.unwrap_or(at),
             completed_at: existing.as_ref().and_then(|r| r.completed_at),
-            // The add request's (a restore has none; the row keeps the
-            // first add's).
+            // The add request's; a restore has none, and the store keeps
+            // the first one recorded (its upsert never replaces a trace).
             trace_id: if added.restored { None } else { trace_id },
             instance: Some(self.instance.clone()),
         };
@@ -117,19 +131,16 @@ impl Catalogue {
 
     async fn update(&self, id: InfoHash, change: impl FnOnce(&mut TorrentRow)) -> Result<()> {
         let Some(mut row) = self.store.torrent(id).await? else { return Ok(()) };
+        // The holder stays who it is: only an add (or a reconcile) claims a row.
         change(&mut row);
-        row.instance = Some(self.instance.clone());
         Ok(self.store.upsert_torrent(&row).await?)
     }
 
     /// Removes the row (and the torrent's FsOps jobs) unless another daemon
-    /// sharing the database holds the torrent now.
+    /// sharing the database holds the torrent now (checked in the same
+    /// statement, so a concurrent add elsewhere is never deleted).
     async fn removed(&self, id: InfoHash) -> Result<()> {
-        let Some(row) = self.store.torrent(id).await? else { return Ok(()) };
-        if row.instance.as_deref().is_some_and(|holder| holder != self.instance) {
-            return Ok(());
-        }
-        self.store.remove_torrent(id).await?;
+        self.store.remove_torrent_held_by(id, &self.instance).await?;
         Ok(())
     }
 }

@@ -10,12 +10,11 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::bus::EventBus;
 
-/// What the forwarder reads. The engine is required; FsOps and the
-/// settings watcher are there when the process runs them.
-#[derive(Debug)]
+/// What the forwarder reads, each when the process has it.
+#[derive(Debug, Default)]
 pub struct EventSources {
     /// The engine's events.
-    pub engine: broadcast::Receiver<EngineEvent>,
+    pub engine: Option<broadcast::Receiver<EngineEvent>>,
     /// FsOps' events.
     pub fsops: Option<broadcast::Receiver<FsopsEvent>>,
     /// New settings revisions.
@@ -25,7 +24,16 @@ pub struct EventSources {
 impl EventSources {
     /// The engine's events only.
     pub fn engine(engine: broadcast::Receiver<EngineEvent>) -> Self {
-        Self { engine, fsops: None, settings: None }
+        Self { engine: Some(engine), ..Self::default() }
+    }
+
+    /// FsOps' events only.
+    pub fn fsops(fsops: broadcast::Receiver<FsopsEvent>) -> Self {
+        Self { fsops: Some(fsops), ..Self::default() }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.engine.is_none() && self.fsops.is_none() && self.settings.is_none()
     }
 }
 
@@ -42,15 +50,14 @@ fn dropped(bus: &EventBus, source: EventSource, missed: u64) {
     bus.publish(Event::EventsDropped(EventsDropped { source, missed }));
 }
 
-/// Runs until the engine's events end (FsOps and settings may end first:
-/// they are read until then).
+/// Runs until every source has ended.
 pub async fn forward_events(bus: EventBus, mut sources: EventSources) {
-    loop {
+    while !sources.is_empty() {
         tokio::select! {
-            event = sources.engine.recv() => match event {
+            event = next(&mut sources.engine) => match event {
                 Ok(event) => { bus.publish(event); }
                 Err(RecvError::Lagged(missed)) => dropped(&bus, EventSource::Engine, missed),
-                Err(RecvError::Closed) => return,
+                Err(RecvError::Closed) => sources.engine = None,
             },
             event = next(&mut sources.fsops) => match event {
                 Ok(event) => { bus.publish(event); }
@@ -95,7 +102,8 @@ mod tests {
         let started = FsopsStarted { torrent, job: 1, attempt: 1, trace_id: Some("t".into()) };
         fsops_tx.send(FsopsEvent::Started(started.clone())).expect("send");
         drop(fsops_tx);
-        let sources = EventSources { engine: engine_rx, fsops: Some(fsops_rx), settings: None };
+        let sources =
+            EventSources { engine: Some(engine_rx), fsops: Some(fsops_rx), settings: None };
         let forwarder = tokio::spawn(forward_events(bus.clone(), sources));
         let mut seen = Vec::new();
         while seen.len() < 4 {
@@ -107,7 +115,7 @@ mod tests {
         })));
         assert_eq!(seen.iter().filter(|e| matches!(e, Event::Health(_))).count(), 2);
         assert!(seen.contains(&Event::FsopsStarted(started)));
-        // A closed FsOps source is dropped; the engine's end ends the run.
+        // A closed FsOps source is dropped; the last source's end ends the run.
         drop(engine_tx);
         tokio::time::timeout(std::time::Duration::from_secs(5), forwarder)
             .await

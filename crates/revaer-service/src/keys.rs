@@ -110,6 +110,7 @@ pub async fn refresh_keys(service: Service, every: Duration) {
                     reason: format!("API key {key_id} has no rate limit"),
                     key_id,
                     status: HealthStatus::Ok,
+                    trace_id: None,
                 }));
             }
         }

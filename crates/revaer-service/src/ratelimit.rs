@@ -172,8 +172,8 @@ impl RateLimits {
 impl Service {
     /// Counts a request of `key` against its rate limit; a refusal that
     /// makes a breach is reported once per window and key: a metric, a
-    /// log line and a `guard_rail` event.
-    pub fn admit(&self, key: &ApiKey) -> Decision {
+    /// log line and a `guard_rail` event carrying the request's `trace_id`.
+    pub fn admit(&self, key: &ApiKey, trace_id: Option<String>) -> Decision {
         let decision = self.rate_limits().check(key);
         if let Decision::Denied { breach, .. } = decision {
             tracing::info!(key_id = %key.key_id, "rate limited");
@@ -189,6 +189,7 @@ impl Service {
                         "API key {} was refused {BREACH_THROTTLES} times within a minute",
                         key.key_id
                     ),
+                    trace_id,
                 }));
             }
         }

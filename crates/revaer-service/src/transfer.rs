@@ -22,16 +22,18 @@ impl Service {
         }
     }
 
-    /// Stores new global caps; answers the stats with the caps as stored
-    /// (the engine applies them when the watcher delivers the revision).
+    /// Stores new global caps (recorded in the history under the caller and
+    /// `reason`); answers the stats with the caps as stored (the engine
+    /// applies them when the watcher delivers the revision).
     pub async fn set_transfer_limits(
         &self,
         caller: &Caller,
         limits: &TransferLimits,
+        reason: &str,
     ) -> Result<TransferStats> {
         limits.validate().map_err(ServiceError::Invalid)?;
         let changeset = Changeset(limits.changeset());
-        let snapshot = self.change_settings(caller, &changeset, "transfer limits", None).await?;
+        let snapshot = self.change_settings(caller, &changeset, reason, None).await?;
         let profile = &snapshot.settings.engine_profile;
         Ok(TransferStats {
             download_limit_bps: profile.download_limit_bps,

@@ -113,11 +113,11 @@ pub struct IssuedKey {
 }
 
 fn check(new: &NewApiKey) -> Result<()> {
-    let label = new.label.trim();
-    if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
+    // Counted as given: what the OpenAPI document states.
+    if !revaer_domain::text::is_text(&new.label, 64) {
         return Err(StoreError::Invalid {
             field: "label",
-            reason: "1 to 64 characters, no control characters",
+            reason: "1 to 64 characters, not blank, no control characters",
         });
     }
     if new.expires_at.is_some_and(|at| at <= Utc::now()) {

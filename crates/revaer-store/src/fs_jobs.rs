@@ -272,22 +272,50 @@ impl Store {
     /// (`<instance>#<token>`): only its holder can renew or update the job.
     /// `None` when there is nothing to do or another runner won the race.
     pub async fn claim_fs_job(&self, owner: &str, lease: Duration) -> Result<Option<FsJob>> {
+        self.claim(owner, lease, None).await
+    }
+
+    /// Like [`Store::claim_fs_job`], but only a job of a torrent the daemon
+    /// named `holder` holds (by the catalogue), or one no daemon is
+    /// recorded as holding: a daemon sharing the database never takes a
+    /// job for a torrent its engine does not have.
+    pub async fn claim_fs_job_held_by(
+        &self,
+        owner: &str,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Option<FsJob>> {
+        self.claim(owner, lease, Some(holder)).await
+    }
+
+    async fn claim(
+        &self,
+        owner: &str,
+        lease: Duration,
+        holder: Option<&str>,
+    ) -> Result<Option<FsJob>> {
         let now = now_ms();
         let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let held = if holder.is_some() {
+            " AND info_hash IN (SELECT info_hash FROM torrents \
+             WHERE instance = $4 OR instance IS NULL)"
+        } else {
+            ""
+        };
         // Due again in the outer condition: on PostgreSQL another runner may
         // have claimed or finished the row between the two.
-        let claimed: Option<i64> = sqlx::query_scalar(&format!(
+        let sql = format!(
             "UPDATE fs_jobs SET status = 'running', owner = $1, lease_until = $2, updated_at = $3, \
              attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM fs_jobs WHERE {DUE} ORDER BY id LIMIT 1) \
+             WHERE id = (SELECT id FROM fs_jobs WHERE {DUE}{held} ORDER BY id LIMIT 1) \
              AND {DUE} RETURNING id"
-        ))
-        .bind(owner)
-        .bind(until)
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db("claim an FsOps job"))?;
+        );
+        let mut query = sqlx::query_scalar(&sql).bind(owner).bind(until).bind(now);
+        if let Some(holder) = holder {
+            query = query.bind(holder);
+        }
+        let claimed: Option<i64> =
+            query.fetch_optional(self.pool()).await.map_err(db("claim an FsOps job"))?;
         match claimed {
             Some(id) => self.fs_job(id).await.map(Some),
             None => Ok(None),

@@ -80,7 +80,9 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<TorrentRow> {
 }
 
 impl Store {
-    /// Inserts or replaces a torrent's row.
+    /// Inserts or updates a torrent's row. The trace id is the first one
+    /// recorded, and a source once recorded stays (a `.torrent` is kept
+    /// over a magnet link; the first magnet over a later one).
     pub async fn upsert_torrent(&self, torrent: &TorrentRow) -> Result<()> {
         let (magnet, metainfo) = match &torrent.source {
             TorrentSourceRow::Magnet(uri) => (Some(uri.as_str()), None),
@@ -89,8 +91,10 @@ impl Store {
         sqlx::query(&format!(
             "INSERT INTO torrents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (info_hash) DO UPDATE SET name = excluded.name, category = excluded.category, \
-             tags = excluded.tags, save_path = excluded.save_path, source_magnet = excluded.source_magnet, \
-             source_metainfo = excluded.source_metainfo, completed_at = excluded.completed_at, \
+             tags = excluded.tags, save_path = excluded.save_path, \
+             source_magnet = COALESCE(torrents.source_magnet, excluded.source_magnet), \
+             source_metainfo = COALESCE(excluded.source_metainfo, torrents.source_metainfo), \
+             completed_at = excluded.completed_at, \
              trace_id = COALESCE(torrents.trace_id, excluded.trace_id), instance = excluded.instance"
         ))
         .bind(torrent.info_hash.to_hex())
@@ -149,6 +153,30 @@ impl Store {
             return Err(StoreError::NotFound { what: "torrent", id: id.to_hex() });
         }
         Ok(())
+    }
+
+    /// Deletes a torrent's row and its FsOps jobs, in one transaction,
+    /// unless a daemon other than `instance` holds it now; false if nothing
+    /// was deleted.
+    pub async fn remove_torrent_held_by(&self, id: InfoHash, instance: &str) -> Result<bool> {
+        let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
+        let removed = sqlx::query(
+            "DELETE FROM torrents WHERE info_hash = $1 AND (instance IS NULL OR instance = $2)",
+        )
+        .bind(id.to_hex())
+        .bind(instance)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("remove a torrent"))?;
+        if removed.rows_affected() > 0 {
+            sqlx::query("DELETE FROM fs_jobs WHERE info_hash = $1")
+                .bind(id.to_hex())
+                .execute(&mut *tx)
+                .await
+                .map_err(db("remove a torrent's jobs"))?;
+        }
+        tx.commit().await.map_err(db("remove a torrent"))?;
+        Ok(removed.rows_affected() > 0)
     }
 
     /// Deletes a torrent's row and its FsOps jobs; false if there was none.

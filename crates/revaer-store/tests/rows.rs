@@ -45,6 +45,18 @@ async fn torrents_keep_their_source(db: &TestDb) {
     let row = db.store.torrent(magnet.info_hash).await.expect("read").expect("row");
     assert_eq!(row.name, "renamed");
     assert_eq!(row.instance.as_deref(), Some("host:0002"), "the holder is the last writer");
+    // A source once recorded stays: a later magnet link does not replace a
+    // .torrent, nor the first magnet.
+    let relinked = TorrentRow {
+        source: TorrentSourceRow::Magnet("magnet:?xt=urn:btih:0202&dn=later".into()),
+        ..metainfo.clone()
+    };
+    db.store.upsert_torrent(&relinked).await.expect("update");
+    let kept = db.store.torrent(metainfo.info_hash).await.expect("read").expect("row");
+    assert_eq!(kept.source, metainfo.source);
+    // Removal on behalf of a daemon that does not hold the torrent: nothing.
+    assert!(!db.store.remove_torrent_held_by(magnet.info_hash, "host:0001").await.expect("rm"));
+    assert!(db.store.torrent(magnet.info_hash).await.expect("read").is_some());
     assert_eq!(row.trace_id.as_deref(), Some("trace-1"), "the adding request's trace id stays");
     let done = Utc.timestamp_millis_opt(1_700_000_100_000).single().expect("time");
     db.store.set_torrent_completed(metainfo.info_hash, Some(done)).await.expect("complete");
@@ -57,7 +69,7 @@ async fn torrents_keep_their_source(db: &TestDb) {
         db.store.set_torrent_completed(unknown, None).await,
         Err(StoreError::NotFound { .. })
     ));
-    assert!(db.store.remove_torrent(magnet.info_hash).await.expect("remove"));
+    assert!(db.store.remove_torrent_held_by(magnet.info_hash, "host:0002").await.expect("rm"));
     assert!(!db.store.remove_torrent(magnet.info_hash).await.expect("remove twice"));
     assert_eq!(db.store.torrent(magnet.info_hash).await.expect("read"), None);
 }
@@ -120,6 +132,18 @@ async fn fs_jobs_move_through_their_states(db: &TestDb) {
         db.store.fs_jobs_for(row.info_hash).await.expect("jobs").is_empty(),
         "jobs go with the torrent"
     );
+}
+
+async fn daemons_claim_jobs_only_for_torrents_they_hold(db: &TestDb) {
+    let lease = Duration::from_mins(1);
+    let theirs = torrent(40, TorrentSourceRow::Magnet("magnet:?xt=urn:btih:4040".into()));
+    db.store.upsert_torrent(&theirs).await.expect("insert");
+    let new = NewFsJob { info_hash: theirs.info_hash, source_path: "/t40".into(), trace_id: None };
+    let job = db.store.create_fs_job(&new).await.expect("job").expect("new");
+    let elsewhere = db.store.claim_fs_job_held_by("host:other#1", "host:other", lease).await;
+    assert_eq!(elsewhere.expect("claim"), None, "held by host:0001, not host:other");
+    let holder = db.store.claim_fs_job_held_by("host:0001#1", "host:0001", lease).await;
+    assert_eq!(holder.expect("claim").map(|j| j.id), Some(job.id));
 }
 
 async fn a_dead_runners_job_is_taken_over(db: &TestDb) {
@@ -253,6 +277,7 @@ on_both_backends!(
     failed_jobs_are_counted_and_requeued,
     torrents_keep_their_source,
     a_dead_runners_job_is_taken_over,
+    daemons_claim_jobs_only_for_torrents_they_hold,
     fs_jobs_move_through_their_states,
     concurrent_claims_give_each_job_to_one_runner,
 );

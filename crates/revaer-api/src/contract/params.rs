@@ -20,9 +20,8 @@ pub(crate) fn text(max: usize) -> ObjectBuilder {
         .pattern(Some(TEXT_PATTERN))
 }
 
-/// No control characters (U+0000–U+001F, U+007F–U+009F), and at least one
-/// character that is not white space.
-pub(crate) const TEXT_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+/// The text rule as a pattern (see `revaer_domain::text`).
+pub use revaer_domain::text::TEXT_PATTERN;
 
 /// An info-hash as paths and filters take it: 40 hex digits (either case)
 /// or 32 base32 letters (the path parameters repeat it as a literal).

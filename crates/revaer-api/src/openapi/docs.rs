@@ -57,7 +57,7 @@ fn render(doc: &Document) -> String {
         ];
         for (method, operation) in operations {
             if let Some(operation) = operation {
-                render_operation(&mut html, method, path, operation);
+                render_operation(&mut html, doc, (method, path), operation);
             }
         }
     }
@@ -73,7 +73,12 @@ fn render(doc: &Document) -> String {
     html
 }
 
-fn render_operation(html: &mut String, method: &str, path: &str, operation: &Operation) {
+fn render_operation(
+    html: &mut String,
+    doc: &Document,
+    (method, path): (&str, &str),
+    operation: &Operation,
+) {
     let _ = write!(html, "<h3><code>{method} {}</code></h3>", escape(path));
     for text in [&operation.summary, &operation.description].into_iter().flatten() {
         let _ = write!(html, "<p>{}</p>", escape(text));
@@ -102,7 +107,17 @@ fn render_operation(html: &mut String, method: &str, path: &str, operation: &Ope
     for (status, response) in &operation.responses.responses {
         let description = match response {
             RefOr::T(response) => response.description.clone(),
-            RefOr::Ref(reference) => reference.ref_location.clone(),
+            // A shared answer: its own description.
+            RefOr::Ref(reference) => reference
+                .ref_location
+                .rsplit('/')
+                .next()
+                .and_then(|name| doc.components.as_ref()?.responses.get(name))
+                .and_then(|shared| match shared {
+                    RefOr::T(response) => Some(response.description.clone()),
+                    RefOr::Ref(_) => None,
+                })
+                .unwrap_or_else(|| reference.ref_location.clone()),
         };
         let _ = write!(html, "<li><b>{}</b>: {}</li>", escape(status), escape(&description));
     }

@@ -32,7 +32,12 @@ use crate::state::ApiLimits;
         license(name = "Apache-2.0"),
     ),
     components(
-        schemas(revaer_api_models::Problem, revaer_api_models::InvalidParam),
+        schemas(
+            revaer_api_models::Problem,
+            revaer_api_models::InvalidParam,
+            crate::contract::sse::EventFrame,
+            revaer_api_models::events::StreamEvent,
+        ),
         responses(
             problems::BadRequest,
             problems::Unauthorized,
@@ -90,6 +95,38 @@ fn require_key(operation: &mut Operation) {
     responses.entry("500".to_owned()).or_insert_with(|| problem("ServerError"));
 }
 
+/// Header parameters are absent or have a value, never `null`: utoipa
+/// makes optional ones nullable, which would invite a literal `null`.
+fn headers_are_never_null(operation: &mut Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in != ParameterIn::Header {
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(object))) = &mut parameter.schema
+            && let SchemaType::Array(types) = &object.schema_type
+            && let [only] = types.iter().filter(|t| **t != Type::Null).collect::<Vec<_>>()[..]
+        {
+            object.schema_type = SchemaType::Type(only.clone());
+        }
+    }
+}
+
+/// Bodies that must name at least one field. (utoipa 5.5's
+/// `min_properties` writes `maxProperties`, so it is set here.)
+const AT_LEAST_ONE_FIELD: [&str; 1] = ["TransferLimits"];
+
+fn at_least_one_field(doc: &mut Document) {
+    use utoipa::openapi::schema::Schema;
+    let Some(components) = doc.components.as_mut() else { return };
+    for name in AT_LEAST_ONE_FIELD {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+            object.min_properties = Some(1);
+        }
+    }
+}
+
 /// The whole document.
 pub fn build() -> Document {
     let mut doc = Frame::openapi();
@@ -106,7 +143,9 @@ pub fn build() -> Document {
     operations(&mut protected).for_each(require_key);
     doc.merge(protected);
     doc.merge(routes::open().into_openapi());
+    at_least_one_field(&mut doc);
     for operation in operations(&mut doc) {
+        headers_are_never_null(operation);
         if operation.request_body.is_some() {
             let responses = &mut operation.responses.responses;
             responses.entry("415".to_owned()).or_insert_with(|| problem("UnsupportedMediaType"));

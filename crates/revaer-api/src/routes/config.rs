@@ -36,7 +36,8 @@ pub async fn get_config(
 /// `PATCH /v1/config`: applies a changeset (`If-Match: <revision>` refuses
 /// it with 412 when the settings moved on); 422 lists every violation.
 #[utoipa::path(patch, path = "/v1/config", tag = "config",
-    params(("If-Match" = Option<String>, Header, description = "Apply only if the settings are still at this revision")),
+    params(("If-Match" = Option<String>, Header, description = "Apply only if the settings are still at this revision (`*`, or up to 16 entity tags)",
+        pattern = r#"^(\*|(W/)?("[0-9]{1,18}"|[0-9]{1,18})( *, *(W/)?("[0-9]{1,18}"|[0-9]{1,18})){0,15})$"#)),
     request_body(content = Object, description = "A changeset: the documents and fields to change", example = json!({"engine_profile": {"download_limit_bps": 5_000_000}})),
     responses(
         (status = 200, description = "The new settings", body = SettingsSnapshot),
@@ -61,6 +62,21 @@ pub async fn patch_config(
     Ok(with_etag(snapshot))
 }
 
+/// One entity tag: `"5"`, `5` or `W/"5"` (weak); `(weak, revision)`, or
+/// `None` when it is not one (as the document's pattern says).
+fn revision_tag(tag: &str) -> Option<(bool, i64)> {
+    let (weak, tag) = match tag.strip_prefix("W/") {
+        Some(rest) => (true, rest),
+        None => (false, tag),
+    };
+    let digits = match tag.strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"')?,
+        None => tag,
+    };
+    let valid = (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    valid.then(|| digits.parse().ok()).flatten().map(|revision| (weak, revision))
+}
+
 /// Most entity tags read from one `If-Match`.
 const MAX_TAGS: usize = 16;
 
@@ -79,17 +95,17 @@ async fn if_match(state: &ApiState, value: &HeaderValue) -> ApiResult<Option<i64
     if text == "*" {
         return Ok(None);
     }
+    let tags: Vec<&str> = text.split(',').map(str::trim).take(MAX_TAGS + 1).collect();
+    if tags.len() > MAX_TAGS {
+        return Err(invalid());
+    }
     let mut strong = Vec::new();
-    for tag in text.split(',').map(str::trim).take(MAX_TAGS + 1) {
-        if strong.len() >= MAX_TAGS {
-            return Err(invalid());
+    for tag in tags {
+        match revision_tag(tag).ok_or_else(invalid)? {
+            // A weak tag is well formed but never matches.
+            (true, _) => {}
+            (false, revision) => strong.push(revision),
         }
-        // A weak tag is well formed but never matches.
-        if let Some(weak) = tag.strip_prefix("W/") {
-            weak.trim_matches('"').parse::<i64>().map_err(|_| invalid())?;
-            continue;
-        }
-        strong.push(tag.trim_matches('"').parse::<i64>().map_err(|_| invalid())?);
     }
     let current = state.service.settings().await?.revision;
     match strong.as_slice() {

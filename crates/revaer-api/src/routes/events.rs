@@ -22,6 +22,7 @@ use tokio::sync::broadcast;
 use crate::auth::Authenticated;
 use crate::contract::params::EventsParams;
 use crate::contract::problems::BadRequest;
+use crate::contract::sse::EventFrame;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::RawQuery;
 use crate::state::ApiState;
@@ -32,6 +33,10 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const RETRY: Duration = Duration::from_secs(3);
 /// Most torrents one stream filters on.
 const MAX_TORRENTS: usize = 100;
+/// Most event types one stream filters on.
+const MAX_KINDS: usize = 32;
+/// Most query parameters one stream takes.
+const MAX_PARAMS: usize = 32;
 
 /// Which events a client wants.
 #[derive(Debug, Default, Clone)]
@@ -46,13 +51,18 @@ impl Filter {
     fn parse(raw: &str, headers: &HeaderMap) -> Result<Self, Vec<InvalidParam>> {
         let mut filter = Self::default();
         let mut errors = Vec::new();
-        for (key, value) in form_urlencoded::parse(raw.as_bytes()).take(32) {
+        for (count, (key, value)) in form_urlencoded::parse(raw.as_bytes()).enumerate() {
+            if count >= MAX_PARAMS {
+                errors
+                    .push(InvalidParam::new("/query", format!("at most {MAX_PARAMS} parameters")));
+                break;
+            }
             if let Err(error) = filter.set(&key, &value) {
                 errors.push(error);
             }
         }
         if let Some(value) = headers.get("last-event-id") {
-            match value.to_str().ok().and_then(|v| v.trim().parse().ok()) {
+            match value.to_str().ok().and_then(|v| event_id(v.trim())) {
                 Some(id) => filter.last_event_id = Some(id),
                 None => {
                     errors.push(InvalidParam::new("/headers/last-event-id", "must be an event id"));
@@ -62,9 +72,14 @@ impl Filter {
         if errors.is_empty() { Ok(filter) } else { Err(errors) }
     }
 
-    /// Reads one parameter (comma lists and repeats add up).
+    /// Reads one parameter (comma lists and repeats add up; an empty value
+    /// or list item is refused, not read as "no filter").
     fn set(&mut self, key: &str, value: &str) -> Result<(), InvalidParam> {
-        let parts = || value.split(',').map(str::trim).filter(|p| !p.is_empty());
+        let list = matches!(key, "torrent" | "type" | "state");
+        if list && value.split(',').any(|part| part.trim().is_empty()) {
+            return Err(InvalidParam::query(key, "must not be empty"));
+        }
+        let parts = || value.split(',').map(str::trim);
         match key {
             "torrent" => {
                 for part in parts() {
@@ -87,7 +102,12 @@ impl Filter {
                             ),
                         )
                     })?;
-                    self.kinds.push(kind);
+                    if !self.kinds.contains(kind) {
+                        if self.kinds.len() >= MAX_KINDS {
+                            return Err(InvalidParam::query("type", "at most 32 types"));
+                        }
+                        self.kinds.push(kind);
+                    }
                 }
             }
             "state" => {
@@ -99,9 +119,8 @@ impl Filter {
                 }
             }
             "last_event_id" => {
-                let id = value
-                    .parse()
-                    .map_err(|_| InvalidParam::query("last_event_id", "must be an event id"))?;
+                let id = event_id(value)
+                    .ok_or_else(|| InvalidParam::query("last_event_id", "must be an event id"))?;
                 self.last_event_id = Some(id);
             }
             other => {
@@ -115,6 +134,11 @@ impl Filter {
     }
 
     fn wants(&self, event: &StreamEvent) -> bool {
+        // Lost events concern every reader, whatever it filters on: what it
+        // waits for may be among them.
+        if matches!(event.event, Event::EventsDropped(_)) {
+            return true;
+        }
         let torrent_ok =
             self.torrents.is_empty() || event.torrent.is_some_and(|t| self.torrents.contains(&t));
         let kind_ok = self.kinds.is_empty() || self.kinds.contains(&event.event.kind());
@@ -122,6 +146,12 @@ impl Filter {
             || matches!(&event.event, Event::StateChanged(change) if self.states.contains(&change.to));
         torrent_ok && kind_ok && state_ok
     }
+}
+
+/// An event id as clients send it back: 0 to 2⁶³−1, as the document's
+/// `int64` says (ids stay below it until the year 2262).
+fn event_id(text: &str) -> Option<u64> {
+    text.parse::<i64>().ok().and_then(|id| u64::try_from(id).ok())
 }
 
 /// One frame: `id:` and `event:` from the envelope, `data:` the envelope
@@ -218,7 +248,7 @@ fn frames(subscription: Subscription, filter: Filter) -> impl Stream<Item = BusE
     description = "Server-sent events. Each frame has `id:` (monotonic, unique across restarts), `event:` (the type) and `data:` (a `StreamEvent` as JSON: the envelope with `type` and `data`); the stream opens with a `retry:` hint and sends `:` keep-alive comments. Resume with `Last-Event-ID` (or `last_event_id`): missed events are replayed from a bounded ring without duplicates; an id older than the ring, or from before a restart, first gets a `resync` event (refetch state) whose id is the newest event's. A client too slow to keep up is disconnected and resumes with its last id.",
     params(EventsParams, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this id")),
     responses(
-        (status = 200, description = "The stream", content_type = "text/event-stream", body = StreamEvent),
+        (status = 200, description = "The stream: one frame per event", content_type = "text/event-stream", body = EventFrame),
         (status = 400, response = BadRequest),
     ))]
 pub async fn stream_events(

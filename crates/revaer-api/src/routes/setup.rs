@@ -86,8 +86,11 @@ pub async fn complete_setup(
 /// loopback clients.
 pub async fn setup_gate(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     if state.service.is_active() {
-        // Setup is over: answer before any body is read.
-        if request.uri().path().starts_with("/v1/setup/") {
+        // Setup is over: answer before any body is read (other methods and
+        // paths get the router's 405 and 404).
+        let completing = request.method() == axum::http::Method::POST
+            && request.uri().path() == "/v1/setup/complete";
+        if completing {
             return ApiError::AlreadySetUp.into_response();
         }
         return next.run(request).await;

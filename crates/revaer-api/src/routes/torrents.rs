@@ -187,12 +187,14 @@ pub async fn torrent_action(
 /// `POST /v1/torrents/{id}/select`: applies file selection rules; answers
 /// the files with their new priorities.
 #[utoipa::path(post, path = "/v1/torrents/{id}/select", tag = "torrents",
+    description = "409 while a magnet's metadata is pending (the files are not known yet).",
     params(("id" = String, Path, description = "The info-hash: 40 hex digits, or 32 base32 letters", pattern = "^([0-9a-fA-F]{40}|[A-Za-z2-7]{32})$")),
     request_body(content = SelectionRules, example = json!({"include": ["*.mkv"], "exclude": ["*sample*"], "skip_fluff": true, "priorities": [{"index": 0, "priority": "high"}]})),
     responses(
         (status = 200, description = "The files with their new priorities", body = SelectResult),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
     ))]
 pub async fn select_files(
     key: Authenticated,

@@ -34,5 +34,6 @@ pub async fn set_limits(
     State(state): State<ApiState>,
     ApiJson(limits): ApiJson<TransferLimits>,
 ) -> ApiResult<Json<TransferStats>> {
-    Ok(Json(state.service.set_transfer_limits(&key.caller(), &limits).await?))
+    let reason = "POST /v1/transfer/limits";
+    Ok(Json(state.service.set_transfer_limits(&key.caller(), &limits, reason).await?))
 }

@@ -141,26 +141,30 @@ async fn start(
     };
     let engine = Engine::start(engine_config).await.context("start the engine")?;
     // The engine's first subscription holds its start-up events (restored
-    // torrents): the forwarder takes it. The orchestrator subscribes to
-    // the bus before anything is forwarded.
-    let engine_events = engine.subscribe();
+    // torrents): the forwarder takes it, and runs before the orchestrator
+    // reconciles (a large library's restore events must not wait for that
+    // in the engine's channel). The orchestrator's bus subscription comes
+    // first, so that it misses nothing forwarded.
     let bus = EventBus::new(EVENT_RING);
+    let follower = bus.subscribe(None).live;
+    let sources = EventSources {
+        engine: Some(engine.subscribe()),
+        settings: Some(store.subscribe()),
+        fsops: None,
+    };
+    let forwarder = tokio::spawn(forward_events(bus.clone(), sources));
     let orchestrator = Arc::new(
         Orchestrator::start(
             store.clone(),
             engine.clone(),
             settings::pipeline(settings, data_dir, &session.download_dir),
             OrchestratorConfig { instance, ..OrchestratorConfig::default() },
-            bus.subscribe(None).live,
+            follower,
         )
         .await,
     );
-    let sources = EventSources {
-        engine: engine_events,
-        fsops: Some(orchestrator.subscribe()),
-        settings: Some(store.subscribe()),
-    };
-    let forwarder = tokio::spawn(forward_events(bus.clone(), sources));
+    let fsops = EventSources::fsops(orchestrator.subscribe());
+    let fsops_forwarder = tokio::spawn(forward_events(bus.clone(), fsops));
     let config = ServiceConfig {
         active: settings.app_profile.mode == AppMode::Active,
         max_metainfo_bytes: cli.max_torrent_bytes as usize,
@@ -171,6 +175,7 @@ async fn start(
     service.keys().refresh(store).await.context("load API keys")?;
     let tasks = vec![
         forwarder,
+        fsops_forwarder,
         tokio::spawn(keys::refresh_keys(service.clone(), KEY_REFRESH)),
         tokio::spawn(health::watch_health(service.clone(), HEALTH_WATCH)),
     ];
@@ -204,8 +209,8 @@ fn http_config(cli: &Cli) -> HttpConfig {
     }
 }
 
-/// Stops in order: FsOps jobs at a safe point, the loops, the engine
-/// (saving resume data), then the batched key uses.
+/// Stops in order: FsOps jobs at a safe point, then the loops (aborted
+/// together), the engine (saving resume data), the batched key uses.
 async fn stop(running: Running, store: &Store) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     if tokio::time::timeout(FSOPS_STOP, running.orchestrator.shutdown()).await.is_err() {

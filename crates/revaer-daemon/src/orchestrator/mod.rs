@@ -7,10 +7,11 @@
 //! outcome: done, retried later with exponential back-off, or failed for
 //! good once the attempts are spent or the error cannot heal.
 //!
-//! Several daemons may share one database: a job runs on one of them at a
-//! time (the lease), and a daemon that died leaves its jobs to be taken
-//! over when their leases expire (or at once, when it restarts under the
-//! same instance name).
+//! Several daemons may share one database: each claims only jobs of
+//! torrents it holds (by the catalogue), a job runs on one runner at a time
+//! (the lease), and a daemon that died finds the jobs it was running
+//! released when it restarts under the same instance name (or takes them
+//! over when their leases expire).
 
 mod job;
 
@@ -19,6 +20,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use revaer_api_models::health::FsopsHealth;
+use revaer_domain::event::EventSource;
 use revaer_domain::{Event, FilePriority, FsopsEvent, HealthStatus, InfoHash};
 use revaer_engine::{Engine, EngineError};
 use revaer_fsops::{JobSpec, Pipeline};
@@ -299,8 +301,10 @@ async fn enqueue(
     if jobs.iter().any(|job| matches!(job.status, FsJobStatus::Pending | FsJobStatus::Running)) {
         return Ok(None);
     }
-    // The job carries the trace id of the request that added the torrent
-    // (the catalogue's row, written before this from the same events).
+    // The row the job refers to: written from the same events before
+    // this, unless that write failed; then the catalogue writes it now.
+    shared.catalogue.ensure(&detail.summary).await?;
+    // The job carries the trace id of the request that added the torrent.
     let trace_id = match trace_id {
         Some(trace) => Some(trace),
         None => shared.store.torrent(torrent).await?.and_then(|row| row.trace_id),
@@ -364,21 +368,33 @@ async fn follow(
             event = events.recv() => event,
         };
         match event {
-            Ok(event) => {
-                if let Err(err) = shared.catalogue.apply(&event).await {
-                    tracing::warn!(id = event.id, error = %err, "could not record an event in the catalogue");
-                }
-                if let Event::Completed(done) = &event.event
-                    && let Err(err) = enqueue(&shared, done.torrent, None).await
-                {
-                    let torrent = done.torrent;
-                    tracing::warn!(%torrent, error = %err, "could not queue FsOps for a completed torrent");
-                }
+            Ok(event) => on_event(&shared, &event).await,
+            // Missed events: skip the backlog (reconciling reads the state
+            // as it is now) and catch up from the engine's list, once.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                events = events.resubscribe();
+                reconcile(&shared).await;
             }
-            // Missed events: catch up from the engine's list.
-            Err(broadcast::error::RecvError::Lagged(_)) => reconcile(&shared).await,
             Err(broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// One bus event: to the catalogue, then a job if it is a completion; the
+/// engine's events lost before the bus: catch up from its list.
+async fn on_event(shared: &Shared, event: &BusEvent) {
+    if let Err(err) = shared.catalogue.apply(event).await {
+        tracing::warn!(id = event.id, error = %err, "could not record an event in the catalogue");
+    }
+    match &event.event {
+        Event::Completed(done) => {
+            if let Err(err) = enqueue(shared, done.torrent, None).await {
+                let torrent = done.torrent;
+                tracing::warn!(%torrent, error = %err, "could not queue FsOps for a completed torrent");
+            }
+        }
+        Event::EventsDropped(lost) if lost.source == EventSource::Engine => reconcile(shared).await,
+        _ => {}
     }
 }
 
@@ -396,7 +412,9 @@ fn claim_owner(instance: &str) -> String {
 async fn work(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         let owner = claim_owner(&shared.config.instance);
-        let pause = match shared.store.claim_fs_job(&owner, shared.config.lease).await {
+        let claim =
+            shared.store.claim_fs_job_held_by(&owner, &shared.config.instance, shared.config.lease);
+        let pause = match claim.await {
             Ok(Some(claimed)) => {
                 let id = claimed.id;
                 // Its own task: a panic in a job does not take the worker.

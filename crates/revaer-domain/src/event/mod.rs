@@ -118,13 +118,15 @@ impl Event {
     }
 
     /// The trace id the event itself carries (FsOps events carry the add
-    /// request's); other events get theirs from the bus.
+    /// request's, guard rails the tripping request's); other events get
+    /// theirs from the bus.
     pub fn trace_id(&self) -> Option<&str> {
         match self {
             Self::FsopsStarted(e) => e.trace_id.as_deref(),
             Self::FsopsStep(e) => e.trace_id.as_deref(),
             Self::FsopsCompleted(e) => e.trace_id.as_deref(),
             Self::FsopsFailed(e) => e.trace_id.as_deref(),
+            Self::GuardRail(e) => e.trace_id.as_deref(),
             _ => None,
         }
     }
@@ -223,6 +225,7 @@ mod tests {
                 key_id: "k".into(),
                 status: HealthStatus::Ok,
                 reason: "no limit".into(),
+                trace_id: None,
             }),
             Event::Resync(Resync { reason: "missed".into(), next_id: 9 }),
         ]

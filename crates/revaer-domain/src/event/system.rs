@@ -52,6 +52,9 @@ pub struct GuardRail {
     pub status: HealthStatus,
     /// For people.
     pub reason: String,
+    /// The trace id of the request that tripped it (a breach's last
+    /// refused request).
+    pub trace_id: Option<String>,
 }
 
 /// Where events were lost.
