@@ -108,6 +108,25 @@ fn references<'a>(value: &'a serde_json::Value, at: &str, out: &mut Vec<(String,
 }
 
 #[test]
+fn every_free_text_field_states_the_one_text_rule() {
+    let doc: serde_json::Value =
+        serde_json::from_str(revaer_api::openapi::document()).expect("JSON");
+    let schemas = &doc["components"]["schemas"];
+    // Written as literals in schema attributes: they must be the rule.
+    for pattern in [
+        &schemas["NewKeyRequest"]["properties"]["label"]["pattern"],
+        &schemas["SetupRequest"]["properties"]["api_key_label"]["pattern"],
+    ] {
+        assert_eq!(pattern, revaer_domain::text::TEXT_PATTERN);
+    }
+    let list = doc["paths"]["/v1/torrents"]["get"]["parameters"].as_array().expect("params");
+    for name in ["category", "tracker", "name"] {
+        let param = list.iter().find(|p| p["name"] == name).expect(name);
+        assert_eq!(param["schema"]["pattern"], revaer_domain::text::TEXT_PATTERN, "{name}");
+    }
+}
+
+#[test]
 fn every_reference_in_the_document_resolves() {
     let doc: serde_json::Value =
         serde_json::from_str(revaer_api::openapi::document()).expect("JSON");
