@@ -2,6 +2,7 @@
 //! token, once).
 
 use chrono::{DateTime, Utc};
+use revaer_domain::Scope;
 use serde::{Deserialize, Serialize};
 
 /// A per-key rate limit: `burst` requests, refilled over `per_seconds`.
@@ -37,6 +38,8 @@ pub struct KeyView {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Switched on.
     pub enabled: bool,
+    /// What it may do (`admin` grants `control`, which grants `read`).
+    pub scopes: Vec<Scope>,
 }
 
 /// `POST /v1/keys`.
@@ -61,6 +64,11 @@ pub struct NewKeyRequest {
     /// When it stops working (absent: never); must be in the future.
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// What it may do (absent: `read` only). No wider than the issuing
+    /// key's scopes; likewise its rate limit and expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 3))]
+    pub scopes: Option<Vec<Scope>>,
 }
 
 /// An issued (or rotated) key: the token is shown this once.

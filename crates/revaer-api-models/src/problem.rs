@@ -52,6 +52,9 @@ pub struct Problem {
     /// The trace id of the request, to find it in the logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
+    /// For `forbidden`: the scope the route needs, which the key lacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<revaer_domain::Scope>,
 }
 
 impl Problem {
@@ -64,6 +67,7 @@ impl Problem {
             detail: None,
             invalid_params: Vec::new(),
             trace_id: None,
+            required_scope: None,
         }
     }
 
@@ -78,6 +82,13 @@ impl Problem {
     #[must_use]
     pub fn invalid(mut self, params: Vec<InvalidParam>) -> Self {
         self.invalid_params = params;
+        self
+    }
+
+    /// Naming the scope the request needed.
+    #[must_use]
+    pub fn requires(mut self, scope: revaer_domain::Scope) -> Self {
+        self.required_scope = Some(scope);
         self
     }
 

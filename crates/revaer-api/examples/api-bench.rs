@@ -180,7 +180,12 @@ async fn main() -> Result<(), BoxError> {
     ))
     .await?;
     let store = Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db"))).await?;
-    let new_key = |rate_limit| NewApiKey { label: "bench".into(), rate_limit, expires_at: None };
+    let new_key = |rate_limit| NewApiKey {
+        label: "bench".into(),
+        rate_limit,
+        expires_at: None,
+        scopes: revaer_domain::Scopes::ADMIN,
+    };
     let token = store.issue_api_key(&new_key(None)).await?.token.expose().to_owned();
     let limited = KeyRateLimit { burst: 100_000, per_seconds: 1 };
     let limited = store.issue_api_key(&new_key(Some(limited))).await?.token.expose().to_owned();

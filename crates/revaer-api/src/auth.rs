@@ -1,13 +1,15 @@
 //! API keys on HTTP: the credential headers, the [`Authenticated`]
-//! extractor, and the layer that requires a key and applies its rate limit
-//! (`X-RateLimit-*` headers; 429 with `Retry-After`). Keys are verified by
-//! the service layer, in memory.
+//! extractor, the layers that require a key and apply its rate limit
+//! (`X-RateLimit-*` headers; 429 with `Retry-After`), and the layer that
+//! checks a route's scope. Keys are verified by the service layer, in
+//! memory.
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use revaer_domain::Scope;
 use revaer_service::Caller;
 use revaer_service::ratelimit::Decision;
 use revaer_store::ApiKey;
@@ -88,12 +90,36 @@ fn rate_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: u64)
 /// Layer for the `/v1` routes: verifies the API key, counts the request
 /// against the key's rate limit (429 with `Retry-After` when over it), and
 /// answers with `X-RateLimit-Limit`, `-Remaining` and `-Reset`.
-pub async fn require_key(
+pub async fn require_key(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    admit(&state, request, next).await
+}
+
+/// Layer for routes that loopback clients may call without a key (full
+/// health, metrics), unless the daemon turned that off. A request that
+/// presents a key is treated as on [`require_key`]: verified, and counted
+/// against its rate limit.
+pub async fn require_key_unless_loopback(
     State(state): State<ApiState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let key = match verify(request.headers(), &state) {
+    if credential(request.headers()).is_none()
+        && state.http.loopback_exempt
+        && is_loopback(&request)
+    {
+        request.extensions_mut().insert(LoopbackExempt);
+        return next.run(request).await;
+    }
+    admit(&state, request, next).await
+}
+
+/// Marks a request let through without a key because it came from
+/// loopback (see [`require_key_unless_loopback`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LoopbackExempt;
+
+async fn admit(state: &ApiState, mut request: Request, next: Next) -> Response {
+    let key = match verify(request.headers(), state) {
         Ok(key) => key,
         Err(err) => return err.into_response(),
     };
@@ -113,5 +139,19 @@ pub async fn require_key(
             rate_headers(response.headers_mut(), limit, 0, retry_after_secs);
             response
         }
+    }
+}
+
+/// Layer that lets a request through only if its key allows `scope`
+/// (403 naming the scope otherwise). Runs inside [`require_key`] or
+/// [`require_key_unless_loopback`]; the route table puts it on every
+/// route.
+pub async fn require_scope(scope: Scope, request: Request, next: Next) -> Response {
+    let extensions = request.extensions();
+    match extensions.get::<Authenticated>() {
+        Some(Authenticated(key)) if key.scopes.allows(scope) => next.run(request).await,
+        Some(_) => ApiError::MissingScope(scope).into_response(),
+        None if extensions.get::<LoopbackExempt>().is_some() => next.run(request).await,
+        None => ApiError::Unauthorized.into_response(),
     }
 }

@@ -73,6 +73,17 @@ pub enum ApiError {
     /// A setup route called on an instance already set up.
     #[error("already set up")]
     AlreadySetUp,
+    /// The key lacks the scope the route needs.
+    #[error("missing scope {0}")]
+    MissingScope(revaer_domain::Scope),
+    /// A key asked to hand out more than it holds.
+    #[error("wider than the caller: {reason}")]
+    Wider {
+        /// The wider field.
+        pointer: &'static str,
+        /// What is wider.
+        reason: String,
+    },
     /// Setup mode answers loopback clients only.
     #[error("setup from loopback only")]
     SetupFromLoopbackOnly,
@@ -87,6 +98,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(params) => Self::Validation(params),
             ServiceError::TooLarge { limit } => Self::TooLarge { limit },
             ServiceError::AlreadySetUp => Self::AlreadySetUp,
+            ServiceError::MissingScope(scope) => Self::MissingScope(scope),
+            ServiceError::Internal(cause) => Self::Internal(cause),
+            ServiceError::Wider { pointer, reason } => Self::Wider { pointer, reason },
             ServiceError::Engine(err) => Self::Engine(err),
             ServiceError::Store(err) => Self::Store(err),
             // A variant added later: a server failure until it gets its own
@@ -142,6 +156,12 @@ impl ApiError {
             ),
             Self::AlreadySetUp => Problem::new("already-set-up", "Already set up", 409)
                 .detail("this instance is already set up; use an API key"),
+            Self::MissingScope(scope) => Problem::new("forbidden", "Forbidden", 403)
+                .detail(format!("this API key lacks the `{scope}` scope this route needs"))
+                .requires(*scope),
+            Self::Wider { pointer, reason } => Problem::new("forbidden", "Forbidden", 403)
+                .detail(format!("a key may not hand out more than it holds: {reason}"))
+                .invalid(vec![InvalidParam::new(*pointer, reason.clone())]),
             Self::SetupFromLoopbackOnly => Problem::new("forbidden", "Forbidden", 403)
                 .detail("while in setup mode the API answers loopback clients only"),
             Self::Internal(cause) => {

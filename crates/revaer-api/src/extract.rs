@@ -20,24 +20,32 @@ impl<T: DeserializeOwned> FromRequest<ApiState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let limit = state.limits().json_body;
-        if !is_json(req.headers()) {
-            return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
-        }
-        let body = axum::body::to_bytes(req.into_body(), limit).await.map_err(|err| {
-            let over = std::error::Error::source(&err)
-                .is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>);
-            if over {
-                ApiError::TooLarge { limit }
-            } else {
-                ApiError::Malformed {
-                    detail: format!("the body could not be read: {err}"),
-                    pointer: None,
-                }
-            }
-        })?;
-        parse_json(&body).map(Self)
+        read_json(req, state.limits().small_body).await.map(Self)
     }
+}
+
+/// A JSON body of at most `limit` bytes (413 past it, without reading the
+/// rest).
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    req: Request,
+    limit: usize,
+) -> Result<T, ApiError> {
+    if !is_json(req.headers()) {
+        return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
+    }
+    let body = axum::body::to_bytes(req.into_body(), limit).await.map_err(|err| {
+        let over = std::error::Error::source(&err)
+            .is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>);
+        if over {
+            ApiError::TooLarge { limit }
+        } else {
+            ApiError::Malformed {
+                detail: format!("the body could not be read: {err}"),
+                pointer: None,
+            }
+        }
+    })?;
+    parse_json(&body)
 }
 
 /// Whether the request's media type (case-insensitive, parameters aside)

@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use revaer_api_models::{AddTorrentRequest, InvalidParam};
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, has_media_type, parse_json};
+use crate::extract::{has_media_type, parse_json};
 use crate::state::{ApiLimits, ApiState};
 
 /// Most parts in one form.
@@ -65,7 +65,7 @@ impl FromRequest<ApiState> for AddBody {
                     expected: "application/json or multipart/form-data",
                 });
             }
-            let ApiJson(request) = ApiJson::from_request(req, state).await?;
+            let request = crate::extract::read_json(req, state.limits().json_body).await?;
             return Ok(Self { request, file: None });
         }
         let form = Multipart::from_request(req, state)

@@ -56,7 +56,11 @@ pub fn router(state: ApiState) -> Router {
     // rate limit (a route layer: unknown routes stay 404).
     let protected = routes::protected(state.limits())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key));
-    let (api, _) = routes::open().merge(protected).split_for_parts();
+    let local = routes::local().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_key_unless_loopback,
+    ));
+    let (api, _) = routes::open().merge(local).merge(protected).split_for_parts();
     api.route("/v1/openapi.json", get(openapi::docs::openapi_json))
         .route("/docs", get(openapi::docs::docs))
         .fallback(no_route)

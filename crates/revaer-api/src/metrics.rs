@@ -36,7 +36,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// Prometheus, container health checks) unless the daemon says otherwise;
 /// everyone else needs one.
 #[utoipa::path(get, path = "/metrics", tag = "health",
-    description = "Prometheus text. Loopback clients need no key unless the daemon runs with `--metrics-require-key`; 404 when this process keeps no metrics registry.",
+    description = "Prometheus text. Loopback clients need no key unless the daemon runs with `--metrics-require-key` or `--no-loopback-exemptions`; a request with a key counts against its rate limit; 404 when this process keeps no metrics registry.",
     responses(
         (status = 200, description = "Prometheus exposition format", content_type = "text/plain", body = String),
         (status = 401, response = Unauthorized),
@@ -46,9 +46,9 @@ pub async fn render_metrics(
     State(state): State<ApiState>,
     request: Request,
 ) -> ApiResult<Response> {
-    let loopback = crate::auth::is_loopback(&request);
-    if !loopback || state.http.metrics_need_key {
-        crate::auth::verify(request.headers(), &state)?;
+    let keyed = request.extensions().get::<crate::auth::Authenticated>().is_some();
+    if state.http.metrics_need_key && !keyed {
+        return Err(ApiError::Unauthorized);
     }
     let Some(handle) = &state.http.metrics else {
         return Err(ApiError::NoRoute {

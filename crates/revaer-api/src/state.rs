@@ -8,12 +8,18 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use revaer_service::Service;
 
+/// Largest body of every JSON route but adds (config, keys, actions,
+/// selection), in bytes.
+pub const SMALL_BODY: usize = 1024 * 1024;
+
 /// Request limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiLimits {
-    /// Largest request body, in bytes (JSON or a form; a base64 `.torrent`
-    /// of 16 MiB fits).
+    /// Largest add body, in bytes (JSON or a form; a base64 `.torrent`
+    /// of the largest size allowed fits).
     pub json_body: usize,
+    /// Largest body of every other JSON route, in bytes.
+    pub small_body: usize,
     /// Largest `.torrent` file part of a multipart add, in bytes.
     pub torrent_file: usize,
 }
@@ -23,7 +29,7 @@ impl ApiLimits {
     /// may carry one base64-encoded, with room for the other fields.
     pub fn for_torrent_files(torrent_file: usize) -> Self {
         let base64 = torrent_file.div_ceil(3).saturating_mul(4);
-        Self { json_body: base64.saturating_add(1024 * 1024), torrent_file }
+        Self { json_body: base64.saturating_add(1024 * 1024), small_body: SMALL_BODY, torrent_file }
     }
 }
 
@@ -34,7 +40,7 @@ impl Default for ApiLimits {
 }
 
 /// How the HTTP side behaves.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Request limits.
     pub limits: ApiLimits,
@@ -48,6 +54,22 @@ pub struct HttpConfig {
     /// then publish the port only to a trusted network until setup is
     /// done).
     pub remote_setup: bool,
+    /// Loopback clients may read `/health/full` and `/metrics` without a
+    /// key (turn off when a proxy on the same host forwards remote
+    /// clients).
+    pub loopback_exempt: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            limits: ApiLimits::default(),
+            metrics: None,
+            metrics_need_key: false,
+            remote_setup: false,
+            loopback_exempt: true,
+        }
+    }
 }
 
 /// The API's shared state.

@@ -29,35 +29,48 @@ fn the_document_is_openapi_3_1_and_covers_every_route() {
     let doc: serde_json::Value =
         serde_json::from_str(revaer_api::openapi::document()).expect("JSON");
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+    // Every route, with the scope it needs (`None`: open).
     let routes = [
-        ("/health", "get"),
-        ("/health/full", "get"),
-        ("/metrics", "get"),
-        ("/v1/setup/complete", "post"),
-        ("/v1/config", "get"),
-        ("/v1/config", "patch"),
-        ("/v1/events", "get"),
-        ("/v1/keys", "get"),
-        ("/v1/keys", "post"),
-        ("/v1/keys/{key_id}", "delete"),
-        ("/v1/keys/{key_id}/rotate", "post"),
-        ("/v1/torrents", "get"),
-        ("/v1/torrents", "post"),
-        ("/v1/torrents/{id}", "get"),
-        ("/v1/torrents/{id}", "delete"),
-        ("/v1/torrents/{id}/action", "post"),
-        ("/v1/torrents/{id}/select", "post"),
-        ("/v1/transfer", "get"),
-        ("/v1/transfer/limits", "post"),
+        ("/health", "get", None),
+        ("/health/full", "get", Some("read")),
+        ("/metrics", "get", Some("read")),
+        ("/v1/setup/complete", "post", None),
+        ("/v1/config", "get", Some("admin")),
+        ("/v1/config", "patch", Some("admin")),
+        ("/v1/events", "get", Some("read")),
+        ("/v1/keys", "get", Some("admin")),
+        ("/v1/keys", "post", Some("admin")),
+        ("/v1/keys/{key_id}", "delete", Some("admin")),
+        ("/v1/keys/{key_id}/rotate", "post", Some("admin")),
+        ("/v1/torrents", "get", Some("read")),
+        ("/v1/torrents", "post", Some("control")),
+        ("/v1/torrents/{id}", "get", Some("read")),
+        ("/v1/torrents/{id}", "delete", Some("control")),
+        ("/v1/torrents/{id}/action", "post", Some("control")),
+        ("/v1/torrents/{id}/select", "post", Some("control")),
+        ("/v1/transfer", "get", Some("read")),
+        ("/v1/transfer/limits", "post", Some("control")),
     ];
-    for (path, method) in routes {
+    for (path, method, scope) in routes {
         let operation = &doc["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} is documented");
-        let protected = path.starts_with("/v1/") && !path.starts_with("/v1/setup/");
-        assert_eq!(operation["security"].is_array(), protected, "{method} {path} security");
-        if protected {
-            assert!(operation["responses"]["401"].is_object(), "{method} {path} answers 401");
-            assert!(operation["responses"]["429"].is_object(), "{method} {path} answers 429");
+        let Some(scope) = scope else {
+            assert!(operation["security"].is_null(), "{method} {path} is open");
+            continue;
+        };
+        let mut roles = serde_json::json!([{"bearer": [scope]}, {"api_key": [scope]}]);
+        if !path.starts_with("/v1/") {
+            // Loopback clients need no key: the key is optional.
+            roles.as_array_mut().expect("array").push(serde_json::json!({}));
+        }
+        assert_eq!(operation["security"], roles, "{method} {path} states its scope");
+        let description = operation["description"].as_str().unwrap_or_default();
+        assert!(
+            description.contains(&format!("`{scope}` scope")),
+            "{method} {path}: {description}"
+        );
+        for status in ["401", "403", "429"] {
+            assert!(operation["responses"][status].is_object(), "{method} {path} answers {status}");
         }
     }
     // Examples for requests and problems, and the stream described.

@@ -262,6 +262,13 @@ async fn invalid_commands_on_a_torrent_get_a_problem_with_pointers() {
         .await
         .problem(400);
     assert_eq!(select, ["/include/0"]);
+    // Rules are bounded: 64 globs a list, 256 bytes a glob.
+    let uri = format!("/v1/torrents/{id}/select");
+    let select = |rules: serde_json::Value| api.call(Method::POST, &uri, Some(rules));
+    let many: Vec<String> = (0..65).map(|n| format!("*.{n}")).collect();
+    assert_eq!(select(json!({"exclude": many})).await.problem(400), ["/exclude"]);
+    let long = format!("{}*", "a".repeat(256));
+    assert_eq!(select(json!({"include": ["*.mkv", long]})).await.problem(400), ["/include/1"]);
     let not_hex = api.call(Method::GET, "/v1/torrents/nothex", None).await.problem(400);
     assert_eq!(not_hex, ["/path/id"]);
     let delete = api
@@ -315,11 +322,21 @@ async fn bodies_in_other_media_types_are_refused() {
 
 #[tokio::test]
 async fn oversized_bodies_unknown_routes_and_methods_are_problems_too() {
-    let api =
-        Api::start_with(revaer_api::state::ApiLimits { json_body: 1024, torrent_file: 1024 }).await;
+    let limits =
+        revaer_api::state::ApiLimits { json_body: 8192, small_body: 1024, torrent_file: 1024 };
+    let api = Api::start_with(limits).await;
     let big =
-        api.call(Method::POST, "/v1/torrents", Some(json!({"magnet": "x".repeat(4096)}))).await;
+        api.call(Method::POST, "/v1/torrents", Some(json!({"magnet": "x".repeat(16_384)}))).await;
     big.problem(413);
+    // Adds may be larger than other bodies: this one is read (and refused
+    // for what it says), where a settings change of the same size is not.
+    let add = api.call(Method::POST, "/v1/torrents", Some(json!({"magnet": "x".repeat(4096)})));
+    add.await.problem(400);
+    let patch = json!({"app_profile": {"instance_name": "x".repeat(4096)}});
+    api.call(Method::PATCH, "/v1/config", Some(patch)).await.problem(413);
+    let action = json!({"type": "pause", "padding": "x".repeat(4096)});
+    let id = "0123456789abcdef0123456789abcdef01234567";
+    api.call(Method::POST, &format!("/v1/torrents/{id}/action"), Some(action)).await.problem(413);
     api.call(Method::GET, "/v2/nothing", None).await.problem(404);
     api.call(Method::PUT, "/v1/torrents", None).await.problem(405);
     api.stop().await;

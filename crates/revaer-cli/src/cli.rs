@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use revaer_api_models::events::Event;
 use revaer_api_models::{Order, SortKey};
 use revaer_domain::selection::PriorityOverride;
-use revaer_domain::{InfoHash, TorrentState};
+use revaer_domain::{InfoHash, Scope, TorrentState};
 
 use crate::output::Format;
 use crate::parse::{Rate, info_hash_arg, priority_arg, rate_arg, timestamp_arg};
@@ -30,6 +30,12 @@ fn order() -> impl clap::builder::TypedValueParser<Value = Order> {
 fn torrent_state() -> impl clap::builder::TypedValueParser<Value = TorrentState> {
     PossibleValuesParser::new(TorrentState::ALL.map(TorrentState::as_str))
         .try_map(|name| TorrentState::parse(&name).ok_or("not a state"))
+}
+
+/// A key scope, by its API name.
+fn scope() -> impl clap::builder::TypedValueParser<Value = Scope> {
+    PossibleValuesParser::new(Scope::ALL.iter().map(|s| s.as_str()))
+        .try_map(|name| name.parse::<Scope>().map_err(|_| "not a scope"))
 }
 
 /// An event type, by its API name.
@@ -378,6 +384,12 @@ pub enum KeysCommand {
         /// When it stops working (RFC 3339).
         #[arg(long, value_parser = timestamp_arg)]
         expires_at: Option<DateTime<Utc>>,
+        /// What it may do (repeat or separate by commas; default `read`):
+        /// `read` lists and watches, `control` also adds and acts on
+        /// torrents, `admin` also manages keys and settings. No wider than
+        /// the key that issues it.
+        #[arg(long = "scope", value_delimiter = ',', value_parser = scope())]
+        scopes: Vec<Scope>,
     },
     /// A new token for a key; the old one stops working.
     Rotate {

@@ -40,7 +40,12 @@ async fn daemon() -> Daemon {
     let engine = loopback_engine(dir.path()).await;
     let store =
         Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db"))).await.expect("store");
-    let key = NewApiKey { label: "cli".into(), rate_limit: None, expires_at: None };
+    let key = NewApiKey {
+        label: "cli".into(),
+        rate_limit: None,
+        expires_at: None,
+        scopes: revaer_domain::Scopes::ADMIN,
+    };
     let token = store.issue_api_key(&key).await.expect("key").token.expose().to_owned();
     // What the daemon does: engine events onto the bus, keys refreshed.
     let events = EventBus::new(4096);
@@ -293,6 +298,14 @@ async fn settings_keys_transfer_and_health() {
             .any(|k| k["key_id"] == key_id.as_str())
     );
     assert!(!String::from_utf8_lossy(&listed.stdout).contains("rvk_"), "no secret listed");
+    // A key issued without scopes reads; acting needs `control`.
+    let reader = stdout_json(&d.run(&["keys", "issue", "--label", "dashboard"]).await);
+    assert_eq!(reader["scopes"], serde_json::json!(["read"]));
+    let reader = reader["token"].as_str().expect("token").to_owned();
+    assert_eq!(code(&d.run_as(Some(&reader), &["ls"]).await), 0);
+    let refused = d.run_as(Some(&reader), &["transfer", "--download", "1MiB/s"]).await;
+    assert_eq!(code(&refused), 3, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("control"), "the missing scope is named");
     assert_eq!(code(&d.run(&["keys", "rotate", &key_id]).await), 0);
     assert_eq!(code(&d.run(&["keys", "revoke", &key_id]).await), 0);
     assert_eq!(code(&d.run(&["keys", "revoke", "nosuchkey"]).await), 4);

@@ -376,10 +376,11 @@ fn keys_and_setup_send_what_the_api_takes() {
     let server = MockServer::start();
     let key = json!({"key_id": "abc123", "label": "sonarr", "rate_limit": {"burst": 30, "per_seconds": 10},
         "created_at": "2026-11-29T10:00:00Z", "last_used_at": null, "expires_at": null, "revoked_at": null,
-        "enabled": true, "token": "rvk_abc123_secret"});
+        "enabled": true, "scopes": ["read", "control"], "token": "rvk_abc123_secret"});
     let issue = server.mock(|when, then| {
         when.method(POST).path("/v1/keys").json_body(json!({
-            "label": "sonarr", "rate_limit": {"burst": 30, "per_seconds": 10}, "expires_at": null
+            "label": "sonarr", "rate_limit": {"burst": 30, "per_seconds": 10}, "expires_at": null,
+            "scopes": ["read", "control"]
         }));
         then.status(201).json_body(key.clone());
     });
@@ -406,7 +407,22 @@ fn keys_and_setup_send_what_the_api_takes() {
             .json_body(json!({"revision": 2, "api_key": {"key_id": "k1", "token": "rvk_k1_s"}}));
     });
     for (args, expected) in [
-        (vec!["keys", "issue", "--label", "sonarr", "--burst", "30", "--per-seconds", "10"], 0),
+        (
+            vec![
+                "keys",
+                "issue",
+                "--label",
+                "sonarr",
+                "--burst",
+                "30",
+                "--per-seconds",
+                "10",
+                "--scope",
+                "read,control",
+            ],
+            0,
+        ),
+        (vec!["keys", "issue", "--label", "x", "--scope", "root"], 2),
         (vec!["keys", "rotate", "abc123"], 0),
         (vec!["keys", "revoke", "abc123"], 0),
         (vec!["keys", "revoke", "zzz"], 4),

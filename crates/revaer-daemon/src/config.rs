@@ -14,10 +14,12 @@ pub struct Cli {
     /// by default.
     #[arg(long, env = "REVAER_DATA_DIR", default_value = "./revaer-data")]
     pub data_dir: PathBuf,
-    /// HTTP address while in setup mode (once set up, the stored
-    /// `app_profile` decides).
-    #[arg(long, env = "REVAER_BIND", default_value = "127.0.0.1:7070")]
-    pub bind: SocketAddr,
+    /// HTTP address. Given (here or in the environment), it is also
+    /// recorded in the data directory for this instance's next starts;
+    /// absent, the recorded one is used, else the shared settings'
+    /// `app_profile.bind_address`:`http_port` (127.0.0.1:7070).
+    #[arg(long, env = "REVAER_BIND")]
+    pub bind: Option<SocketAddr>,
     /// BitTorrent listen port for this instance (overrides the stored
     /// `engine_profile.listen_port`, so that daemons can share a host).
     #[arg(long, env = "REVAER_PEER_PORT")]
@@ -37,6 +39,11 @@ pub struct Cli {
     /// Make `/metrics` require an API key from loopback clients too.
     #[arg(long, env = "REVAER_METRICS_REQUIRE_KEY")]
     pub metrics_require_key: bool,
+    /// Make `/health/full` and `/metrics` require an API key from loopback
+    /// clients too (needed when a proxy on this host forwards remote
+    /// clients).
+    #[arg(long, env = "REVAER_NO_LOOPBACK_EXEMPTIONS")]
+    pub no_loopback_exemptions: bool,
     /// Largest `.torrent` accepted by `POST /v1/torrents`, in bytes (as a
     /// form's file part, or base64 in JSON; 1 KiB to 16 MiB); larger
     /// uploads answer 413.
@@ -58,6 +65,11 @@ pub enum Command {
         #[arg(long)]
         api_key_out: PathBuf,
     },
+    /// Clears `app_profile.immutable_keys`, so that every setting can be
+    /// changed again. Run it while the daemon is stopped (it takes the
+    /// data directory's lock); the change is recorded in the settings
+    /// history like any other.
+    UnlockSettings,
 }
 
 #[cfg(test)]
@@ -77,11 +89,13 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(cli.data_dir, PathBuf::from("/d"));
-        assert_eq!(cli.bind.port(), 0);
+        assert_eq!(cli.bind.map(|b| b.port()), Some(0));
         assert_eq!(cli.peer_port, Some(6999));
         assert!(cli.command.is_none());
         let init = Cli::try_parse_from(["revaerd", "init", "--api-key-out", "/k"]).expect("valid");
         assert!(matches!(init.command, Some(Command::Init { .. })));
+        let unlock = Cli::try_parse_from(["revaerd", "unlock-settings"]).expect("valid");
+        assert!(matches!(unlock.command, Some(Command::UnlockSettings)));
         assert!(Cli::try_parse_from(["revaerd", "--bind", "nowhere"]).is_err());
         assert!(Cli::try_parse_from(["revaerd", "--peer-port", "70000"]).is_err());
         assert!(

@@ -1,12 +1,13 @@
 //! Two `revaerd` daemons on one PostgreSQL database, side by side on one
 //! host: they share setup, keys and settings, each applies a change within
-//! two seconds, and each listens on its own peer port.
+//! two seconds, each listens on its own peer port, and each comes back on
+//! its own HTTP address after a restart.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{complete_setup, http, loopback_only, start_with_env, terminate};
+use common::{complete_setup, free_port, http, loopback_only, start_bound, terminate};
 use revaer_store::testing::TestDb;
 use serde_json::Value;
 
@@ -30,8 +31,11 @@ async fn two_daemons_share_one_postgres_database() {
     loopback_only(&db.store).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let env = [("DATABASE_URL", db.config.url.as_str())];
-    let a = start_with_env(&dir.path().join("a"), &env);
-    let b = start_with_env(&dir.path().join("b"), &env);
+    let (bind_a, bind_b) =
+        (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
+    let a = start_bound(&data_a, Some(&bind_a), &env);
+    let b = start_bound(&data_b, Some(&bind_b), &env);
     let token = a.setup_token.clone().expect("a issues a setup token");
 
     // Set up through A; B opens too, without a restart.
@@ -64,6 +68,16 @@ async fn two_daemons_share_one_postgres_database() {
     };
     let (port_a, port_b) = (port(&a.addr), port(&b.addr));
     assert!(port_a.is_some() && port_a != port_b, "{port_a:?} vs {port_b:?}");
+    terminate(a);
+    terminate(b);
+
+    // Restarted without flags, each comes back on its own address.
+    let a = start_bound(&data_a, None, &env);
+    let b = start_bound(&data_b, None, &env);
+    assert_eq!((a.addr.as_str(), b.addr.as_str()), (bind_a.as_str(), bind_b.as_str()));
+    for daemon in [&a, &b] {
+        assert_eq!(http(&daemon.addr, "GET", "/v1/torrents", &auth, "").0, 200);
+    }
     terminate(a);
     terminate(b);
 }

@@ -5,6 +5,7 @@
 //! needs no async runtime, so every rule here is checked by plain unit tests.
 //!
 //! # Layout
+//! - [`access`]: what an API key may do ([`Scope`], [`Scopes`]).
 //! - [`info_hash`]: the torrent identity ([`InfoHash`]), hex on the wire.
 //! - [`magnet`]: validated magnet URIs ([`MagnetUri`]).
 //! - [`torrent`]: lifecycle state, summaries and detail views, rate limits.
@@ -38,6 +39,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod event;
 pub mod file;
 pub mod fsops;
@@ -49,6 +51,7 @@ pub mod settings;
 pub mod text;
 pub mod torrent;
 
+pub use access::{Scope, Scopes, UnknownScope};
 pub use event::{EngineEvent, Event, FsopsEvent, StreamEvent};
 pub use file::{FileEntry, FilePriority};
 pub use health::{Component, ComponentHealth, HealthStatus};

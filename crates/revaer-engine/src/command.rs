@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use revaer_domain::{
-    FileEntry, InfoHash, MagnetUri, RateLimit, SelectionRules, TorrentDetail, TorrentLabels,
-    TorrentSummary,
+    CompiledSelection, FileEntry, InfoHash, MagnetUri, RateLimit, SelectionRules, TorrentDetail,
+    TorrentLabels, TorrentSummary,
 };
 use tokio::sync::oneshot;
 
@@ -118,7 +118,7 @@ pub(crate) enum Command {
     },
     Select {
         id: InfoHash,
-        rules: SelectionRules,
+        selection: CompiledSelection,
         reply: Reply<Vec<FileEntry>>,
     },
     Labels {

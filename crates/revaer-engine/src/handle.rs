@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use revaer_domain::{
-    EngineEvent, FileEntry, InfoHash, RateLimit, SelectionRules, TorrentDetail, TorrentLabels,
+    CompiledSelection, EngineEvent, FileEntry, InfoHash, RateLimit, TorrentDetail, TorrentLabels,
     TorrentSummary,
 };
 use tokio::sync::{broadcast, oneshot};
@@ -164,9 +164,15 @@ impl Engine {
 
     /// Applies a file selection and returns the files with their new
     /// priorities (empty while a magnet's metadata is pending; the rules
-    /// are kept and applied when it arrives).
-    pub async fn select(&self, id: InfoHash, rules: SelectionRules) -> Result<Vec<FileEntry>> {
-        self.request(|reply| Command::Select { id, rules, reply }).await
+    /// are kept and applied when it arrives). The rules come compiled
+    /// (`SelectionRules::compile`, best off the async runtime), so the
+    /// engine's thread never compiles globs for a request.
+    pub async fn select(
+        &self,
+        id: InfoHash,
+        selection: CompiledSelection,
+    ) -> Result<Vec<FileEntry>> {
+        self.request(|reply| Command::Select { id, selection, reply }).await
     }
 
     /// Replaces the category and tags.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use revaer_domain::{FileEntry, FilePriority, InfoHash, SelectionRules};
+use revaer_domain::{CompiledSelection, FileEntry, FilePriority, InfoHash, SelectionRules};
 
 use crate::error::{EngineError, Result};
 use crate::ffi;
@@ -84,8 +84,16 @@ pub(crate) fn visible_files(
 
 /// libtorrent priorities for every slot under `rules` (padding: 0).
 pub(crate) fn priorities_for(layout: &[FileSlot], rules: &SelectionRules) -> Result<Vec<u8>> {
+    priorities_with(layout, &rules.compile()?)
+}
+
+/// libtorrent priorities for every slot under compiled rules (padding: 0).
+pub(crate) fn priorities_with(
+    layout: &[FileSlot],
+    selection: &CompiledSelection,
+) -> Result<Vec<u8>> {
     let paths = layout.iter().map(|slot| slot.path.as_str()).collect::<Vec<_>>();
-    let levels = rules.compile()?.evaluate(&paths)?;
+    let levels = selection.evaluate(&paths)?;
     Ok(layout
         .iter()
         .zip(levels)

@@ -414,10 +414,12 @@ async fn ipv6_listening_and_run_time_selection_and_recheck() {
         }],
         ..SelectionRules::default()
     };
+    let bad = bad.compile().expect("globs compile; the index is checked against the files");
     let refused = leech.engine.select(payload.id, bad).await;
     assert!(matches!(refused, Err(EngineError::InvalidSelection { .. })), "{refused:?}");
     let rules = SelectionRules { exclude: vec!["sub/**".into()], ..SelectionRules::default() };
-    let files = leech.engine.select(payload.id, rules).await.expect("select");
+    let files =
+        leech.engine.select(payload.id, rules.compile().expect("valid")).await.expect("select");
     let skipped = files.iter().filter(|f| !f.priority.is_wanted()).count();
     assert_eq!(skipped, 2, "{files:?}");
     leech.engine.resume(payload.id).await.expect("resume");

@@ -2,6 +2,7 @@
 //! `/v1` API as Problem+JSON); the typed causes stay available to it.
 
 use revaer_api_models::InvalidParam;
+use revaer_domain::Scope;
 use revaer_engine::EngineError;
 use revaer_store::StoreError;
 
@@ -19,9 +20,23 @@ pub enum ServiceError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// The caller's key lacks the scope the operation needs.
+    #[error("this API key lacks the `{0}` scope")]
+    MissingScope(Scope),
+    /// The caller asked for a key wider than its own.
+    #[error("{reason}")]
+    Wider {
+        /// The field that is wider, as a JSON Pointer into the input.
+        pointer: &'static str,
+        /// What is wider.
+        reason: String,
+    },
     /// The instance is already set up.
     #[error("this instance is already set up")]
     AlreadySetUp,
+    /// Something failed inside the service (a task that could not finish).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The engine refused or failed.
     #[error(transparent)]
     Engine(#[from] EngineError),

@@ -1,29 +1,126 @@
 //! API keys: verified in memory against a cache of key digests that
 //! [`refresh_keys`] reloads (so a request costs no query, and a revoked key
 //! stops working within the refresh interval); issuing, rotating and
-//! revoking keys, each followed by a reload.
+//! revoking keys, each followed by a reload, and each allowed only for keys
+//! no wider than the caller's own ([`Grant`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use revaer_domain::event::{GuardRail, GuardRailKind};
-use revaer_domain::{Event, HealthStatus};
-use revaer_store::{ApiKey, ApiKeyDigest, IssuedKey, NewApiKey, Store, StoreError, token_key_id};
+use revaer_domain::{Event, HealthStatus, Scope, Scopes};
+use revaer_store::{
+    ApiKey, ApiKeyDigest, IssuedKey, KeyRateLimit, NewApiKey, Store, StoreError, token_key_id,
+};
 
-use crate::{Result, Service};
+use crate::{Caller, Result, Service, ServiceError};
+
+/// What a caller may do, and the most it may hand out: its key's scopes,
+/// rate limit and expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    /// The scopes held.
+    pub scopes: Scopes,
+    /// The rate limit (`None`: unlimited).
+    pub rate_limit: Option<KeyRateLimit>,
+    /// When it ends (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Why a key would be wider than its issuer's: the field, as a JSON Pointer
+/// into the request, and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wider {
+    /// The field that is wider.
+    pub pointer: &'static str,
+    /// What is wider, for people.
+    pub reason: String,
+}
+
+impl Grant {
+    /// The daemon itself: everything, unlimited.
+    pub const SYSTEM: Self = Self { scopes: Scopes::ADMIN, rate_limit: None, expires_at: None };
+
+    /// What `key` grants.
+    pub fn of(key: &ApiKey) -> Self {
+        Self { scopes: key.scopes, rate_limit: key.rate_limit, expires_at: key.expires_at }
+    }
+
+    /// What a key made from `new` would grant.
+    pub fn of_new(new: &NewApiKey) -> Self {
+        Self { scopes: new.scopes, rate_limit: new.rate_limit, expires_at: new.expires_at }
+    }
+
+    /// Whether this grant allows what `scope` guards.
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.allows(scope)
+    }
+
+    /// How `other` is wider than this grant, if it is: more scopes, a
+    /// faster or unlimited rate, a later or no expiry.
+    pub fn wider(&self, other: &Self) -> Option<Wider> {
+        if !self.scopes.covers(other.scopes) {
+            let reason = format!("scopes [{}] exceed this key's [{}]", other.scopes, self.scopes);
+            return Some(Wider { pointer: "/scopes", reason });
+        }
+        if let Some(mine) = self.rate_limit {
+            let faster = other.rate_limit.is_none_or(|theirs| {
+                // Refill rates compared without division: b/p against B/P.
+                let (b, p) = (u64::from(theirs.burst), u64::from(theirs.per_seconds));
+                let (mb, mp) = (u64::from(mine.burst), u64::from(mine.per_seconds));
+                b > mb || b * mp > mb * p
+            });
+            if faster {
+                let reason = format!(
+                    "the rate limit must be no more than this key's {} per {} s",
+                    mine.burst, mine.per_seconds
+                );
+                return Some(Wider { pointer: "/rate_limit", reason });
+            }
+        }
+        if let Some(mine) = self.expires_at
+            && other.expires_at.is_none_or(|theirs| theirs > mine)
+        {
+            let reason = format!("the key must expire no later than this key ({mine})");
+            return Some(Wider { pointer: "/expires_at", reason });
+        }
+        None
+    }
+
+    fn check(&self, other: &Self) -> Result<()> {
+        match self.wider(other) {
+            Some(Wider { pointer, reason }) => Err(ServiceError::Wider { pointer, reason }),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Most keys reported once as having no rate limit (bounds the memory of
 /// what was reported).
 const MAX_REPORTED: usize = 100_000;
 
 /// The usable keys, by key id.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KeyCache {
     keys: Arc<RwLock<HashMap<String, ApiKeyDigest>>>,
     /// Held across a whole read-and-swap, so that a refresh that read
     /// before a change never overwrites one that read after it.
     refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// Counts reloads, so that long-lived sessions (event streams) look at
+    /// their key again after each.
+    reloads: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self {
+            keys: Arc::default(),
+            refreshing: Arc::default(),
+            reloads: Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
+    }
 }
 
 impl KeyCache {
@@ -36,7 +133,40 @@ impl KeyCache {
             Ok(mut keys) => *keys = map,
             Err(poisoned) => *poisoned.into_inner() = map,
         }
+        self.reloads.send_modify(|n| *n = n.wrapping_add(1));
         Ok(())
+    }
+
+    /// Whether the key `key_id` is usable now (known, enabled, not revoked,
+    /// not expired).
+    pub fn is_usable(&self, key_id: &str) -> bool {
+        let Ok(keys) = self.keys.read() else { return false };
+        keys.get(key_id).is_some_and(|digest| digest.key.is_usable(Utc::now()))
+    }
+
+    /// Resolves when `key` is no longer usable: revoked, disabled or
+    /// deleted (seen at the next reload: at once for changes made through
+    /// this daemon) or expired (at its expiry). For sessions that outlive
+    /// a request, such as event streams.
+    pub async fn ended(&self, key: &ApiKey) {
+        let mut reloads = self.reloads.subscribe();
+        let expiry = key.expires_at.map(|at| {
+            let left = (at - Utc::now()).to_std().unwrap_or_default();
+            tokio::time::Instant::now() + left
+        });
+        let expired = async {
+            match expiry {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(expired);
+        while self.is_usable(&key.key_id) {
+            tokio::select! {
+                () = &mut expired => return,
+                changed = reloads.changed() => if changed.is_err() { return },
+            }
+        }
     }
 
     /// Usable keys without any rate limit, by key id.
@@ -72,22 +202,27 @@ impl Service {
         Ok(self.store().list_api_keys().await?)
     }
 
-    /// A new key; its token is in the answer, once.
-    pub async fn issue_key(&self, key: &NewApiKey) -> Result<IssuedKey> {
+    /// A new key, no wider than the caller's; its token is in the answer,
+    /// once.
+    pub async fn issue_key(&self, caller: &Caller, key: &NewApiKey) -> Result<IssuedKey> {
+        caller.grant.check(&Grant::of_new(key))?;
         let issued = self.store().issue_api_key(key).await?;
         self.keys().refresh(self.store()).await?;
         Ok(issued)
     }
 
-    /// A new token for a key; the old one stops working at once.
-    pub async fn rotate_key(&self, key_id: &str) -> Result<IssuedKey> {
+    /// A new token for a key no wider than the caller's; the old one stops
+    /// working at once.
+    pub async fn rotate_key(&self, caller: &Caller, key_id: &str) -> Result<IssuedKey> {
+        caller.grant.check(&Grant::of(&self.store().api_key(key_id).await?))?;
         let issued = self.store().rotate_api_key(key_id).await?;
         self.keys().refresh(self.store()).await?;
         Ok(issued)
     }
 
-    /// Revokes a key for good.
-    pub async fn revoke_key(&self, key_id: &str) -> Result<()> {
+    /// Revokes a key no wider than the caller's, for good.
+    pub async fn revoke_key(&self, caller: &Caller, key_id: &str) -> Result<()> {
+        caller.grant.check(&Grant::of(&self.store().api_key(key_id).await?))?;
         self.store().revoke_api_key(key_id).await?;
         self.keys().refresh(self.store()).await?;
         Ok(())
@@ -115,5 +250,40 @@ pub async fn refresh_keys(service: Service, every: Duration) {
             }
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(scopes: &[Scope], limit: Option<(u32, u32)>, days: Option<i64>) -> Grant {
+        Grant {
+            scopes: Scopes::of(scopes),
+            rate_limit: limit.map(|(burst, per_seconds)| KeyRateLimit { burst, per_seconds }),
+            expires_at: days.map(|d| Utc::now() + chrono::Duration::days(d)),
+        }
+    }
+
+    #[test]
+    fn a_key_hands_out_nothing_wider_than_itself() {
+        use Scope::{Admin, Control, Read};
+        let limited = grant(&[Admin], Some((10, 60)), Some(7));
+        let pointer = |other: Grant| limited.wider(&other).map(|w| w.pointer);
+        // Narrower in every way: allowed.
+        assert_eq!(pointer(grant(&[Read], Some((5, 60)), Some(1))), None);
+        assert_eq!(pointer(grant(&[Control], Some((10, 120)), Some(6))), None);
+        // Unlimited, a faster refill, a bigger burst, no expiry, a later one.
+        assert_eq!(pointer(grant(&[Read], None, Some(1))), Some("/rate_limit"));
+        assert_eq!(pointer(grant(&[Read], Some((10, 30)), Some(1))), Some("/rate_limit"));
+        assert_eq!(pointer(grant(&[Read], Some((20, 600)), Some(1))), Some("/rate_limit"));
+        assert_eq!(pointer(grant(&[Read], Some((1, 60)), None)), Some("/expires_at"));
+        assert_eq!(pointer(grant(&[Read], Some((1, 60)), Some(8))), Some("/expires_at"));
+        // More scopes than held.
+        let control = grant(&[Control], None, None);
+        assert_eq!(control.wider(&grant(&[Admin], None, None)).map(|w| w.pointer), Some("/scopes"));
+        assert_eq!(control.wider(&grant(&[Read, Control], None, None)), None);
+        // The daemon itself covers everything.
+        assert_eq!(Grant::SYSTEM.wider(&limited), None);
     }
 }

@@ -111,17 +111,19 @@ pub struct Caller {
     pub actor: String,
     /// The request's trace id.
     pub trace_id: Option<String>,
+    /// What the caller may do and hand out.
+    pub grant: keys::Grant,
 }
 
 impl Caller {
     /// A request made with `key`.
     pub fn key(key: &ApiKey, trace_id: Option<String>) -> Self {
-        Self { actor: key.key_id.clone(), trace_id }
+        Self { actor: key.key_id.clone(), trace_id, grant: keys::Grant::of(key) }
     }
 
     /// The daemon itself (no key, no trace).
     pub fn system(name: &str) -> Self {
-        Self { actor: name.to_owned(), trace_id: None }
+        Self { actor: name.to_owned(), trace_id: None, grant: keys::Grant::SYSTEM }
     }
 }
 

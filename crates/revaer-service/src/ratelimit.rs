@@ -213,6 +213,7 @@ mod tests {
             expires_at: None,
             revoked_at: None,
             enabled: true,
+            scopes: revaer_domain::Scopes::ADMIN,
         }
     }
 

@@ -27,6 +27,7 @@ impl Service {
             label: label.unwrap_or_else(|| FIRST_KEY_LABEL.to_owned()),
             rate_limit: None,
             expires_at: None,
+            scopes: revaer_domain::Scopes::ADMIN,
         };
         let context = ChangeContext::new("setup").because("setup completed");
         let done = match self.store().complete_setup(token, changeset, &key, &context).await {

@@ -114,14 +114,16 @@ impl Service {
         id: InfoHash,
         rules: SelectionRules,
     ) -> Result<Vec<FileEntry>> {
-        if let Err(err) = rules.compile() {
-            return Err(ServiceError::Invalid(vec![InvalidParam::new(
-                err.pointer(),
-                err.to_string(),
-            )]));
-        }
+        // Compiled once, on a blocking thread: neither the async runtime
+        // nor the engine's thread spends time on globs.
+        let compiled = tokio::task::spawn_blocking(move || rules.compile())
+            .await
+            .map_err(|err| ServiceError::Internal(format!("selection compile task: {err}")))?;
+        let selection = compiled.map_err(|err| {
+            ServiceError::Invalid(vec![InvalidParam::new(err.pointer(), err.to_string())])
+        })?;
         self.traced(caller, id)?;
-        Ok(self.engine().select(id, rules).await?)
+        Ok(self.engine().select(id, selection).await?)
     }
 
     /// Notes the caller's trace as the last command on `id` (so that the

@@ -48,7 +48,12 @@ async fn main() -> Result<(), BoxError> {
     };
     let store = Store::connect(&config).await?;
     let issued = store
-        .issue_api_key(&NewApiKey { label: "bench".into(), rate_limit: None, expires_at: None })
+        .issue_api_key(&NewApiKey {
+            label: "bench".into(),
+            rate_limit: None,
+            expires_at: None,
+            scopes: revaer_domain::Scopes::ADMIN,
+        })
         .await?;
     let token = issued.token.expose().to_owned();
     let digests = store.api_key_digests().await?;

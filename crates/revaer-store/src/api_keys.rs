@@ -11,6 +11,7 @@ use std::sync::{Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use revaer_domain::Scopes;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::{Result, StoreError, db};
@@ -39,6 +40,8 @@ pub struct NewApiKey {
     pub rate_limit: Option<KeyRateLimit>,
     /// When it stops working, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// What it may do (at least one scope).
+    pub scopes: Scopes,
 }
 
 /// An API key as listed (never its secret).
@@ -60,6 +63,8 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Switched on (a disabled key does not verify until enabled again).
     pub enabled: bool,
+    /// What it may do.
+    pub scopes: Scopes,
 }
 
 impl ApiKey {
@@ -120,6 +125,9 @@ fn check(new: &NewApiKey) -> Result<()> {
             reason: "1 to 64 characters, not blank, no control characters",
         });
     }
+    if new.scopes.is_empty() {
+        return Err(StoreError::Invalid { field: "scopes", reason: "at least one scope" });
+    }
     if new.expires_at.is_some_and(|at| at <= Utc::now()) {
         return Err(StoreError::Invalid { field: "expires_at", reason: "must be in the future" });
     }
@@ -149,7 +157,19 @@ fn parse(token: &str) -> Option<(&str, &str)> {
 }
 
 const COLUMNS: &str = "key_id, label, rate_limit_burst, rate_limit_per_seconds, created_at, last_used_at, \
-                       expires_at, revoked_at, enabled";
+                       expires_at, revoked_at, enabled, scopes";
+
+/// Scopes as stored; a list this build does not know grants nothing
+/// (fails closed), and is logged.
+fn scopes(stored: &str) -> Scopes {
+    stored.parse().unwrap_or_else(|err| {
+        tracing::warn!(%err, "an API key's stored scopes do not parse; it may do nothing");
+        Scopes::default()
+    })
+}
+
+/// The index of `secret_hash` in `SELECT {COLUMNS}, secret_hash`.
+const SECRET_HASH: usize = 10;
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<ApiKey> {
     let get_i64 =
@@ -165,6 +185,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<ApiKey> {
         expires_at: get_i64(6)?.map(from_ms),
         revoked_at: get_i64(7)?.map(from_ms),
         enabled: get_i64(8)? == Some(1),
+        scopes: scopes(&row.try_get::<String, _>(9).map_err(db("read an API key"))?),
     })
 }
 
@@ -174,7 +195,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, new: &NewApiKey) -> Result<
     let now = now_ms();
     sqlx::query(
         "INSERT INTO api_keys (key_id, label, secret_hash, rate_limit_burst, rate_limit_per_seconds, \
-         created_at, expires_at, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)",
+         created_at, expires_at, enabled, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)",
     )
     .bind(&key_id)
     .bind(new.label.trim())
@@ -183,6 +204,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, new: &NewApiKey) -> Result<
     .bind(new.rate_limit.map(|limit| i64::from(limit.per_seconds)))
     .bind(now)
     .bind(new.expires_at.map(|at| at.timestamp_millis()))
+    .bind(new.scopes.to_string())
     .execute(&mut *conn)
     .await
     .map_err(db("issue an API key"))?;
@@ -195,6 +217,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, new: &NewApiKey) -> Result<
         expires_at: new.expires_at,
         revoked_at: None,
         enabled: true,
+        scopes: new.scopes,
     };
     Ok(IssuedKey { key, token: SecretToken::new(format!("{PREFIX}{key_id}_{secret}")) })
 }
@@ -241,7 +264,7 @@ impl Store {
         .map_err(db("list API key digests"))?;
         rows.iter()
             .map(|row| {
-                let secret_hash = row.try_get(9).map_err(db("read an API key digest"))?;
+                let secret_hash = row.try_get(SECRET_HASH).map_err(db("read an API key digest"))?;
                 Ok(ApiKeyDigest { key: decode(row)?, secret_hash })
             })
             .collect()
@@ -313,7 +336,7 @@ impl Store {
                 .await
                 .map_err(db("verify an API key"))?;
         let Some(row) = row else { return Ok(None) };
-        let stored: Vec<u8> = row.try_get(9).map_err(db("verify an API key"))?;
+        let stored: Vec<u8> = row.try_get(SECRET_HASH).map_err(db("verify an API key"))?;
         let key = decode(&row)?;
         Ok((matches(secret, &stored) && key.is_usable(Utc::now())).then_some(key))
     }
@@ -396,7 +419,12 @@ mod tests {
 
     #[test]
     fn new_keys_are_bounded() {
-        let ok = NewApiKey { label: "ci".into(), rate_limit: None, expires_at: None };
+        let ok = NewApiKey {
+            label: "ci".into(),
+            rate_limit: None,
+            expires_at: None,
+            scopes: Scopes::ADMIN,
+        };
         assert!(check(&ok).is_ok());
         let limit = |burst, per_seconds| NewApiKey {
             rate_limit: Some(KeyRateLimit { burst, per_seconds }),

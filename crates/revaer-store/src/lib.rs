@@ -203,7 +203,7 @@ impl Store {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let backend = config.backend()?;
         if backend == Backend::Sqlite {
-            sqlite::ensure_parent_dir(&config.url)?;
+            sqlite::prepare_file(&config.url)?;
         }
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections.max(1))
@@ -324,7 +324,12 @@ mod send_checks {
         send(store.settings());
         send(store.settings_history(1));
         send(store.apply_changeset(changeset, ctx));
-        let key = NewApiKey { label: String::new(), rate_limit: None, expires_at: None };
+        let key = NewApiKey {
+            label: String::new(),
+            rate_limit: None,
+            expires_at: None,
+            scopes: revaer_domain::Scopes::ADMIN,
+        };
         send(store.complete_setup("t", changeset, &key, ctx));
         send(store.issue_setup_token(Duration::ZERO));
         send(store.issue_api_key(&key));

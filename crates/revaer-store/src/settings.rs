@@ -11,7 +11,9 @@
 //! together or not at all.
 
 use chrono::{DateTime, Utc};
-use revaer_domain::settings::{Changeset, ChangesetError, Settings, SettingsSnapshot, Violation};
+use revaer_domain::settings::{
+    Applied, Changeset, ChangesetError, Settings, SettingsSnapshot, Violation,
+};
 use serde_json::{Map, Value};
 use sqlx::{AnyConnection, Row};
 
@@ -154,6 +156,32 @@ pub(crate) async fn apply_in(
     context: &ChangeContext,
     mode: ModeChange,
 ) -> Result<AppliedChange> {
+    change_in(conn, backend, context, |current| {
+        let applied = current.apply(changeset)?;
+        if mode == ModeChange::Refused
+            && applied.settings.app_profile.mode != current.app_profile.mode
+        {
+            let violations = vec![Violation {
+                pointer: "/app_profile/mode".to_owned(),
+                message: "changes only by completing setup".to_owned(),
+            }];
+            return Err(ChangesetError::Invalid { violations }.into());
+        }
+        Ok(applied)
+    })
+    .await
+}
+
+/// Changes the settings inside the caller's transaction: takes the lock
+/// (the revision bump comes first), computes the new settings from the
+/// current ones with `edit`, and records the changed documents and the
+/// history entry. Returns without a new revision when nothing changes.
+async fn change_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    context: &ChangeContext,
+    edit: impl FnOnce(&Settings) -> Result<Applied>,
+) -> Result<AppliedChange> {
     let now = now_ms();
     // The write comes first: it takes the lock before anything is read.
     let bumped = bump_revision(conn, now, context.if_revision).await?;
@@ -162,16 +190,7 @@ pub(crate) async fn apply_in(
         let expected = context.if_revision.unwrap_or_default();
         return Err(StoreError::StaleRevision { expected, current: current.revision });
     };
-    let applied = current.settings.apply(changeset)?;
-    if mode == ModeChange::Refused
-        && applied.settings.app_profile.mode != current.settings.app_profile.mode
-    {
-        let violations = vec![Violation {
-            pointer: "/app_profile/mode".to_owned(),
-            message: "changes only by completing setup".to_owned(),
-        }];
-        return Err(ChangesetError::Invalid { violations }.into());
-    }
+    let applied = edit(&current.settings)?;
     if applied.changed.is_empty() {
         // Nothing changes: the caller rolls the bump back.
         let snapshot = SettingsSnapshot { revision: revision - 1, settings: current.settings };
@@ -249,6 +268,29 @@ impl Store {
         tracing::info!(revision = applied.snapshot.revision, "settings changed");
         self.watcher().deliver(applied.snapshot.clone(), committed_at);
         Ok(applied.snapshot)
+    }
+
+    /// Clears `app_profile.immutable_keys`, whatever they protect: the
+    /// operator's way back from the host (`revaerd unlock-settings`, with
+    /// the daemon stopped), recorded in the history like any change.
+    /// Returns the keys that were lifted.
+    #[tracing::instrument(skip_all, fields(actor = %context.actor))]
+    pub async fn lift_immutable_keys(&self, context: &ChangeContext) -> Result<Vec<String>> {
+        let mut lifted = Vec::new();
+        let mut tx = self.pool().begin().await.map_err(db("begin a transaction"))?;
+        let applied = change_in(&mut tx, self.backend(), context, |current| {
+            lifted.clone_from(&current.app_profile.immutable_keys);
+            Ok(current.lift_immutable_keys())
+        })
+        .await?;
+        let Some(committed_at) = applied.committed_at else {
+            tx.rollback().await.map_err(db("roll back"))?;
+            return Ok(Vec::new());
+        };
+        tx.commit().await.map_err(db("commit the settings change"))?;
+        tracing::info!(revision = applied.snapshot.revision, "immutable keys lifted");
+        self.watcher().deliver(applied.snapshot, committed_at);
+        Ok(lifted)
     }
 
     /// The most recent `limit` changes, newest first.

@@ -11,7 +11,12 @@ use revaer_store::{ChangeContext, KeyRateLimit, NewApiKey, StoreError};
 use serde_json::json;
 
 fn first_key() -> NewApiKey {
-    NewApiKey { label: "admin".into(), rate_limit: None, expires_at: None }
+    NewApiKey {
+        label: "admin".into(),
+        rate_limit: None,
+        expires_at: None,
+        scopes: revaer_domain::Scopes::ADMIN,
+    }
 }
 
 fn changeset(value: serde_json::Value) -> Changeset {
@@ -112,6 +117,7 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
             label: "sonarr".into(),
             rate_limit: Some(limit),
             expires_at: None,
+            scopes: revaer_domain::Scopes::ADMIN,
         })
         .await
         .expect("issue");
@@ -175,6 +181,7 @@ async fn api_keys_expire_and_bad_limits_are_refused(db: &TestDb) {
         label: "late".into(),
         rate_limit: None,
         expires_at: Some(Utc::now() - chrono::Duration::seconds(1)),
+        scopes: revaer_domain::Scopes::ADMIN,
     };
     let refused = db.store.issue_api_key(&past).await;
     assert!(matches!(refused, Err(StoreError::Invalid { field: "expires_at", .. })), "{refused:?}");
@@ -182,6 +189,7 @@ async fn api_keys_expire_and_bad_limits_are_refused(db: &TestDb) {
         label: "temp".into(),
         rate_limit: None,
         expires_at: Some(Utc::now() + chrono::Duration::milliseconds(300)),
+        scopes: revaer_domain::Scopes::ADMIN,
     };
     let expiring = db.store.issue_api_key(&soon).await.expect("issue");
     assert!(db.store.verify_api_key(expiring.token.expose()).await.expect("verify").is_some());
@@ -197,6 +205,7 @@ async fn api_keys_expire_and_bad_limits_are_refused(db: &TestDb) {
         label: "x".into(),
         rate_limit: Some(KeyRateLimit { burst: 0, per_seconds: 1 }),
         expires_at: None,
+        scopes: revaer_domain::Scopes::ADMIN,
     };
     assert!(matches!(db.store.issue_api_key(&invalid).await, Err(StoreError::Invalid { .. })));
 }
@@ -245,7 +254,37 @@ async fn only_setup_changes_the_mode(db: &TestDb) {
     assert_eq!(db.store.settings().await.expect("read").settings.app_profile.mode, AppMode::Setup);
 }
 
+/// A database from before scopes (migration 0007 not applied yet): its keys
+/// could do everything, and after the upgrade they still can, as `admin`;
+/// keys issued after it keep the scopes they are given.
+async fn keys_made_before_scopes_become_admin(db: &TestDb) {
+    use revaer_domain::{Scope, Scopes};
+    let old = db.store.issue_api_key(&first_key()).await.expect("issue");
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&db.config.url).await.expect("connect");
+    for statement in [
+        "ALTER TABLE api_keys DROP COLUMN scopes",
+        "DELETE FROM _sqlx_migrations WHERE version = 7",
+    ] {
+        sqlx::query(statement).execute(&pool).await.expect(statement);
+    }
+    pool.close().await;
+    let upgraded = db.another().await;
+    let key = upgraded.verify_api_key(old.token.expose()).await.expect("verify").expect("usable");
+    assert_eq!(key.scopes, Scopes::ADMIN);
+    let reader = NewApiKey { scopes: Scopes::of(&[Scope::Read]), ..first_key() };
+    let issued = upgraded.issue_api_key(&reader).await.expect("issue");
+    let listed = upgraded.list_api_keys().await.expect("list");
+    let found = listed.iter().find(|k| k.key_id == issued.key.key_id).expect("listed");
+    assert_eq!(found.scopes, Scopes::of(&[Scope::Read]));
+    let none = NewApiKey { scopes: Scopes::default(), ..first_key() };
+    let refused = upgraded.issue_api_key(&none).await;
+    assert!(matches!(refused, Err(StoreError::Invalid { field: "scopes", .. })), "{refused:?}");
+    upgraded.close().await;
+}
+
 on_both_backends!(
+    keys_made_before_scopes_become_admin,
     two_instances_setting_up_at_once_cannot_both_succeed,
     only_setup_changes_the_mode,
     setup_token_is_one_time_and_exactly_one_concurrent_use_wins,

@@ -140,6 +140,18 @@ async fn immutable_keys_cannot_be_changed_or_unlocked(db: &TestDb) {
     let free = changeset(json!({"engine_profile": {"dht": false}}));
     let applied = db.store.apply_changeset(&free, &ChangeContext::new("x")).await;
     assert_eq!(applied.expect("other keys change").revision, 2);
+    // The host-side way back lifts them all, as one recorded revision.
+    let mut updates = db.store.subscribe();
+    let host = ChangeContext::new("revaerd unlock-settings").because("host");
+    let lifted = db.store.lift_immutable_keys(&host).await.expect("lift");
+    assert_eq!(lifted, ["/engine_profile/listen_port", "/fs_policy"]);
+    let update = tokio::time::timeout(common::WAIT, updates.recv()).await.expect("in time");
+    assert_eq!(update.expect("delivered").revision, 3, "running daemons hear of it");
+    let history = db.store.settings_history(1).await.expect("history");
+    assert_eq!((history[0].revision, history[0].actor.as_str()), (3, "revaerd unlock-settings"));
+    let port = changeset(json!({"engine_profile": {"listen_port": 7000}}));
+    db.store.apply_changeset(&port, &ChangeContext::new("x")).await.expect("changes again");
+    assert!(db.store.lift_immutable_keys(&host).await.expect("again").is_empty(), "nothing left");
 }
 
 async fn a_stale_revision_is_refused(db: &TestDb) {

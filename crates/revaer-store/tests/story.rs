@@ -8,12 +8,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::{TestDb, WAIT};
-use revaer_domain::InfoHash;
 use revaer_domain::settings::{AppMode, Changeset, TransferMode};
+use revaer_domain::{InfoHash, Scope, Scopes};
 use revaer_store::{
     ChangeContext, FsJobStatus, FsJobUpdate, NewApiKey, NewFsJob, TorrentRow, TorrentSourceRow,
 };
 use serde_json::json;
+
+fn new_key(label: &str, scopes: Scopes) -> NewApiKey {
+    NewApiKey { label: label.into(), rate_limit: None, expires_at: None, scopes }
+}
 
 async fn full_story(db: &TestDb) {
     let store = &db.store;
@@ -27,7 +31,7 @@ async fn full_story(db: &TestDb) {
         "categories": {"movies": {"library_path": "Movies/{name} ({year})"}}
     }))
     .expect("changeset");
-    let admin = NewApiKey { label: "admin".into(), rate_limit: None, expires_at: None };
+    let admin = new_key("admin", Scopes::ADMIN);
     let (snapshot, key) = store
         .complete_setup(token.expose(), &initial, &admin, &ChangeContext::new("setup"))
         .await
@@ -41,10 +45,8 @@ async fn full_story(db: &TestDb) {
     // Operate: a key for an automation tool, a torrent, a job.
     let verified =
         store.verify_api_key(key.token.expose()).await.expect("verify").expect("admin key");
-    let sonarr = store
-        .issue_api_key(&NewApiKey { label: "sonarr".into(), rate_limit: None, expires_at: None })
-        .await
-        .expect("issue");
+    let control = Scopes::of(&[Scope::Control]);
+    let sonarr = store.issue_api_key(&new_key("sonarr", control)).await.expect("issue");
     let change: Changeset =
         serde_json::from_value(json!({"engine_profile": {"upload_limit_bps": 500_000}}))
             .expect("cs");
@@ -90,7 +92,8 @@ async fn full_story(db: &TestDb) {
     let seen = other.settings().await.expect("read");
     assert_eq!((seen.revision, seen.settings.engine_profile.upload_limit_bps), (2, Some(500_000)));
     assert_eq!(other.list_api_keys().await.expect("keys").len(), 2);
-    assert!(other.verify_api_key(sonarr.token.expose()).await.expect("verify").is_some());
+    let seen = other.verify_api_key(sonarr.token.expose()).await.expect("verify");
+    assert_eq!(seen.map(|k| k.scopes), Some(control), "scopes are stored with the key");
     assert_eq!(other.torrents().await.expect("torrents"), [torrent]);
     assert_eq!(other.fs_jobs_for(id).await.expect("jobs")[0].status, FsJobStatus::Done);
     let history = other.settings_history(10).await.expect("history");

@@ -31,6 +31,16 @@ pub struct WrongSetupToken(Problem);
 #[response(content_type = "application/problem+json")]
 pub struct Forbidden(Problem);
 
+/// The key lacks the scope the route needs (named in `required_scope`),
+/// or asks to hand out a key wider than its own (the field in
+/// `invalid_params`).
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({"type": "https://revaer.dev/problems/forbidden", "title": "Forbidden", "status": 403, "detail": "this API key lacks the `control` scope this route needs", "required_scope": "control", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"})
+)]
+pub struct MissingScope(Problem);
+
 /// No such thing.
 #[derive(Debug, ToResponse)]
 #[response(content_type = "application/problem+json")]

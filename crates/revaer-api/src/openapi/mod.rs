@@ -28,7 +28,7 @@ use crate::state::ApiLimits;
 #[openapi(
     info(
         title = "Revaer",
-        description = "The Revaer torrent server's HTTP API. Every error is `application/problem+json` (RFC 9457) with a `trace_id`; validation errors list `invalid_params` with JSON Pointers (`/query/<name>` for query parameters). Every `/v1` route but setup needs an API key (`Authorization: Bearer rvk_…` or `x-revaer-api-key`) and counts against its rate limit (`X-RateLimit-*` headers; 429 with `Retry-After`).",
+        description = "The Revaer torrent server's HTTP API. Every error is `application/problem+json` (RFC 9457) with a `trace_id`; validation errors list `invalid_params` with JSON Pointers (`/query/<name>` for query parameters). Every `/v1` route but setup needs an API key (`Authorization: Bearer rvk_…` or `x-revaer-api-key`) with the route's scope (`read`, `control` or `admin`, each granting the ones before it; 403 names a missing one) and counts against its rate limit (`X-RateLimit-*` headers; 429 with `Retry-After`).",
         license(name = "Apache-2.0"),
     ),
     components(
@@ -43,6 +43,7 @@ use crate::state::ApiLimits;
             problems::Unauthorized,
             problems::WrongSetupToken,
             problems::Forbidden,
+            problems::MissingScope,
             problems::NotFound,
             problems::Conflict,
             problems::AlreadySetUp,
@@ -81,14 +82,14 @@ fn problem(name: &str) -> RefOr<utoipa::openapi::Response> {
     RefOr::Ref(Ref::from_response_name(name))
 }
 
-/// What every protected operation shares: the key requirement, and the
-/// 401, 429 and 500 problems.
+/// What every protected operation shares: the key requirement (with the
+/// route's scope, set by the route table), and the 401, 429 and 500
+/// problems.
 fn require_key(operation: &mut Operation) {
     let empty: [&str; 0] = [];
-    operation.security = Some(vec![
-        SecurityRequirement::new("bearer", empty),
-        SecurityRequirement::new("api_key", empty),
-    ]);
+    operation.security.get_or_insert_with(|| {
+        vec![SecurityRequirement::new("bearer", empty), SecurityRequirement::new("api_key", empty)]
+    });
     let responses = &mut operation.responses.responses;
     responses.entry("401".to_owned()).or_insert_with(|| problem("Unauthorized"));
     responses.entry("429".to_owned()).or_insert_with(|| problem("TooManyRequests"));
@@ -142,6 +143,14 @@ pub fn build() -> Document {
     let mut protected = routes::protected(ApiLimits::default()).into_openapi();
     operations(&mut protected).for_each(require_key);
     doc.merge(protected);
+    let mut local = routes::local().into_openapi();
+    for operation in operations(&mut local) {
+        require_key(operation);
+        // Loopback clients may call these without a key: the empty
+        // requirement says a key is optional.
+        operation.security.get_or_insert_with(Vec::new).push(SecurityRequirement::default());
+    }
+    doc.merge(local);
     doc.merge(routes::open().into_openapi());
     at_least_one_field(&mut doc);
     for operation in operations(&mut doc) {

@@ -245,14 +245,14 @@ fn frames(subscription: Subscription, filter: Filter) -> impl Stream<Item = BusE
 
 /// `GET /v1/events`.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
-    description = "Server-sent events. Each frame has `id:` (monotonic, unique across restarts), `event:` (the type) and `data:` (a `StreamEvent` as JSON: the envelope with `type` and `data`); the stream opens with a `retry:` hint and sends `:` keep-alive comments. Resume with `Last-Event-ID` (or `last_event_id`): missed events are replayed from a bounded ring without duplicates; an id older than the ring, or from before a restart, first gets a `resync` event (refetch state) whose id is the newest event's. A client too slow to keep up is disconnected and resumes with its last id.",
+    description = "Server-sent events. The stream ends when its API key is revoked, disabled or expires. Each frame has `id:` (monotonic, unique across restarts), `event:` (the type) and `data:` (a `StreamEvent` as JSON: the envelope with `type` and `data`); the stream opens with a `retry:` hint and sends `:` keep-alive comments. Resume with `Last-Event-ID` (or `last_event_id`): missed events are replayed from a bounded ring without duplicates; an id older than the ring, or from before a restart, first gets a `resync` event (refetch state) whose id is the newest event's. A client too slow to keep up is disconnected and resumes with its last id.",
     params(EventsParams, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this id")),
     responses(
         (status = 200, description = "The stream: one frame per event", content_type = "text/event-stream", body = EventFrame),
         (status = 400, response = BadRequest),
     ))]
 pub async fn stream_events(
-    _: Authenticated,
+    Authenticated(key): Authenticated,
     State(state): State<ApiState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
@@ -263,6 +263,11 @@ pub async fn stream_events(
     let head = stream::once(async move { Ok(opening) });
     let body =
         futures_util::StreamExt::map(frames(subscription, filter), |event| Ok(to_sse(&event)));
+    // The stream lasts as long as its key: revoking, disabling or the expiry
+    // of the key ends it.
+    let keys = state.service.keys().clone();
+    let ended = async move { keys.ended(&key).await };
+    let body = futures_util::StreamExt::take_until(body, Box::pin(ended));
     Ok(Sse::new(futures_util::StreamExt::chain(head, body))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use revaer_api_models::InvalidParam;
 use revaer_api_models::keys::{IssuedKeyView, KeyView, NewKeyRequest, RateLimitSpec};
+use revaer_domain::{Scope, Scopes};
 use revaer_store::{ApiKey, IssuedKey, KeyRateLimit, NewApiKey};
 
 use crate::auth::Authenticated;
@@ -30,6 +31,7 @@ fn view(key: &ApiKey) -> KeyView {
         expires_at: key.expires_at,
         revoked_at: key.revoked_at,
         enabled: key.enabled,
+        scopes: key.scopes.iter().collect(),
     }
 }
 
@@ -70,18 +72,29 @@ pub async fn list_keys(
         (status = 400, response = BadRequest),
     ))]
 pub async fn issue_key(
-    _: Authenticated,
+    key: Authenticated,
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<NewKeyRequest>,
 ) -> ApiResult<impl IntoResponse> {
+    let scopes = match request.scopes.as_deref() {
+        None => Scopes::of(&[Scope::Read]),
+        Some([]) => {
+            return Err(ApiError::Validation(vec![InvalidParam::new(
+                "/scopes",
+                "at least one scope: read, control or admin",
+            )]));
+        }
+        Some(list) => Scopes::of(list),
+    };
     let new = NewApiKey {
         label: request.label,
         rate_limit: request
             .rate_limit
             .map(|l| KeyRateLimit { burst: l.burst, per_seconds: l.per_seconds }),
         expires_at: request.expires_at,
+        scopes,
     };
-    let key = state.service.issue_key(&new).await?;
+    let key = state.service.issue_key(&key.caller(), &new).await?;
     Ok((StatusCode::CREATED, Json(issued(&key))))
 }
 
@@ -94,12 +107,12 @@ pub async fn issue_key(
         (status = 404, response = NotFound),
     ))]
 pub async fn rotate_key(
-    _: Authenticated,
+    key: Authenticated,
     State(state): State<ApiState>,
     raw: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<IssuedKeyView>> {
     let Path(raw) = raw.map_err(|_| unreadable())?;
-    let key = state.service.rotate_key(key_id(&raw)?).await?;
+    let key = state.service.rotate_key(&key.caller(), key_id(&raw)?).await?;
     Ok(Json(issued(&key)))
 }
 
@@ -112,11 +125,11 @@ pub async fn rotate_key(
         (status = 404, response = NotFound),
     ))]
 pub async fn revoke_key(
-    _: Authenticated,
+    key: Authenticated,
     State(state): State<ApiState>,
     raw: Result<Path<String>, PathRejection>,
 ) -> ApiResult<StatusCode> {
     let Path(raw) = raw.map_err(|_| unreadable())?;
-    state.service.revoke_key(key_id(&raw)?).await?;
+    state.service.revoke_key(&key.caller(), key_id(&raw)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

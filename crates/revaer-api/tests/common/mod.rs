@@ -189,7 +189,12 @@ impl Api {
 
 /// An API key for the tests.
 async fn first_key(store: &Store) -> String {
-    let key = NewApiKey { label: "tests".into(), rate_limit: None, expires_at: None };
+    let key = NewApiKey {
+        label: "tests".into(),
+        rate_limit: None,
+        expires_at: None,
+        scopes: revaer_domain::Scopes::ADMIN,
+    };
     store.issue_api_key(&key).await.expect("key").token.expose().to_owned()
 }
 

@@ -28,10 +28,12 @@ pub async fn keys(client: &Client, out: Output, command: KeysCommand) -> CliResu
                         } else {
                             "disabled"
                         };
+                        let scopes: Vec<&str> = k.scopes.iter().map(|s| s.as_str()).collect();
                         vec![
                             k.key_id.clone(),
                             k.label.clone(),
                             state.to_owned(),
+                            scopes.join(","),
                             k.rate_limit.map_or("unlimited".into(), |r| {
                                 format!("{}/{}s", r.burst, r.per_seconds)
                             }),
@@ -39,14 +41,15 @@ pub async fn keys(client: &Client, out: Output, command: KeysCommand) -> CliResu
                         ]
                     })
                     .collect();
-                table(&["KEY", "LABEL", "STATE", "RATE LIMIT", "LAST USED"], &rows)
+                table(&["KEY", "LABEL", "STATE", "SCOPES", "RATE LIMIT", "LAST USED"], &rows)
             });
         }
-        KeysCommand::Issue { label, burst, per_seconds, expires_at } => {
+        KeysCommand::Issue { label, burst, per_seconds, expires_at, scopes } => {
             let rate_limit = burst
                 .zip(per_seconds)
                 .map(|(burst, per_seconds)| RateLimitSpec { burst, per_seconds });
-            let request = NewKeyRequest { label, rate_limit, expires_at };
+            let scopes = (!scopes.is_empty()).then_some(scopes);
+            let request = NewKeyRequest { label, rate_limit, expires_at, scopes };
             let issued: IssuedKeyView =
                 client.send_json(Method::POST, "/v1/keys", &request).await?;
             print_issued(out, &issued);

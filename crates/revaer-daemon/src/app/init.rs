@@ -28,7 +28,12 @@ pub async fn init(store: &Store, out: &Path) -> anyhow::Result<()> {
         }
         Err(err) => return Err(err).context("issue a setup token"),
     };
-    let key = NewApiKey { label: "revaerd init".into(), rate_limit: None, expires_at: None };
+    let key = NewApiKey {
+        label: "revaerd init".into(),
+        rate_limit: None,
+        expires_at: None,
+        scopes: revaer_domain::Scopes::ADMIN,
+    };
     let context = ChangeContext::new("revaerd init").because("headless setup");
     let (snapshot, issued) = store
         .complete_setup(token.expose(), &Changeset::default(), &key, &context)
@@ -70,7 +75,7 @@ struct PartFile {
 impl PartFile {
     fn create(target: &Path) -> anyhow::Result<Self> {
         use std::os::unix::fs::OpenOptionsExt as _;
-        let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = super::files::parent(target);
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let path = dir.join(format!(".{name}.revaer-part"));
         let _ = std::fs::remove_file(&path);
@@ -87,7 +92,9 @@ impl PartFile {
         self.file.write_all(issued.token.expose().as_bytes())?;
         self.file.write_all(b"\n")?;
         self.file.sync_all()?;
-        std::fs::rename(&self.path, &self.target)
+        std::fs::rename(&self.path, &self.target)?;
+        // The rename is durable only once the directory is synced.
+        super::files::sync_dir(super::files::parent(&self.target))
     }
 }
 

@@ -8,16 +8,20 @@
 //! - `lock.rs`: the data directory's lock.
 //! - `logging.rs`: the log subscriber.
 //! - `settings.rs`: settings → engine and FsOps, and the reload loop.
-//! - `init.rs`: `revaerd init`.
+//! - `init.rs`: `revaerd init`; `unlock.rs`: `revaerd unlock-settings`.
+//! - `listen.rs`: where the API listens; `files.rs`: private files and
+//!   directories.
 //! - `shutdown.rs`: serving until a signal.
 
+mod files;
 mod init;
+mod listen;
 mod lock;
 mod logging;
 mod settings;
 mod shutdown;
+mod unlock;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,7 +62,7 @@ const GIT_REVISION: &str = match option_env!("REVAER_GIT_REVISION") {
 
 /// Runs the daemon (or `init`) until a shutdown signal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&cli.data_dir)
+    files::create_private_dir(&cli.data_dir)
         .with_context(|| format!("create the data directory {}", cli.data_dir.display()))?;
     let data_dir = cli.data_dir.canonicalize().context("resolve the data directory")?;
     let store_config = match &cli.database_url {
@@ -67,11 +71,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let lock = match cli.command {
         Some(Command::Init { .. }) => None,
-        None => Some(lock::lock_data_dir(&data_dir)?),
+        Some(Command::UnlockSettings) | None => Some(lock::lock_data_dir(&data_dir)?),
     };
     let store = Store::connect(&store_config).await.context("open the database")?;
     let result = match &cli.command {
         Some(Command::Init { api_key_out }) => init::init(&store, api_key_out).await,
+        Some(Command::UnlockSettings) => unlock::unlock(&store).await,
         None => daemon(&cli, &data_dir, &store).await,
     };
     store.close().await;
@@ -95,12 +100,10 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
     let settings = &snapshot.settings;
     let active = settings.app_profile.mode == AppMode::Active;
     // Cheap checks first: the HTTP port is taken before any torrent runs.
-    let addr = if active {
-        SocketAddr::new(settings.app_profile.bind_address, settings.app_profile.http_port)
-    } else {
-        cli.bind
-    };
+    let listen = listen::resolve(cli.bind, data_dir, &settings.app_profile)?;
+    let addr = listen.addr;
     let listener = TcpListener::bind(addr).await.with_context(|| format!("listen on {addr}"))?;
+    tracing::info!(%addr, source = listen.source, "HTTP address");
     let instance = cli.instance.clone().unwrap_or_else(|| default_instance(data_dir));
     // A restarted daemon's new token replaces its old one; daemons sharing
     // the database keep theirs.
@@ -206,6 +209,7 @@ fn http_config(cli: &Cli) -> HttpConfig {
         metrics,
         metrics_need_key: cli.metrics_require_key,
         remote_setup: cli.setup_allow_remote,
+        loopback_exempt: !cli.no_loopback_exemptions,
     }
 }
 

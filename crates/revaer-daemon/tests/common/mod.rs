@@ -52,10 +52,25 @@ pub fn start(data: &Path) -> Daemon {
 
 /// Starts `revaerd` with extra environment variables.
 pub fn start_with_env(data: &Path, env: &[(&str, &str)]) -> Daemon {
-    let child = Command::new(BIN)
-        .args(["--data-dir"])
-        .arg(data)
-        .args(["--bind", "127.0.0.1:0", "--peer-port", "0"])
+    start_bound(data, Some("127.0.0.1:0"), env)
+}
+
+/// A port free on 127.0.0.1 a moment ago.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Starts `revaerd` with `--bind` when given (else the address it resolves
+/// itself) and extra environment variables.
+pub fn start_bound(data: &Path, bind: Option<&str>, env: &[(&str, &str)]) -> Daemon {
+    let mut command = Command::new(BIN);
+    command.args(["--data-dir"]).arg(data).args(["--peer-port", "0"]);
+    if let Some(bind) = bind {
+        command.args(["--bind", bind]);
+    }
+    let child = command
+        .env_remove("REVAER_BIND")
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())

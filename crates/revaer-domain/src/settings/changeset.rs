@@ -183,6 +183,19 @@ impl Settings {
         Ok(Applied { settings, changed })
     }
 
+    /// These settings with no immutable keys: the operator's way back from
+    /// the host (`revaerd unlock-settings`), never offered over the API.
+    pub fn lift_immutable_keys(&self) -> Applied {
+        let mut settings = self.clone();
+        settings.app_profile.immutable_keys.clear();
+        let changed = if self.app_profile.immutable_keys.is_empty() {
+            Vec::new()
+        } else {
+            vec!["app_profile"]
+        };
+        Applied { settings, changed }
+    }
+
     /// Immutable keys (as listed before the change) keep their values, and
     /// the list keeps every entry.
     fn immutable_violations(&self, next: &Self) -> Vec<Violation> {
@@ -285,6 +298,26 @@ mod tests {
                 "/fs_policy/umask"
             ]
         );
+    }
+
+    #[test]
+    fn immutable_keys_are_lifted_only_by_the_host_side_helper() {
+        let frozen: Settings = Settings::default()
+            .apply(&changeset(
+                json!({"app_profile": {"immutable_keys": ["/app_profile", "/fs_policy"]}}),
+            ))
+            .expect("valid")
+            .settings;
+        // Over the API the list can only grow.
+        let refused = frozen.apply(&changeset(json!({"app_profile": {"immutable_keys": []}})));
+        assert!(refused.is_err());
+        let lifted = frozen.lift_immutable_keys();
+        assert_eq!(lifted.changed, vec!["app_profile"]);
+        assert!(lifted.settings.app_profile.immutable_keys.is_empty());
+        assert_eq!(lifted.settings.fs_policy, frozen.fs_policy, "nothing else changes");
+        let changed = lifted.settings.apply(&changeset(json!({"fs_policy": {"flatten": false}})));
+        assert!(changed.is_ok(), "{changed:?}");
+        assert!(lifted.settings.lift_immutable_keys().changed.is_empty(), "idempotent");
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod fs;
 
 pub use app::{AppMode, AppProfile};
 pub use categories::{Categories, Category, FsOverrides};
-pub use changeset::{Changeset, ChangesetError, Violation};
+pub use changeset::{Applied, Changeset, ChangesetError, Violation};
 pub use engine::{Encryption, EngineProfile};
 pub use fs::{FsPolicy, TransferMode};
 

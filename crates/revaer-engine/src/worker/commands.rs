@@ -5,7 +5,7 @@ use std::path::Path;
 
 use revaer_domain::event;
 use revaer_domain::{
-    EngineEvent, FileEntry, FilePriority, InfoHash, RateLimit, SelectionRules, TorrentDetail,
+    CompiledSelection, EngineEvent, FileEntry, FilePriority, InfoHash, RateLimit, TorrentDetail,
     TorrentLabels, TrackerEntry, TrackerStatus,
 };
 
@@ -15,7 +15,7 @@ use crate::config::SessionConfig;
 use crate::error::{EngineError, Result};
 use crate::ffi;
 use crate::ffi::torrent::{AddParams, TorrentFlag, TrackerRecord};
-use crate::metainfo::{FileSlot, priorities_for, visible_files};
+use crate::metainfo::{FileSlot, priorities_for, priorities_with, visible_files};
 use crate::resume::TorrentMeta;
 use crate::torrents::{TorrentRecord, check_target};
 
@@ -291,18 +291,21 @@ impl Worker<'_> {
         self.update_meta(id, |meta| meta.labels = labels, |_| Ok(()))
     }
 
-    pub(super) fn select(&mut self, id: InfoHash, rules: SelectionRules) -> Result<Vec<FileEntry>> {
-        rules.compile()?;
+    pub(super) fn select(
+        &mut self,
+        id: InfoHash,
+        selection: CompiledSelection,
+    ) -> Result<Vec<FileEntry>> {
         let record = self.record(id)?;
         let Some(layout) = record.layout.clone() else {
-            if !rules.priorities.is_empty() {
+            if !selection.rules().priorities.is_empty() {
                 return Err(EngineError::MetadataPending { id });
             }
-            let pending = !rules.is_default();
+            let pending = !selection.rules().is_default();
             let was_pending = record.selection_pending;
             self.update_meta(
                 id,
-                |meta| meta.selection = rules,
+                |meta| meta.selection = selection.into_rules(),
                 |worker| {
                     if pending != was_pending {
                         worker.set_upload_mode(id, pending)?;
@@ -315,12 +318,12 @@ impl Worker<'_> {
             }
             return Ok(Vec::new());
         };
-        let priorities = priorities_for(&layout, &rules)?;
+        let priorities = priorities_with(&layout, &selection)?;
         let levels = priorities.clone();
         self.update_meta(
             id,
             |meta| {
-                meta.selection = rules;
+                meta.selection = selection.into_rules();
                 meta.file_priorities = levels;
             },
             |worker| {

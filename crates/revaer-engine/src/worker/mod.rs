@@ -278,8 +278,8 @@ impl<'a> Worker<'a> {
             Command::Limits { id, download, upload, reply } => {
                 let _ = reply.send(self.set_limits(id, download, upload));
             }
-            Command::Select { id, rules, reply } => {
-                let _ = reply.send(self.select(id, rules));
+            Command::Select { id, selection, reply } => {
+                let _ = reply.send(self.select(id, selection));
             }
             Command::Labels { id, labels, reply } => {
                 let _ = reply.send(self.set_labels(id, labels));

@@ -12,18 +12,33 @@ use crate::error::{Result, StoreError};
 /// How long a writer waits for another's lock before failing.
 const BUSY_TIMEOUT_MS: u32 = 5000;
 
-/// Creates the directory a `sqlite://PATH` URL's file lives in.
-pub(crate) fn ensure_parent_dir(url: &str) -> Result<()> {
+/// Readable and writable by the owner only: the database holds magnets,
+/// settings and key digests.
+const PRIVATE: u32 = 0o600;
+
+/// Makes the database file of a `sqlite://PATH` URL private before SQLite
+/// opens it: creates its directory (0700), creates the file 0600 if it is
+/// missing, and takes group and other access away from an existing file
+/// and its `-wal`/`-shm` companions (SQLite gives those the database
+/// file's mode when it creates them).
+pub(crate) fn prepare_file(url: &str) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
+    let io = |err| StoreError::Connect { backend: "SQLite", source: sqlx::Error::Io(err) };
     if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|err| StoreError::Connect {
-            backend: "SQLite",
-            source: sqlx::Error::Io(err),
-        })?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(io)?;
+    }
+    std::fs::OpenOptions::new().create(true).append(true).mode(PRIVATE).open(path).map_err(io)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{path}{suffix}");
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(PRIVATE)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(io(err)),
+            _ => {}
+        }
     }
     Ok(())
 }

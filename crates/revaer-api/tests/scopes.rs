@@ -1,0 +1,255 @@
+//! Scoped keys: each route needs its scope (403 naming a missing one), a
+//! key hands out nothing wider than itself, and a key's event stream ends
+//! with the key.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use common::Api;
+use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+const ID: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// Issues a key with `body` as the admin and returns its token.
+async fn issue(api: &Api, token: Option<&str>, body: Value) -> (u16, Value) {
+    let token = token.unwrap_or(&api.token);
+    let reply = api.send(Method::POST, "/v1/keys", Some(token), Some(body)).await;
+    (reply.status.as_u16(), reply.json)
+}
+
+async fn token_of(api: &Api, body: Value) -> String {
+    let (status, json) = issue(api, None, body).await;
+    assert_eq!(status, 201, "{json}");
+    json["token"].as_str().expect("token").to_owned()
+}
+
+/// The status of `method uri` with `token`, and the scope a 403 names.
+async fn attempt(
+    api: &Api,
+    token: &str,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let reply = api.send(method, uri, Some(token), body).await;
+    (reply.status.as_u16(), reply.json.get("required_scope").cloned().unwrap_or(Value::Null))
+}
+
+/// Who, what, the body, and the status and `required_scope` expected.
+type Case<'a> = (&'a str, Method, String, Option<Value>, u16, Value);
+
+#[tokio::test]
+async fn every_route_needs_its_scope_and_a_refusal_names_it() {
+    let api = Api::start().await;
+    let reader = token_of(&api, json!({"label": "dashboard"})).await;
+    let control = token_of(&api, json!({"label": "sonarr", "scopes": ["control"]})).await;
+    let add = json!({"magnet": format!("magnet:?xt=urn:btih:{ID}"), "paused": true});
+    let freeze = json!({"app_profile": {"immutable_keys": ["/app_profile", "/fs_policy"]}});
+    let cases: Vec<Case<'_>> = vec![
+        // A key issued without scopes reads, and only reads.
+        (&reader, Method::GET, "/v1/torrents".into(), None, 200, Value::Null),
+        (&reader, Method::GET, "/v1/transfer".into(), None, 200, Value::Null),
+        (&reader, Method::GET, "/health/full".into(), None, 200, Value::Null),
+        (&reader, Method::POST, "/v1/torrents".into(), Some(add.clone()), 403, json!("control")),
+        (&reader, Method::DELETE, format!("/v1/torrents/{ID}"), None, 403, json!("control")),
+        (
+            &reader,
+            Method::POST,
+            "/v1/transfer/limits".into(),
+            Some(json!({"download_bps": 1})),
+            403,
+            json!("control"),
+        ),
+        (&reader, Method::GET, "/v1/config".into(), None, 403, json!("admin")),
+        (&reader, Method::GET, "/v1/keys".into(), None, 403, json!("admin")),
+        // `control` acts on torrents, never on keys or settings: it cannot
+        // freeze the settings.
+        (&control, Method::POST, "/v1/torrents".into(), Some(add), 201, Value::Null),
+        (
+            &control,
+            Method::POST,
+            format!("/v1/torrents/{ID}/action"),
+            Some(json!({"type": "resume"})),
+            204,
+            Value::Null,
+        ),
+        (&control, Method::PATCH, "/v1/config".into(), Some(freeze.clone()), 403, json!("admin")),
+        (
+            &control,
+            Method::POST,
+            "/v1/keys".into(),
+            Some(json!({"label": "x"})),
+            403,
+            json!("admin"),
+        ),
+        (&control, Method::DELETE, format!("/v1/torrents/{ID}"), None, 204, Value::Null),
+    ];
+    for (token, method, uri, body, status, scope) in cases {
+        let seen = attempt(&api, token, method.clone(), &uri, body).await;
+        assert_eq!(seen, (status, scope), "{method} {uri}");
+    }
+    let refused = api.send(Method::GET, "/v1/keys", Some(&reader), None).await;
+    let detail = refused.json["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("`admin` scope"), "{detail}");
+    // Nothing was frozen.
+    let config = api.call(Method::GET, "/v1/config", None).await;
+    assert_eq!(config.json["app_profile"]["immutable_keys"], json!([]));
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn a_key_hands_out_nothing_wider_than_itself() {
+    let api = Api::start().await;
+    let limit = json!({"burst": 60, "per_seconds": 60});
+    let expiry = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let (status, limited) = issue(
+        &api,
+        None,
+        json!({"label": "ops", "scopes": ["admin"], "rate_limit": limit, "expires_at": expiry}),
+    )
+    .await;
+    assert_eq!(status, 201, "{limited}");
+    let (limited_id, limited) = (
+        limited["key_id"].as_str().expect("id").to_owned(),
+        limited["token"].as_str().expect("token").to_owned(),
+    );
+    let sooner = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let wider = [
+        (json!({"label": "a", "expires_at": sooner}), "/rate_limit"),
+        (
+            json!({"label": "b", "rate_limit": {"burst": 600, "per_seconds": 60}, "expires_at": sooner}),
+            "/rate_limit",
+        ),
+        (json!({"label": "c", "rate_limit": limit}), "/expires_at"),
+    ];
+    for (body, pointer) in wider {
+        let (status, problem) = issue(&api, Some(&limited), body.clone()).await;
+        assert_eq!(status, 403, "{body}: {problem}");
+        assert_eq!(problem["invalid_params"][0]["pointer"], pointer, "{problem}");
+    }
+    let narrower = json!({"label": "d", "scopes": ["read"], "rate_limit": {"burst": 10, "per_seconds": 60}, "expires_at": sooner});
+    assert_eq!(issue(&api, Some(&limited), narrower).await.0, 201);
+    // The unlimited first key can be neither rotated nor revoked by it…
+    let keys = api.call(Method::GET, "/v1/keys", None).await.json;
+    let first =
+        keys.as_array().expect("keys").iter().find(|k| k["label"] == "tests").expect("first key");
+    let first = first["key_id"].as_str().expect("id");
+    let rotate =
+        api.send(Method::POST, &format!("/v1/keys/{first}/rotate"), Some(&limited), None).await;
+    assert_eq!(rotate.problem(403), ["/rate_limit"], "it is unlimited; the limited key is not");
+    let revoke = api.send(Method::DELETE, &format!("/v1/keys/{first}"), Some(&limited), None).await;
+    revoke.problem(403);
+    assert_eq!(
+        api.call(Method::GET, "/v1/keys", None).await.status,
+        200,
+        "the owner is not locked out"
+    );
+    // …but it may rotate itself.
+    let own = api
+        .send(Method::POST, &format!("/v1/keys/{limited_id}/rotate"), Some(&limited), None)
+        .await;
+    assert_eq!(own.status, 200, "{}", own.json);
+    // An empty scope list is refused with its pointer; so is an unknown one.
+    assert_eq!(
+        api.call(Method::POST, "/v1/keys", Some(json!({"label": "e", "scopes": []})))
+            .await
+            .problem(400),
+        ["/scopes"]
+    );
+    api.call(Method::POST, "/v1/keys", Some(json!({"label": "f", "scopes": ["root"]})))
+        .await
+        .problem(400);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_keys_event_stream_ends_within_a_second() {
+    let api = Api::start().await;
+    let (status, issued) = issue(&api, None, json!({"label": "watcher"})).await;
+    assert_eq!(status, 201);
+    let (key_id, token) = (
+        issued["key_id"].as_str().expect("id").to_owned(),
+        issued["token"].as_str().expect("token").to_owned(),
+    );
+    let request = Request::builder()
+        .uri("/v1/events")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let response = api.router.clone().oneshot(request).await.expect("answer");
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    // The opening frame arrives while the key is good.
+    let first = tokio::time::timeout(Duration::from_secs(5), body.frame()).await;
+    assert!(matches!(first, Ok(Some(Ok(_)))), "the stream opens");
+    assert_eq!(api.call(Method::DELETE, &format!("/v1/keys/{key_id}"), None).await.status, 204);
+    let revoked = tokio::time::Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(frame) = body.frame().await {
+            frame.expect("frame");
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ends within a second of the revocation");
+    assert!(revoked.elapsed() < Duration::from_secs(1));
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn an_expiring_keys_event_stream_ends_at_its_expiry() {
+    let api = Api::start().await;
+    let expiry = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let (status, issued) =
+        issue(&api, None, json!({"label": "brief", "expires_at": expiry.to_rfc3339()})).await;
+    assert_eq!(status, 201, "{issued}");
+    let token = issued["token"].as_str().expect("token").to_owned();
+    let request = Request::builder()
+        .uri("/v1/events")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let response = api.router.clone().oneshot(request).await.expect("answer");
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(frame) = body.frame().await {
+            frame.expect("frame");
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ends when its key expires");
+    let late = chrono::Utc::now() - expiry;
+    assert!(late < chrono::Duration::seconds(1), "ended {late} after the expiry");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn keyed_requests_to_health_and_metrics_spend_from_the_bucket() {
+    let api = Api::start().await;
+    let limited = token_of(
+        &api,
+        json!({"label": "scraper", "rate_limit": {"burst": 1, "per_seconds": 3600}}),
+    )
+    .await;
+    assert_eq!(api.send(Method::GET, "/v1/transfer", Some(&limited), None).await.status, 200);
+    for uri in ["/v1/transfer", "/health/full", "/metrics"] {
+        let reply = api.send(Method::GET, uri, Some(&limited), None).await;
+        assert_eq!(reply.status, 429, "{uri}: a request with a key spends from its bucket");
+    }
+    // Without a key, loopback still reads health.
+    assert_eq!(api.send(Method::GET, "/health/full", None, None).await.status, 200);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn loopback_exemptions_can_be_turned_off() {
+    let api = Api::start_active_with(|options| options.http.loopback_exempt = false).await;
+    api.send(Method::GET, "/health/full", None, None).await.problem(401);
+    assert_eq!(api.call(Method::GET, "/health/full", None).await.status, 200);
+    api.stop().await;
+}
