@@ -15,6 +15,7 @@
 //! - [`openapi`]: the OpenAPI document (from the same table) and `/docs`.
 //! - [`metrics`]: `/metrics` and the request counters.
 //! - [`trace`]: trace and request ids for every request.
+//! - [`server`]: the listener, with its timeouts and connection cap.
 //!
 //! # Quick start
 //! ```no_run
@@ -38,6 +39,7 @@ pub mod form;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod trace;
 
@@ -80,13 +82,11 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then finishes
-/// the requests in flight.
+/// the requests in flight, with the default [`server::ListenerLimits`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::serve(listener, router, shutdown, server::ListenerLimits::default()).await
 }

@@ -50,6 +50,21 @@ pub struct Cli {
     #[arg(long, env = "REVAER_MAX_TORRENT_BYTES", default_value_t = 16 * 1024 * 1024,
           value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
     pub max_torrent_bytes: u32,
+    /// Most HTTP connections open at once (more are closed as soon as they
+    /// are accepted). Each event stream holds one.
+    #[arg(long, env = "REVAER_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(16..=65_536))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers, counted from when
+    /// the server waits for them (so also how long an idle kept-alive
+    /// connection stays open).
+    #[arg(long, env = "REVAER_HTTP_HEAD_TIMEOUT", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub http_head_timeout: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, env = "REVAER_HTTP_BODY_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_body_timeout: u64,
     /// What to do (default: run the daemon).
     #[command(subcommand)]
     pub command: Option<Command>,

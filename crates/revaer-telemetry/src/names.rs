@@ -21,6 +21,9 @@ pub const LABEL_OUTCOME: &str = "outcome";
 pub const HTTP_REQUESTS_TOTAL: &str = "revaer_http_requests_total";
 /// Histogram: HTTP request duration in seconds, by `route`.
 pub const HTTP_REQUEST_SECONDS: &str = "revaer_http_request_duration_seconds";
+/// Counter: connections closed at once because the connection cap was
+/// reached.
+pub const HTTP_CONNECTIONS_REFUSED_TOTAL: &str = "revaer_http_connections_refused_total";
 /// Counter: requests refused by a key's rate limit.
 pub const RATE_LIMIT_THROTTLED_TOTAL: &str = "revaer_rate_limit_throttled_total";
 /// Counter: guard-rail breaches (a key refused again and again in a

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use revaer_api::ApiState;
+use revaer_api::server::ListenerLimits;
 use revaer_api::state::{ApiLimits, HttpConfig};
 use revaer_domain::settings::{AppMode, Settings};
 use revaer_engine::{Engine, EngineConfig};
@@ -122,7 +123,13 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         peer_port: cli.peer_port,
     })));
     let state = ApiState::new(running.service.clone(), http_config(cli));
-    let served = shutdown::serve_until_signal(listener, state, setup_token.as_ref()).await;
+    let limits = ListenerLimits {
+        max_connections: cli.max_connections as usize,
+        head_timeout: Duration::from_secs(cli.http_head_timeout),
+        body_timeout: Duration::from_secs(cli.http_body_timeout),
+        ..ListenerLimits::default()
+    };
+    let served = shutdown::serve_until_signal(listener, state, limits, setup_token.as_ref()).await;
     stop(running, store).await?;
     served
 }

@@ -2,20 +2,19 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use revaer_api::{ApiState, router, serve};
+use revaer_api::server::{ListenerLimits, serve};
+use revaer_api::{ApiState, router};
 use tokio::net::TcpListener;
 
-/// How long requests in flight get to finish after a shutdown signal.
-const HTTP_DRAIN: Duration = Duration::from_secs(10);
-
 /// Announces the address (and the setup token), serves until SIGINT or
-/// SIGTERM, then gives requests in flight [`HTTP_DRAIN`] to finish.
+/// SIGTERM, then gives requests in flight the listener's drain time to
+/// finish.
 pub async fn serve_until_signal(
     listener: TcpListener,
     state: ApiState,
+    limits: ListenerLimits,
     setup_token: Option<&revaer_store::SecretToken>,
 ) -> anyhow::Result<()> {
     let local: SocketAddr = listener.local_addr().context("read the listen address")?;
@@ -26,26 +25,15 @@ pub async fn serve_until_signal(
     writeln!(out, "revaerd: listening on http://{local}")?;
     out.flush()?;
     drop(out);
-    let (signalled, mut signal) = tokio::sync::watch::channel(false);
     let bus = state.service.bus().clone();
     let shutdown = async move {
         shutdown_signal().await;
+        tracing::info!(drain_secs = limits.drain.as_secs(), "stopping the listener");
         // Event streams never finish on their own: end them, so that the
         // graceful shutdown only waits for ordinary requests.
         bus.close();
-        signalled.send_replace(true);
     };
-    let http = serve(listener, router(state), shutdown);
-    tokio::pin!(http);
-    tokio::select! {
-        result = &mut http => return result.context("serve HTTP"),
-        _ = signal.wait_for(|s| *s) => {}
-    }
-    if let Ok(result) = tokio::time::timeout(HTTP_DRAIN, http).await {
-        return result.context("serve HTTP");
-    }
-    tracing::warn!("requests still in flight after {} s; closing them", HTTP_DRAIN.as_secs());
-    Ok(())
+    serve(listener, router(state), shutdown, limits).await.context("serve HTTP")
 }
 
 /// SIGINT or SIGTERM.

@@ -1,0 +1,126 @@
+//! The listener against hostile clients, through the binary: trickled
+//! headers, half-sent requests held open, idle kept-alive connections and
+//! slow bodies are cut, past the connection cap new connections are
+//! closed, and a normal client is served all along.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{complete_setup, http, preseed, start_with_env, terminate};
+
+/// Whether the server closed `stream` within `within` (a read sees the end
+/// or a reset; bytes of an answer before it are skipped).
+fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    let mut buf = [0_u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        stream.set_read_timeout(Some(left)).expect("timeout");
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+fn half_request(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").expect("send");
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_connections_are_cut_while_others_are_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    preseed(&data).await;
+    let env = [("REVAER_HTTP_HEAD_TIMEOUT", "2"), ("REVAER_HTTP_BODY_TIMEOUT", "2")];
+    let daemon = start_with_env(&data, &env);
+    let addr = daemon.addr.clone();
+
+    // Headers trickled a byte a second are cut at the head timeout.
+    let mut trickle = TcpStream::connect(&addr).expect("connect");
+    let started = Instant::now();
+    let mut cut = false;
+    for byte in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaa\r\n" {
+        if trickle.write_all(&[*byte]).is_err() {
+            cut = true;
+            break;
+        }
+        if closed_within(&mut trickle, Duration::from_secs(1)) {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "trickled headers are cut");
+    assert!(started.elapsed() < Duration::from_secs(6), "cut after {:?}", started.elapsed());
+
+    // 300 half-sent requests held open: a normal client is served while
+    // they are, and all of them are cut.
+    let mut held: Vec<TcpStream> = (0..300).map(|_| half_request(&addr)).collect();
+    let (status, _) = http(&addr, "GET", "/health", &[], "");
+    assert_eq!(status, 200, "served beside 300 slow connections");
+    let all_cut = held.iter_mut().all(|s| closed_within(s, Duration::from_secs(5)));
+    assert!(all_cut, "every half-sent request is cut");
+
+    // A kept-alive connection left idle after its answer is closed.
+    let mut idle = TcpStream::connect(&addr).expect("connect");
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+    let mut answer = [0_u8; 12];
+    idle.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    idle.read_exact(&mut answer).expect("answer");
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    assert!(closed_within(&mut idle, Duration::from_secs(5)), "an idle connection is closed");
+
+    // A body that never arrives in full is refused, and the connection
+    // closed, at the body timeout.
+    let mut slow_body = TcpStream::connect(&addr).expect("connect");
+    slow_body
+        .write_all(b"POST /v1/setup/complete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        .expect("send");
+    assert!(closed_within(&mut slow_body, Duration::from_secs(6)), "a slow body is cut");
+    terminate(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_new_connections_are_closed_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    preseed(&data).await;
+    let env = [("REVAER_MAX_CONNECTIONS", "16"), ("REVAER_HTTP_HEAD_TIMEOUT", "3")];
+    let daemon = start_with_env(&data, &env);
+    let addr = daemon.addr.clone();
+    let mut held: Vec<TcpStream> = (0..16).map(|_| half_request(&addr)).collect();
+    // Give the server a moment to take every one of them.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut refused = TcpStream::connect(&addr).expect("the kernel still accepts");
+    let _ = refused.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(closed_within(&mut refused, Duration::from_secs(1)), "closed at once past the cap");
+    // Once the slow ones are cut, clients are served again.
+    assert!(held.iter_mut().all(|s| closed_within(s, Duration::from_secs(6))));
+    let (status, _) = http(&addr, "GET", "/health", &[], "");
+    assert_eq!(status, 200);
+    let bearer = complete_setup(&addr, daemon.setup_token.as_deref().expect("setup token"));
+    let (_, metrics) = http(&addr, "GET", "/metrics", &[], "");
+    assert!(metrics.contains("revaer_http_connections_refused_total"), "counted: {metrics}");
+    // An event stream is a response in progress, not an idle connection:
+    // it outlives the head timeout.
+    let mut events = common::open_events(&addr, &bearer).into_inner();
+    assert!(!closed_within(&mut events, Duration::from_secs(4)), "the stream stays open");
+    terminate(daemon);
+}
