@@ -73,6 +73,9 @@ pub enum ApiError {
     /// A setup route called on an instance already set up.
     #[error("already set up")]
     AlreadySetUp,
+    /// A path outside the storage roots; each with its pointer.
+    #[error("path outside the storage roots")]
+    PathRefused(Vec<InvalidParam>),
     /// The key lacks the scope the route needs.
     #[error("missing scope {0}")]
     MissingScope(revaer_domain::Scope),
@@ -99,6 +102,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::TooLarge { limit } => Self::TooLarge { limit },
             ServiceError::AlreadySetUp => Self::AlreadySetUp,
             ServiceError::MissingScope(scope) => Self::MissingScope(scope),
+            ServiceError::PathRefused(params) => Self::PathRefused(params),
             ServiceError::Internal(cause) => Self::Internal(cause),
             ServiceError::Wider { pointer, reason } => Self::Wider { pointer, reason },
             ServiceError::Engine(err) => Self::Engine(err),
@@ -156,6 +160,11 @@ impl ApiError {
             ),
             Self::AlreadySetUp => Problem::new("already-set-up", "Already set up", 409)
                 .detail("this instance is already set up; use an API key"),
+            Self::PathRefused(params) => {
+                Problem::new("path-outside-roots", "Path outside the storage roots", 422)
+                    .detail("every path must be inside a storage root the operator configured")
+                    .invalid(params.clone())
+            }
             Self::MissingScope(scope) => Problem::new("forbidden", "Forbidden", 403)
                 .detail(format!("this API key lacks the `{scope}` scope this route needs"))
                 .requires(*scope),

@@ -20,6 +20,12 @@ pub struct Cli {
     /// `app_profile.bind_address`:`http_port` (127.0.0.1:7070).
     #[arg(long, env = "REVAER_BIND")]
     pub bind: Option<SocketAddr>,
+    /// Folders clients may have files written in (repeat the flag, or
+    /// separate with `:` in the environment). Every save path, move
+    /// target and settings path must resolve inside one. Default: the data
+    /// directory.
+    #[arg(long = "storage-root", env = "REVAER_STORAGE_ROOTS", value_delimiter = ':')]
+    pub storage_roots: Vec<PathBuf>,
     /// BitTorrent listen port for this instance (overrides the stored
     /// `engine_profile.listen_port`, so that daemons can share a host).
     #[arg(long, env = "REVAER_PEER_PORT")]

@@ -9,7 +9,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Command;
 
-use common::{BIN, free_port, http, loopback_only, run_init, start_bound, terminate};
+use common::{
+    BIN, complete_setup, free_port, http, loopback_only, preseed, run_init, start_bound, terminate,
+};
 use revaer_store::{Store, StoreConfig};
 
 fn mode(path: &Path) -> u32 {
@@ -68,5 +70,51 @@ async fn an_instance_is_private_listens_where_told_and_can_be_unfrozen_from_the_
     let (_, config) = http(&daemon.addr, "GET", "/v1/config", &[("authorization", &bearer)], "");
     let config: serde_json::Value = serde_json::from_str(&config).expect("json");
     assert_eq!(config["app_profile"]["http_port"], 7070, "the shared settings were not touched");
+    terminate(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_writes_only_inside_its_storage_roots() {
+    use revaer_domain::settings::Changeset;
+    use revaer_store::ChangeContext;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let media = dir.path().join("media");
+    preseed(&data).await;
+    // Settings that name a folder outside the data directory…
+    let store = Store::connect(&StoreConfig::sqlite(data.join("revaer.db"))).await.expect("store");
+    let change = format!(r#"{{"engine_profile": {{"download_root": "{}"}}}}"#, media.display());
+    let change = Changeset::parse(&change).expect("changeset");
+    store.apply_changeset(&change, &ChangeContext::new("test")).await.expect("apply");
+    store.close().await;
+    // …stop a daemon that may not write there, with the pointer named.
+    let refused = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--bind", "127.0.0.1:0", "--peer-port", "0"])
+        .env_remove("REVAER_STORAGE_ROOTS")
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("/engine_profile/download_root") && said.contains("--storage-root"),
+        "{said}"
+    );
+    // Given both folders as roots, it starts, and refuses a save path in neither.
+    let roots = format!("{}:{}", data.display(), media.display());
+    let daemon = start_bound(&data, Some("127.0.0.1:0"), &[("REVAER_STORAGE_ROOTS", &roots)]);
+    let bearer = complete_setup(&daemon.addr, daemon.setup_token.as_deref().expect("token"));
+    let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+    let magnet = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567";
+    let add = |save: &Path| {
+        format!(r#"{{"magnet": "{magnet}", "paused": true, "save_path": "{}"}}"#, save.display())
+    };
+    let (status, body) =
+        http(&daemon.addr, "POST", "/v1/torrents", &headers, &add(&dir.path().join("other")));
+    assert_eq!(status, 422, "{body}");
+    let (status, body) =
+        http(&daemon.addr, "POST", "/v1/torrents", &headers, &add(&media.join("tv")));
+    assert_eq!(status, 201, "{body}");
     terminate(daemon);
 }

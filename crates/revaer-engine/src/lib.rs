@@ -45,6 +45,7 @@ mod error;
 mod ffi;
 mod handle;
 pub mod metainfo;
+mod owned;
 mod resume;
 mod shared;
 mod torrents;

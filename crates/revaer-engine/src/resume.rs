@@ -69,6 +69,10 @@ pub(crate) struct TorrentMeta {
     /// After a crash mid-move, the restore looks there first.
     #[serde(default)]
     pub moving_to: Option<PathBuf>,
+    /// Files (by index) that were on disk before the torrent had its file
+    /// list: kept when the torrent is removed with its data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<u32>,
 }
 
 impl TorrentMeta {
@@ -90,6 +94,7 @@ impl TorrentMeta {
             added_at: Utc::now(),
             completed_at: None,
             moving_to: None,
+            adopted: Vec::new(),
         }
     }
 }

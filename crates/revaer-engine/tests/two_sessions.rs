@@ -188,9 +188,17 @@ async fn pause_resume_and_remove_with_and_without_data() {
     assert!(!leech.dir.path().join(format!("resume/{}.meta.json", payload.id)).exists());
 
     // Re-add over the existing data (it checks as complete), then remove
-    // with data: the files go.
+    // with data: the files were there before it, so they stay.
     leech.engine.add(metainfo(&payload), AddTorrentOptions::default()).await.expect("re-add");
     wait_event(&mut events, "re-added torrent to check complete", completed(payload.id)).await;
+    leech.engine.remove(payload.id, true).await.expect("remove with data");
+    payload.assert_same(&root, &payload.paths());
+
+    // Downloaded afresh, its own files go with it.
+    std::fs::remove_dir_all(&root).expect("clear the downloads");
+    leech.engine.add(metainfo(&payload), AddTorrentOptions::default()).await.expect("add again");
+    leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    wait_event(&mut events, "the fresh download to complete", completed(payload.id)).await;
     leech.engine.remove(payload.id, true).await.expect("remove with data");
     for path in payload.paths() {
         assert!(!root.join(path).exists(), "{path} survived remove with data");
@@ -206,6 +214,7 @@ async fn pause_resume_and_remove_with_and_without_data() {
         ),
         "{removed:?}"
     );
+    assert!(!root.exists(), "the torrent's folder goes with its files");
     leech.stop().await;
     seed.stop().await;
 }

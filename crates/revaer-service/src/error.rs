@@ -20,6 +20,10 @@ pub enum ServiceError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// A path the caller named (or settings it sent) would leave the
+    /// storage roots; every such path with its JSON Pointer.
+    #[error("path outside the storage roots ({} problem(s))", .0.len())]
+    PathRefused(Vec<InvalidParam>),
     /// The caller's key lacks the scope the operation needs.
     #[error("this API key lacks the `{0}` scope")]
     MissingScope(Scope),

@@ -16,6 +16,8 @@
 //!   loop; [`ratelimit`]: per-key buckets and their guard rails.
 //! - [`health`]: every component's health, and the loop that publishes
 //!   changes.
+//! - [`paths`]: the operator's storage roots, and the check every path a
+//!   client names passes.
 //! - [`catalogue`]: the torrent catalogue in the store, written from the
 //!   bus's events by one writer.
 //! - [`error`]: why an operation failed ([`ServiceError`]).
@@ -48,6 +50,7 @@ pub mod error;
 pub mod forward;
 pub mod health;
 pub mod keys;
+pub mod paths;
 pub mod ratelimit;
 pub mod settings;
 pub mod setup;
@@ -79,6 +82,10 @@ pub struct ServiceConfig {
     /// FsOps health, when this process runs FsOps (the orchestrator lives
     /// in the daemon; the service only reports it).
     pub fsops_health: Option<HealthProbe>,
+    /// Where clients may have files written. `None` checks nothing: only
+    /// for embedders that confine paths themselves (the daemon always
+    /// sets it).
+    pub storage: Option<paths::StorageRoots>,
 }
 
 impl Default for ServiceConfig {
@@ -88,6 +95,7 @@ impl Default for ServiceConfig {
             max_metainfo_bytes: revaer_api_models::torrent::MAX_METAINFO_BYTES,
             git_revision: "unknown",
             fsops_health: None,
+            storage: None,
         }
     }
 }
@@ -99,6 +107,7 @@ impl std::fmt::Debug for ServiceConfig {
             .field("max_metainfo_bytes", &self.max_metainfo_bytes)
             .field("git_revision", &self.git_revision)
             .field("fsops_health", &self.fsops_health.is_some())
+            .field("storage", &self.storage)
             .finish()
     }
 }

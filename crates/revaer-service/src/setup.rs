@@ -30,6 +30,7 @@ impl Service {
             scopes: revaer_domain::Scopes::ADMIN,
         };
         let context = ChangeContext::new("setup").because("setup completed");
+        self.check_setting_paths(changeset).await?;
         let done = match self.store().complete_setup(token, changeset, &key, &context).await {
             Ok(done) => done,
             Err(StoreError::Invalid { field: "label", reason }) => {

@@ -35,8 +35,11 @@ impl Service {
         &self,
         caller: &Caller,
         source: TorrentSource,
-        options: AddTorrentOptions,
+        mut options: AddTorrentOptions,
     ) -> Result<AddOutcome> {
+        if let Some(path) = &options.save_path {
+            options.save_path = Some(self.confine(path, "/save_path")?);
+        }
         let limit = self.config().max_metainfo_bytes;
         if matches!(&source, TorrentSource::Metainfo(bytes) if bytes.len() > limit) {
             return Err(ServiceError::TooLarge { limit });
@@ -82,6 +85,12 @@ impl Service {
     /// Runs an action on a torrent.
     pub async fn act(&self, caller: &Caller, id: InfoHash, action: TorrentAction) -> Result<()> {
         action.validate().map_err(ServiceError::Invalid)?;
+        let move_to = match &action {
+            TorrentAction::Move { save_path } => {
+                Some(self.confine(std::path::Path::new(save_path), "/save_path")?)
+            }
+            _ => None,
+        };
         self.traced(caller, id)?;
         let engine = self.engine();
         match action {
@@ -100,7 +109,9 @@ impl Service {
                 let upload = cap(upload_bps, detail.upload_limit);
                 engine.set_limits(id, download, upload).await?;
             }
-            TorrentAction::Move { save_path } => engine.move_storage(id, save_path.into()).await?,
+            TorrentAction::Move { save_path } => {
+                engine.move_storage(id, move_to.unwrap_or_else(|| save_path.into())).await?;
+            }
         }
         Ok(())
     }

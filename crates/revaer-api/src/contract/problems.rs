@@ -79,6 +79,14 @@ pub struct UnsupportedMediaType(Problem);
 )]
 pub struct UnprocessableSettings(Problem);
 
+/// A save path resolves outside the daemon's storage roots.
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({"type": "https://revaer.dev/problems/path-outside-roots", "title": "Path outside the storage roots", "status": 422, "detail": "every path must be inside a storage root the operator configured", "invalid_params": [{"pointer": "/save_path", "message": "/etc is outside the storage roots (/var/lib/revaer)"}], "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"})
+)]
+pub struct PathOutsideRoots(Problem);
+
 /// The key is over its rate limit; see `Retry-After`.
 #[derive(Debug, ToResponse)]
 #[response(content_type = "application/problem+json")]

@@ -51,6 +51,7 @@ use crate::state::ApiLimits;
             problems::PayloadTooLarge,
             problems::UnsupportedMediaType,
             problems::UnprocessableSettings,
+            problems::PathOutsideRoots,
             problems::TooManyRequests,
             problems::ServerError,
             problems::ServiceUnavailable,

@@ -16,7 +16,7 @@ use revaer_service::ServiceError;
 use crate::auth::Authenticated;
 use crate::contract::params::ListParams;
 use crate::contract::problems::{
-    BadRequest, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable,
+    BadRequest, Conflict, NotFound, PathOutsideRoots, PayloadTooLarge, ServiceUnavailable,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, RawQuery, TorrentId};
@@ -51,6 +51,7 @@ pub async fn list_torrents(
         (status = 200, description = "Already there", body = TorrentSummary),
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
+        (status = 422, response = PathOutsideRoots),
         (status = 503, response = ServiceUnavailable),
     ))]
 pub async fn add_torrent(
@@ -173,6 +174,7 @@ fn delete_data(raw: &str) -> ApiResult<bool> {
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 422, response = PathOutsideRoots),
     ))]
 pub async fn torrent_action(
     key: Authenticated,

@@ -132,7 +132,15 @@ impl Api {
             let sources = EventSources::engine(engine.subscribe());
             tokio::spawn(forward_events(events.clone(), sources));
         }
-        let config = ServiceConfig { active, ..options.service };
+        let mut config = ServiceConfig { active, ..options.service };
+        // Confined to the test's folder, as the daemon confines to its data
+        // directory.
+        if config.storage.is_none() {
+            config.storage = Some(
+                revaer_service::paths::StorageRoots::new(dir.path(), &[dir.path().to_owned()])
+                    .expect("storage roots"),
+            );
+        }
         let service = Service::new(engine.clone(), store.clone(), events.clone(), config);
         service.keys().refresh(&store).await.expect("keys");
         let state = ApiState::new(service.clone(), options.http);

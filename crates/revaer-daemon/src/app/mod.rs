@@ -34,6 +34,7 @@ use revaer_domain::settings::{AppMode, Settings};
 use revaer_engine::{Engine, EngineConfig};
 use revaer_service::bus::EventBus;
 use revaer_service::forward::{EventSources, forward_events};
+use revaer_service::paths::StorageRoots;
 use revaer_service::{HealthProbe, Service, ServiceConfig, health, keys};
 use revaer_store::{Store, StoreConfig};
 use tokio::net::TcpListener;
@@ -143,6 +144,7 @@ async fn start(
     settings: &Settings,
     instance: String,
 ) -> anyhow::Result<Running> {
+    let storage = storage_roots(cli, data_dir, settings)?;
     let session = session_config(&settings.engine_profile, data_dir, cli.peer_port);
     let resume_dir = settings::resolve(data_dir, &settings.engine_profile.resume_dir);
     let engine_config = EngineConfig {
@@ -180,6 +182,7 @@ async fn start(
         max_metainfo_bytes: cli.max_torrent_bytes as usize,
         git_revision: GIT_REVISION,
         fsops_health: Some(fsops_probe(&orchestrator)),
+        storage: Some(storage),
     };
     let service = Service::new(engine.clone(), store.clone(), bus, config);
     service.keys().refresh(store).await.context("load API keys")?;
@@ -190,6 +193,30 @@ async fn start(
         tokio::spawn(health::watch_health(service.clone(), HEALTH_WATCH)),
     ];
     Ok(Running { engine, orchestrator, service, tasks })
+}
+
+/// The storage roots (`--storage-root`, else the data directory), and the
+/// stored settings checked against them: a daemon never starts writing
+/// where it would refuse a client.
+fn storage_roots(cli: &Cli, data_dir: &Path, settings: &Settings) -> anyhow::Result<StorageRoots> {
+    let roots = if cli.storage_roots.is_empty() {
+        vec![data_dir.to_owned()]
+    } else {
+        cli.storage_roots.clone()
+    };
+    let storage = StorageRoots::new(data_dir, &roots).context("prepare the storage roots")?;
+    let outside = storage.violations(settings);
+    if !outside.is_empty() {
+        let listed: Vec<String> =
+            outside.iter().map(|p| format!("{}: {}", p.pointer, p.message)).collect();
+        anyhow::bail!(
+            "the settings name paths outside the storage roots ({}); start with --storage-root \
+             for each folder the daemon may write in, or change the settings",
+            listed.join("; ")
+        );
+    }
+    tracing::info!(roots = ?storage.roots(), "storage roots");
+    Ok(storage)
 }
 
 /// FsOps health, asked of the orchestrator.

@@ -121,7 +121,7 @@ impl Categories {
 }
 
 /// Escapes a JSON Pointer reference token (RFC 6901).
-pub(crate) fn escape_pointer(token: &str) -> String {
+pub fn escape_pointer(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 

@@ -84,6 +84,13 @@ fn owner_ok(value: Option<&str>) -> bool {
     })
 }
 
+/// Whether an owner names the superuser (or its group): `root`, or an id
+/// that is zero however it is written.
+fn is_root_owner(value: Option<&str>) -> bool {
+    value
+        .is_some_and(|text| text == "root" || (!text.is_empty() && text.bytes().all(|b| b == b'0')))
+}
+
 impl FsPolicy {
     /// Every violation, with pointers under `/fs_policy`.
     pub fn validate(&self) -> Vec<Violation> {
@@ -98,11 +105,13 @@ impl FsPolicy {
         for (index, root) in self.allowed_roots.iter().enumerate() {
             check.path(root, &format!("/allowed_roots/{index}"));
         }
-        check.octal(self.chmod_file.as_deref(), "/chmod_file", 0o7777);
-        check.octal(self.chmod_dir.as_deref(), "/chmod_dir", 0o7777);
+        check.mode(self.chmod_file.as_deref(), "/chmod_file");
+        check.mode(self.chmod_dir.as_deref(), "/chmod_dir");
         check.octal(self.umask.as_deref(), "/umask", 0o777);
         check.require(owner_ok(self.chown.as_deref()), "/chown", "a user name or numeric id");
+        check.require(!is_root_owner(self.chown.as_deref()), "/chown", "must not be root (0)");
         check.require(owner_ok(self.chgrp.as_deref()), "/chgrp", "a group name or numeric id");
+        check.require(!is_root_owner(self.chgrp.as_deref()), "/chgrp", "must not be root (0)");
         check.globs(&self.cleanup_keep, "/cleanup_keep", false);
         check.globs(&self.cleanup_drop, "/cleanup_drop", true);
     }
@@ -111,6 +120,52 @@ impl FsPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn special_bits_root_owners_and_the_filesystem_root_are_refused() {
+        let refused = |policy: FsPolicy| {
+            policy.validate().into_iter().map(|v| (v.pointer, v.message)).collect::<Vec<_>>()
+        };
+        for mode in ["4755", "2755", "1777", "6644"] {
+            let policy = FsPolicy {
+                chmod_file: Some(mode.into()),
+                chmod_dir: Some(mode.into()),
+                ..FsPolicy::default()
+            };
+            let found = refused(policy);
+            assert_eq!(found.len(), 2, "{mode}: {found:?}");
+            assert!(found.iter().all(|(_, m)| m.contains("setuid")), "{found:?}");
+        }
+        let fine = FsPolicy {
+            chmod_file: Some("0644".into()),
+            chmod_dir: Some("0750".into()),
+            ..FsPolicy::default()
+        };
+        assert!(refused(fine).is_empty());
+        for owner in ["0", "00", "root"] {
+            let policy = FsPolicy {
+                chown: Some(owner.into()),
+                chgrp: Some(owner.into()),
+                ..FsPolicy::default()
+            };
+            let pointers: Vec<String> = refused(policy).into_iter().map(|(p, _)| p).collect();
+            assert_eq!(pointers, ["/fs_policy/chown", "/fs_policy/chgrp"], "{owner}");
+        }
+        assert!(refused(FsPolicy { chown: Some("1000".into()), ..FsPolicy::default() }).is_empty());
+        for root in ["/", "//", "/.", " / "] {
+            let policy = FsPolicy {
+                library_root: root.into(),
+                allowed_roots: vec![root.into()],
+                ..FsPolicy::default()
+            };
+            let pointers: Vec<String> = refused(policy).into_iter().map(|(p, _)| p).collect();
+            assert_eq!(
+                pointers,
+                ["/fs_policy/library_root", "/fs_policy/allowed_roots/0"],
+                "{root:?}"
+            );
+        }
+    }
 
     #[test]
     fn every_rule_has_its_pointer() {

@@ -24,7 +24,7 @@ mod engine;
 mod fs;
 
 pub use app::{AppMode, AppProfile};
-pub use categories::{Categories, Category, FsOverrides};
+pub use categories::{Categories, Category, FsOverrides, escape_pointer};
 pub use changeset::{Applied, Changeset, ChangesetError, Violation};
 pub use engine::{Encryption, EngineProfile};
 pub use fs::{FsPolicy, TransferMode};
@@ -97,6 +97,7 @@ impl Check {
         self.require(!value.trim().is_empty(), pointer, "must not be empty");
         self.require(!value.contains('\0'), pointer, "must not contain NUL");
         self.require(value.len() <= 4096, pointer, "must be at most 4096 bytes");
+        self.require(!is_filesystem_root(value), pointer, "must not be the filesystem root");
     }
 
     pub(crate) fn globs(&mut self, globs: &[String], pointer: &str, allow_fluff: bool) {
@@ -111,6 +112,23 @@ impl Check {
                 &format!("{pointer}/{index}"),
                 "is not a valid glob pattern",
             );
+        }
+    }
+
+    /// A permission mode: octal, three or four digits, no setuid, setgid
+    /// or sticky bit.
+    pub(crate) fn mode(&mut self, value: Option<&str>, pointer: &str) {
+        if let Some(text) = value {
+            let parsed = u32::from_str_radix(text, 8).ok();
+            let valid = (3..=4).contains(&text.len()) && parsed.is_some_and(|mode| mode <= 0o7777);
+            self.require(valid, pointer, "must be an octal mode like \"0644\"");
+            if valid {
+                self.require(
+                    parsed.is_some_and(|mode| mode <= 0o777),
+                    pointer,
+                    "permission bits only: no setuid, setgid or sticky bit",
+                );
+            }
         }
     }
 
@@ -161,6 +179,15 @@ impl Settings {
         };
         value.ok()
     }
+}
+
+/// Whether `path` names the filesystem root (`/`, `//`, `/.`, `/./`…).
+pub fn is_filesystem_root(path: &str) -> bool {
+    let path = std::path::Path::new(path.trim());
+    path.has_root()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::CurDir))
 }
 
 #[cfg(test)]

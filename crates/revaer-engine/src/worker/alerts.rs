@@ -208,6 +208,9 @@ impl Worker<'_> {
         let Some(record) = self.torrents.get_mut(&id) else { return Ok(()) };
         let mut meta = record.meta.clone();
         meta.file_priorities.clone_from(&priorities);
+        // No piece can have been written before the file list was known:
+        // whatever is on disk already was not written by this torrent.
+        meta.adopted = crate::owned::adopted(&meta.save_path, &layout);
         if let Some(name) = name {
             // The magnet's `dn` was only a hint; the metadata names it.
             if let Some(status) = record.status.as_mut() {

@@ -177,9 +177,19 @@ impl Worker<'_> {
             let _ = reply.send(Err(err));
             return;
         }
-        if let Err(err) =
-            ffi::torrent::ffi::remove_torrent(self.session.pin_mut(), id.as_bytes(), delete_data)
-        {
+        // With files it did not write, libtorrent must not delete: the
+        // torrent's own files are deleted here instead, the others kept.
+        let own_delete = self.torrents.get(&id).and_then(|record| {
+            let layout = record.layout.clone()?;
+            (delete_data && !record.meta.adopted.is_empty())
+                .then(|| (record.meta.save_path.clone(), layout, record.meta.adopted.clone()))
+        });
+        let libtorrent_deletes = delete_data && own_delete.is_none();
+        if let Err(err) = ffi::torrent::ffi::remove_torrent(
+            self.session.pin_mut(),
+            id.as_bytes(),
+            libtorrent_deletes,
+        ) {
             let _ = reply.send(Err(EngineError::Native {
                 op: "remove the torrent",
                 message: err.what().to_owned(),
@@ -195,7 +205,16 @@ impl Worker<'_> {
         self.context.shared.forget(id);
         self.recompute_torrent_faults();
         tracing::info!(torrent = %id, delete_data, "torrent removed");
-        if delete_data {
+        if let Some((save_path, layout, adopted)) = own_delete {
+            let deleted = crate::owned::delete_written(&save_path, &layout, &adopted);
+            tracing::info!(torrent = %id, kept = adopted.len(), "deleted the files it wrote");
+            self.emit(EngineEvent::Removed(event::Removed {
+                torrent: id,
+                data_deleted: deleted.is_ok(),
+            }));
+            let _ =
+                reply.send(deleted.map_err(|message| EngineError::DeleteFailed { id, message }));
+        } else if delete_data {
             self.deletes.entry(id).or_default().push(reply);
         } else {
             self.emit(EngineEvent::Removed(event::Removed { torrent: id, data_deleted: false }));
@@ -540,6 +559,7 @@ fn new_meta(
     meta.upload_limit = options.upload_limit;
     meta.trackers = options.trackers;
     if let Some(layout) = layout {
+        meta.adopted = crate::owned::adopted(&meta.save_path, layout);
         if !options.selection.is_default() {
             meta.file_priorities = priorities_for(layout, &options.selection)?;
         }

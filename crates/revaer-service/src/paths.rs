@@ -1,0 +1,204 @@
+//! Where clients may have files written: the operator's storage roots.
+//!
+//! Every path a client can name — an add's save path, a move's target,
+//! the settings' download, resume and library folders, FsOps' allowed
+//! roots, category save paths — must resolve inside one of the roots the
+//! operator gave the daemon (`--storage-root`; by default the data
+//! directory). Symbolic links are resolved before the check: the longest
+//! part of the path that exists is canonicalised and the rest appended,
+//! and `..` is refused outright, so no spelling of a path leaves a root.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use revaer_api_models::InvalidParam;
+use revaer_domain::settings::Settings;
+
+/// The operator's storage roots, canonical, and the directory relative
+/// settings paths are resolved against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageRoots {
+    base: PathBuf,
+    roots: Vec<PathBuf>,
+}
+
+/// Why a path was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathRefused {
+    /// Not absolute (for client paths) or not valid UTF-8.
+    #[error("must be an absolute path")]
+    NotAbsolute,
+    /// Contains `..`.
+    #[error("must not contain `..`")]
+    ParentComponent,
+    /// Resolves outside every root.
+    #[error("{} is outside the storage roots ({roots})", .path.display())]
+    Outside {
+        /// The path as resolved.
+        path: PathBuf,
+        /// The roots, for the message.
+        roots: String,
+    },
+    /// Could not be resolved.
+    #[error("cannot be resolved: {0}")]
+    Unresolvable(String),
+}
+
+impl StorageRoots {
+    /// Roots from the operator's list (created if missing, then made
+    /// canonical); `base` resolves relative settings paths. The filesystem
+    /// root is refused: it would confine nothing.
+    pub fn new(base: &Path, roots: &[PathBuf]) -> io::Result<Self> {
+        let mut canonical = Vec::with_capacity(roots.len());
+        for root in roots {
+            std::fs::create_dir_all(root)?;
+            let resolved = root.canonicalize()?;
+            if resolved.parent().is_none() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a storage root may not be the filesystem root",
+                ));
+            }
+            canonical.push(resolved);
+        }
+        if canonical.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no storage root"));
+        }
+        Ok(Self { base: base.canonicalize()?, roots: canonical })
+    }
+
+    /// The roots, canonical.
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// The path a client named, resolved, if it is inside a root.
+    pub fn confine(&self, path: &Path) -> Result<PathBuf, PathRefused> {
+        if !path.is_absolute() || path.to_str().is_none() {
+            return Err(PathRefused::NotAbsolute);
+        }
+        self.inside(path)
+    }
+
+    /// A settings path (relative ones are under the base), resolved, if it
+    /// is inside a root.
+    pub fn confine_setting(&self, path: &str) -> Result<PathBuf, PathRefused> {
+        let path = Path::new(path);
+        if path.is_absolute() { self.inside(path) } else { self.inside(&self.base.join(path)) }
+    }
+
+    fn inside(&self, path: &Path) -> Result<PathBuf, PathRefused> {
+        if path.components().any(|c| c == Component::ParentDir) {
+            return Err(PathRefused::ParentComponent);
+        }
+        let resolved = resolve(path).map_err(|err| PathRefused::Unresolvable(err.to_string()))?;
+        if self.roots.iter().any(|root| resolved.starts_with(root)) {
+            Ok(resolved)
+        } else {
+            let roots: Vec<String> = self.roots.iter().map(|r| r.display().to_string()).collect();
+            Err(PathRefused::Outside { path: resolved, roots: roots.join(", ") })
+        }
+    }
+
+    /// Every path in `settings` that is outside the roots, with its JSON
+    /// Pointer (for `422` answers and for the check at start-up).
+    pub fn violations(&self, settings: &Settings) -> Vec<InvalidParam> {
+        let mut named = vec![
+            (
+                "/engine_profile/download_root".to_owned(),
+                settings.engine_profile.download_root.clone(),
+            ),
+            ("/engine_profile/resume_dir".to_owned(), settings.engine_profile.resume_dir.clone()),
+            ("/fs_policy/library_root".to_owned(), settings.fs_policy.library_root.clone()),
+        ];
+        for (index, root) in settings.fs_policy.allowed_roots.iter().enumerate() {
+            named.push((format!("/fs_policy/allowed_roots/{index}"), root.clone()));
+        }
+        for (name, category) in &settings.categories.0 {
+            if let Some(path) = &category.save_path {
+                let name = revaer_domain::settings::escape_pointer(name);
+                named.push((format!("/categories/{name}/save_path"), path.clone()));
+            }
+        }
+        named
+            .into_iter()
+            .filter_map(|(pointer, path)| {
+                self.confine_setting(&path)
+                    .err()
+                    .map(|why| InvalidParam::new(pointer, why.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// `path` with symbolic links resolved: the longest existing prefix made
+/// canonical, the rest (which does not exist yet) appended as it is.
+fn resolve(path: &Path) -> io::Result<PathBuf> {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(canonical) => {
+                let mut resolved = canonical;
+                for part in rest.iter().rev() {
+                    resolved.push(part);
+                }
+                return Ok(resolved);
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                let Some(name) = existing.file_name().map(ToOwned::to_owned) else {
+                    return Err(err);
+                };
+                rest.push(name);
+                if !existing.pop() {
+                    return Err(err);
+                }
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roots(dir: &Path) -> StorageRoots {
+        StorageRoots::new(dir, &[dir.join("media")]).expect("roots")
+    }
+
+    #[test]
+    fn paths_resolve_inside_a_root_or_are_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let base = dir.path().canonicalize()?;
+        let roots = roots(&base);
+        let media = base.join("media");
+        assert_eq!(roots.confine(&media.join("tv/new"))?, media.join("tv/new"), "not there yet");
+        assert_eq!(roots.confine(&media)?, media);
+        assert!(matches!(roots.confine(&base.join("elsewhere")), Err(PathRefused::Outside { .. })));
+        assert_eq!(roots.confine(&media.join("../elsewhere")), Err(PathRefused::ParentComponent));
+        assert_eq!(roots.confine(Path::new("media/x")), Err(PathRefused::NotAbsolute));
+        assert!(roots.confine(Path::new("/etc")).is_err());
+        // A prefix that is not a path component is not inside.
+        assert!(roots.confine(&base.join("media-other")).is_err());
+        // A link inside a root that points out of it is followed, and refused.
+        std::os::unix::fs::symlink("/etc", media.join("escape"))?;
+        let refused = roots.confine(&media.join("escape/cron.d"));
+        assert!(
+            matches!(refused, Err(PathRefused::Outside { ref path, .. }) if path.starts_with("/etc")),
+            "{refused:?}"
+        );
+        // Relative settings paths are under the base.
+        assert_eq!(roots.confine_setting("media/library")?, media.join("library"));
+        assert!(roots.confine_setting("downloads").is_err(), "the base is not a root here");
+        Ok(())
+    }
+
+    #[test]
+    fn the_filesystem_root_is_never_a_root() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        assert!(StorageRoots::new(dir.path(), &[PathBuf::from("/")]).is_err());
+        assert!(StorageRoots::new(dir.path(), &[]).is_err());
+        Ok(())
+    }
+}
