@@ -12,8 +12,9 @@ BUILD_PACKAGES=(build-essential pkg-config libtorrent-rasterbar-dev libboost-dev
 # What the tests need besides: a foreign BitTorrent client for interop tests,
 # a PostgreSQL server for the store's second backend, and archive tools for
 # FsOps (unar reads RAR; 7z, zstd and xz build test fixtures), and Python
-# for the test tools in .venv (scripts/requirements-test.txt).
-TEST_PACKAGES=(aria2 postgresql postgresql-client unar p7zip-full zstd xz-utils python3 python3-venv)
+# for the test tools in .venv (scripts/requirements-test.txt), and openssl to
+# make the certificates of the HTTPS tests.
+TEST_PACKAGES=(aria2 postgresql postgresql-client unar p7zip-full zstd xz-utils python3 python3-venv openssl)
 # The role the store tests use to create (and drop) one database per test.
 TEST_PG_ROLE=revaer_test
 

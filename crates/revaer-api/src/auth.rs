@@ -43,15 +43,6 @@ fn credential(headers: &HeaderMap) -> Option<&str> {
     bearer.or(header).map(str::trim).filter(|t| !t.is_empty() && t.len() <= MAX_CREDENTIAL)
 }
 
-/// Whether the request comes from a loopback address (IPv4, IPv6, or IPv4
-/// mapped into IPv6); an unknown peer is not.
-pub fn is_loopback(request: &Request) -> bool {
-    request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .is_some_and(|axum::extract::ConnectInfo(addr)| addr.ip().to_canonical().is_loopback())
-}
-
 /// The key a request's credentials name, if it verifies.
 pub fn verify(headers: &HeaderMap, state: &ApiState) -> Result<ApiKey, ApiError> {
     let token = credential(headers).ok_or(ApiError::Unauthorized)?;
@@ -105,7 +96,7 @@ pub async fn require_key_unless_loopback(
 ) -> Response {
     if credential(request.headers()).is_none()
         && state.http.loopback_exempt
-        && is_loopback(&request)
+        && crate::peer::is_loopback(&request, &state.http)
     {
         request.extensions_mut().insert(LoopbackExempt);
         return next.run(request).await;

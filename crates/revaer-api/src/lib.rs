@@ -15,7 +15,8 @@
 //! - [`openapi`]: the OpenAPI document (from the same table) and `/docs`.
 //! - [`metrics`]: `/metrics` and the request counters.
 //! - [`trace`]: trace and request ids for every request.
-//! - [`server`]: the listener, with its timeouts and connection cap.
+//! - [`server`]: the listener, with its timeouts and connection cap;
+//!   [`peer`]: the client's address, behind trusted proxies too.
 //!
 //! # Quick start
 //! ```no_run
@@ -38,6 +39,7 @@ pub mod extract;
 pub mod form;
 pub mod metrics;
 pub mod openapi;
+pub mod peer;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -88,5 +90,5 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    server::serve(listener, router, shutdown, server::ListenerLimits::default()).await
+    server::serve(listener, router, shutdown, server::ListenerLimits::default(), None).await
 }

@@ -13,9 +13,12 @@
 //!   accepted, so that the descriptors the engine and the database need
 //!   are never all taken by clients.
 //!
-//! The accept loop, the timer and graceful shutdown are `axum-server`'s;
-//! only the cap (an acceptor holding a semaphore permit per connection) is
-//! written here.
+//! With a certificate and key ([`Tls`]), the same listener speaks HTTPS
+//! (rustls, TLS 1.2 and 1.3; the handshake bounded by the head timeout).
+//!
+//! The accept loop, the timer, TLS and graceful shutdown are
+//! `axum-server`'s; only the cap (an acceptor holding a semaphore permit
+//! per connection) is written here.
 
 use std::future::{Future, Ready, ready};
 use std::io;
@@ -27,6 +30,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum_server::accept::Accept;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -60,13 +64,24 @@ impl Default for ListenerLimits {
     }
 }
 
+/// A certificate chain and its private key, both PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// The certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then gives the
-/// requests in flight [`ListenerLimits::drain`] to finish.
+/// requests in flight [`ListenerLimits::drain`] to finish; over TLS when
+/// `tls` is given.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: ListenerLimits,
+    tls: Option<&Tls>,
 ) -> io::Result<()> {
     let handle = axum_server::Handle::<SocketAddr>::new();
     let stopper = handle.clone();
@@ -76,20 +91,42 @@ pub async fn serve(
     });
     let router =
         router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout));
-    let mut server = axum_server::Server::from_listener(listener)
-        .acceptor(Capped::new(limits.max_connections))
-        .handle(handle)
-        .http1_only()
-        .accept_error_handler(|peer, err| {
-            tracing::debug!(peer = ?peer, error = %err, "connection refused");
-        });
-    server
-        .http_builder()
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let capped = Capped::new(limits.max_connections);
+    let Some(tls) = tls else {
+        let mut server =
+            axum_server::Server::from_listener(listener).acceptor(capped).handle(handle);
+        bound(server.http_builder(), limits);
+        return server.http1_only().accept_error_handler(refused).serve(service).await;
+    };
+    // One crypto provider for the process (the first install wins).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let loaded = RustlsConfig::from_pem_file(&tls.cert, &tls.key).await?;
+    // HTTP/1.1 is what is served: offer nothing else in ALPN.
+    let mut inner = (*loaded.get_inner()).clone();
+    inner.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let config = RustlsConfig::from_config(Arc::new(inner));
+    let acceptor =
+        RustlsAcceptor::new(config).handshake_timeout(limits.head_timeout).acceptor(capped);
+    let mut server = axum_server::Server::from_listener(listener).acceptor(acceptor).handle(handle);
+    bound(server.http_builder(), limits);
+    server.http1_only().accept_error_handler(refused).serve(service).await
+}
+
+/// HTTP/1.1 with the head bounded in time and size.
+fn bound(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    limits: ListenerLimits,
+) {
+    builder
         .http1()
         .header_read_timeout(limits.head_timeout)
         .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
-    server.serve(router.into_make_service_with_connect_info::<SocketAddr>()).await
+}
+
+fn refused(peer: Option<&SocketAddr>, err: &io::Error) {
+    tracing::debug!(peer = ?peer, error = %err, "connection refused");
 }
 
 /// Admits a connection only while a slot is free; the slot is held by the

@@ -58,6 +58,9 @@ pub struct HttpConfig {
     /// key (turn off when a proxy on the same host forwards remote
     /// clients).
     pub loopback_exempt: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (empty: none; the
+    /// TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpConfig {
@@ -68,6 +71,7 @@ impl Default for HttpConfig {
             metrics_need_key: false,
             remote_setup: false,
             loopback_exempt: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }

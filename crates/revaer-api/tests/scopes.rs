@@ -253,3 +253,38 @@ async fn loopback_exemptions_can_be_turned_off() {
     assert_eq!(api.call(Method::GET, "/health/full", None).await.status, 200);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_counts_not_the_proxy() {
+    let proxy = |options: &mut common::Options| {
+        options.http.trusted_proxies = vec!["127.0.0.0/8".parse().expect("cidr")];
+    };
+    let forwarded = |uri: &str, client: Option<&str>| {
+        let mut request = Request::builder().uri(uri);
+        if let Some(client) = client {
+            request = request.header("x-forwarded-for", client);
+        }
+        request.body(Body::empty()).expect("request")
+    };
+    let api = Api::start_active_with(proxy).await;
+    // A remote client through the proxy on loopback is not a loopback client…
+    api.raw(forwarded("/health/full", Some("203.0.113.9"))).await.problem(401);
+    // …a loopback client through it still is, and so is the proxy itself.
+    assert_eq!(api.raw(forwarded("/health/full", Some("127.0.0.1"))).await.status, 200);
+    assert_eq!(api.raw(forwarded("/health/full", None)).await.status, 200);
+    api.stop().await;
+    // Without the setting, forwarded addresses are ignored.
+    let api = Api::start().await;
+    assert_eq!(api.raw(forwarded("/health/full", Some("203.0.113.9"))).await.status, 200);
+    api.stop().await;
+    // Setup answers loopback clients only, seen through the proxy too.
+    let (api, token) = Api::start_in_setup_with(proxy).await;
+    let setup = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/setup/complete")
+        .header("x-forwarded-for", "203.0.113.9")
+        .header("x-revaer-setup-token", token)
+        .header("content-type", "application/json");
+    api.raw(setup.body(Body::from("{}")).expect("request")).await.problem(403);
+    api.stop().await;
+}

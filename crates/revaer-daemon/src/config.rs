@@ -50,6 +50,19 @@ pub struct Cli {
     /// clients).
     #[arg(long, env = "REVAER_NO_LOOPBACK_EXEMPTIONS")]
     pub no_loopback_exemptions: bool,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs
+    /// `--tls-key`.
+    #[arg(long, env = "REVAER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); needs `--tls-cert`.
+    #[arg(long, env = "REVAER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names
+    /// the client; repeat, or separate with commas in the environment.
+    /// Off by default: the TCP peer is the client.
+    #[arg(long = "trusted-proxy", env = "REVAER_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = proxy_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest `.torrent` accepted by `POST /v1/torrents`, in bytes (as a
     /// form's file part, or base64 in JSON; 1 KiB to 16 MiB); larger
     /// uploads answer 413.
@@ -74,6 +87,14 @@ pub struct Cli {
     /// What to do (default: run the daemon).
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// A CIDR block, or a single address (as a /32 or /128).
+fn proxy_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is neither an address nor a CIDR block"))
 }
 
 /// Subcommands.
@@ -118,6 +139,21 @@ mod tests {
         let unlock = Cli::try_parse_from(["revaerd", "unlock-settings"]).expect("valid");
         assert!(matches!(unlock.command, Some(Command::UnlockSettings)));
         assert!(Cli::try_parse_from(["revaerd", "--bind", "nowhere"]).is_err());
+        let proxies = Cli::try_parse_from([
+            "revaerd",
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--trusted-proxy",
+            "10.0.0.0/8",
+        ])
+        .expect("valid")
+        .trusted_proxies;
+        assert_eq!(
+            proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["127.0.0.1/32", "10.0.0.0/8"]
+        );
+        assert!(Cli::try_parse_from(["revaerd", "--trusted-proxy", "somewhere"]).is_err());
+        assert!(Cli::try_parse_from(["revaerd", "--tls-cert", "/c"]).is_err(), "needs the key");
         assert!(Cli::try_parse_from(["revaerd", "--peer-port", "70000"]).is_err());
         assert!(
             Cli::try_parse_from(["revaerd", "--metrics-require-key"])

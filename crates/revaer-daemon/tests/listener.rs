@@ -124,3 +124,58 @@ async fn past_the_connection_cap_new_connections_are_closed_at_once() {
     assert!(!closed_within(&mut events, Duration::from_secs(4)), "the stream stays open");
     terminate(daemon);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_certificate_the_listener_speaks_https_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    preseed(&data).await;
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let env = [
+        ("REVAER_TLS_CERT", cert.to_str().expect("utf-8")),
+        ("REVAER_TLS_KEY", key.to_str().expect("utf-8")),
+    ];
+    let daemon = start_with_env(&data, &env);
+    let curl = |url: String, extra: &[&str]| {
+        std::process::Command::new("curl")
+            .args(["-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(extra)
+            .arg(url)
+            .output()
+            .expect("curl runs")
+    };
+    let https = curl(
+        format!("https://{}/health", daemon.addr),
+        &["--cacert", cert.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&https.stdout),
+        "200",
+        "{}",
+        String::from_utf8_lossy(&https.stderr)
+    );
+    let plain = curl(format!("http://{}/health", daemon.addr), &[]);
+    assert_ne!(String::from_utf8_lossy(&plain.stdout), "200", "no plain HTTP on a TLS listener");
+    let untrusted = curl(format!("https://{}/health", daemon.addr), &[]);
+    assert!(!untrusted.status.success(), "the certificate is what it is");
+    terminate(daemon);
+}

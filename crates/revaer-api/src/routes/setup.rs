@@ -100,7 +100,7 @@ pub async fn setup_gate(State(state): State<ApiState>, request: Request, next: N
         || path.starts_with("/v1/setup/");
     // Unknown peers count as remote (fail closed); IPv4 clients of an IPv6
     // listener arrive mapped (`::ffff:127.0.0.1`).
-    let loopback = crate::auth::is_loopback(&request);
+    let loopback = crate::peer::is_loopback(&request, &state.http);
     if !open {
         return ApiError::SetupRequired.into_response();
     }

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use revaer_api::ApiState;
-use revaer_api::server::ListenerLimits;
+use revaer_api::server::{ListenerLimits, Tls};
 use revaer_api::state::{ApiLimits, HttpConfig};
 use revaer_domain::settings::{AppMode, Settings};
 use revaer_engine::{Engine, EngineConfig};
@@ -104,6 +104,9 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
     // Cheap checks first: the HTTP port is taken before any torrent runs.
     let listen = listen::resolve(cli.bind, data_dir, &settings.app_profile)?;
     let addr = listen.addr;
+    for file in [&cli.tls_cert, &cli.tls_key].into_iter().flatten() {
+        std::fs::File::open(file).with_context(|| format!("read {}", file.display()))?;
+    }
     let listener = TcpListener::bind(addr).await.with_context(|| format!("listen on {addr}"))?;
     tracing::info!(%addr, source = listen.source, "HTTP address");
     let instance = cli.instance.clone().unwrap_or_else(|| default_instance(data_dir));
@@ -130,7 +133,9 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         body_timeout: Duration::from_secs(cli.http_body_timeout),
         ..ListenerLimits::default()
     };
-    let served = shutdown::serve_until_signal(listener, state, limits, setup_token.as_ref()).await;
+    let tls = cli.tls_cert.clone().zip(cli.tls_key.clone()).map(|(cert, key)| Tls { cert, key });
+    let served =
+        shutdown::serve_until_signal(listener, state, limits, tls, setup_token.as_ref()).await;
     stop(running, store).await?;
     served
 }
@@ -244,6 +249,7 @@ fn http_config(cli: &Cli) -> HttpConfig {
         metrics_need_key: cli.metrics_require_key,
         remote_setup: cli.setup_allow_remote,
         loopback_exempt: !cli.no_loopback_exemptions,
+        trusted_proxies: cli.trusted_proxies.clone(),
     }
 }
 

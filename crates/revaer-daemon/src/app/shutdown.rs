@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use revaer_api::server::{ListenerLimits, serve};
+use revaer_api::server::{ListenerLimits, Tls, serve};
 use revaer_api::{ApiState, router};
 use tokio::net::TcpListener;
 
@@ -15,6 +15,7 @@ pub async fn serve_until_signal(
     listener: TcpListener,
     state: ApiState,
     limits: ListenerLimits,
+    tls: Option<Tls>,
     setup_token: Option<&revaer_store::SecretToken>,
 ) -> anyhow::Result<()> {
     let local: SocketAddr = listener.local_addr().context("read the listen address")?;
@@ -22,7 +23,8 @@ pub async fn serve_until_signal(
     if let Some(token) = setup_token {
         writeln!(out, "revaerd: setup required; setup token (shown once): {}", token.expose())?;
     }
-    writeln!(out, "revaerd: listening on http://{local}")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    writeln!(out, "revaerd: listening on {scheme}://{local}")?;
     out.flush()?;
     drop(out);
     let bus = state.service.bus().clone();
@@ -33,7 +35,7 @@ pub async fn serve_until_signal(
         // graceful shutdown only waits for ordinary requests.
         bus.close();
     };
-    serve(listener, router(state), shutdown, limits).await.context("serve HTTP")
+    serve(listener, router(state), shutdown, limits, tls.as_ref()).await.context("serve HTTP")
 }
 
 /// SIGINT or SIGTERM.

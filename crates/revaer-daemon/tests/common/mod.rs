@@ -96,7 +96,8 @@ pub fn start_bound(data: &Path, bind: Option<&str>, env: &[(&str, &str)]) -> Dae
         if let Some(token) = line.split("(shown once): ").nth(1) {
             daemon.setup_token = Some(token.trim().to_owned());
         }
-        if let Some(addr) = line.strip_prefix("revaerd: listening on http://") {
+        let listening = line.strip_prefix("revaerd: listening on ");
+        if let Some(addr) = listening.and_then(|l| l.split_once("://")).map(|(_, addr)| addr) {
             addr.trim().clone_into(&mut daemon.addr);
         }
     }
