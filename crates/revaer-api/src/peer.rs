@@ -1,7 +1,8 @@
 //! Who is asking: the client's address. It is the TCP peer's, unless that
 //! peer is a proxy the operator trusts (`--trusted-proxy`), in which case
 //! it is the address the proxy forwarded: the right-most address in
-//! `X-Forwarded-For` that is not itself a trusted proxy. Loopback
+//! `X-Forwarded-For` that is not itself a trusted proxy (unknown, and so
+//! remote, when the proxy names none or an unreadable one). Loopback
 //! exemptions and the setup gate look at this address, so that a reverse
 //! proxy on the same host does not make every client a loopback client.
 
@@ -21,7 +22,6 @@ pub fn client_ip(request: &Request, http: &HttpConfig) -> Option<IpAddr> {
     if !trusted(peer, &http.trusted_proxies) {
         return Some(peer);
     }
-    let mut client = peer;
     let forwarded = request.headers().get_all("x-forwarded-for");
     let hops: Vec<&str> = forwarded
         .iter()
@@ -30,16 +30,18 @@ pub fn client_ip(request: &Request, http: &HttpConfig) -> Option<IpAddr> {
         .map(str::trim)
         .collect();
     // Right to left: each hop was added by the one after it; the first
-    // that is not a trusted proxy is the client. One that does not parse
-    // ends the walk (it cannot be trusted, nor anything left of it).
+    // that is not a trusted proxy is the client. A proxy that names no
+    // client, or a hop that does not parse, leaves the client unknown —
+    // never the proxy's own (loopback) address.
+    let mut client = None;
     for hop in hops.iter().rev().take(MAX_HOPS) {
-        let Ok(ip) = hop.parse::<IpAddr>().map(|ip| ip.to_canonical()) else { break };
-        client = ip;
+        let ip = hop.parse::<IpAddr>().ok()?.to_canonical();
+        client = Some(ip);
         if !trusted(ip, &http.trusted_proxies) {
             break;
         }
     }
-    Some(client)
+    client
 }
 
 fn trusted(ip: IpAddr, proxies: &[IpNet]) -> bool {
@@ -86,13 +88,17 @@ mod tests {
         // A client-made first hop is ignored: the right-most untrusted hop wins.
         let chain = ["127.0.0.1, 203.0.113.9", "10.0.0.2"];
         assert_eq!(ip("127.0.0.1:1", &chain, &["127.0.0.0/8", "10.0.0.0/8"]), some("203.0.113.9"));
-        // Junk ends the walk at the last good hop; no header leaves the peer.
+        // The right-most untrusted hop counts, junk left of it does not…
         assert_eq!(
             ip("127.0.0.1:1", &["nonsense, 203.0.113.9"], &["127.0.0.1/32"]),
             some("203.0.113.9")
         );
-        assert_eq!(ip("127.0.0.1:1", &["nonsense"], &["127.0.0.1/32"]), some("127.0.0.1"));
-        assert_eq!(ip("127.0.0.1:1", &[], &["127.0.0.1/32"]), some("127.0.0.1"));
+        // …but junk, or no header, from a trusted proxy is an unknown client.
+        assert_eq!(ip("127.0.0.1:1", &["nonsense"], &["127.0.0.1/32"]), None);
+        assert_eq!(ip("127.0.0.1:1", &["203.0.113.9:4000"], &["127.0.0.1/32"]), None);
+        assert_eq!(ip("127.0.0.1:1", &[], &["127.0.0.1/32"]), None);
+        // Only proxies in the chain: the left-most is the client.
+        assert_eq!(ip("127.0.0.1:1", &["127.0.0.2"], &["127.0.0.0/8"]), some("127.0.0.2"));
         // IPv4 mapped into IPv6 is the IPv4 address.
         assert_eq!(ip("[::ffff:127.0.0.1]:1", &[], &[]), some("127.0.0.1"));
         let bare = Request::builder().body(axum::body::Body::empty()).expect("request");

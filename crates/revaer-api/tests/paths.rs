@@ -105,8 +105,21 @@ async fn paths_outside_the_storage_roots_are_refused_with_a_pointer() {
         assert!(refused.problem(422).contains(&pointer.to_owned()), "{change}: {}", refused.json);
     }
     // Inside the roots, the same changes go through.
+    // The daemon's own files are out of reach: neither a save path above
+    // them nor one inside them.
+    for own in [api.dir.path().to_owned(), api.dir.path().join("resume")] {
+        let add = json!({"metainfo": metainfo, "paused": true, "save_path": own});
+        let refused = api.call(Method::POST, "/v1/torrents", Some(add)).await;
+        assert_eq!(refused.problem(422), ["/save_path"], "{}", own.display());
+    }
+    let above = json!({"fs_policy": {"allowed_roots": [api.dir.path()]}});
+    assert_eq!(
+        api.call(Method::PATCH, "/v1/config", Some(above)).await.problem(422),
+        ["/fs_policy/allowed_roots/0"]
+    );
     let inside = api.dir.path().join("library").display().to_string();
-    let fine = json!({"fs_policy": {"library_root": inside, "allowed_roots": [api.dir.path()]}});
+    let media = api.dir.path().join("media");
+    let fine = json!({"fs_policy": {"library_root": inside, "allowed_roots": [media]}});
     assert_eq!(api.call(Method::PATCH, "/v1/config", Some(fine)).await.status, 200);
     api.stop().await;
 }

@@ -269,9 +269,10 @@ async fn behind_a_trusted_proxy_the_forwarded_client_counts_not_the_proxy() {
     let api = Api::start_active_with(proxy).await;
     // A remote client through the proxy on loopback is not a loopback client…
     api.raw(forwarded("/health/full", Some("203.0.113.9"))).await.problem(401);
-    // …a loopback client through it still is, and so is the proxy itself.
+    // …a loopback client through it still is; a request that names no
+    // client is from nobody known, so remote.
     assert_eq!(api.raw(forwarded("/health/full", Some("127.0.0.1"))).await.status, 200);
-    assert_eq!(api.raw(forwarded("/health/full", None)).await.status, 200);
+    api.raw(forwarded("/health/full", None)).await.problem(401);
     api.stop().await;
     // Without the setting, forwarded addresses are ignored.
     let api = Api::start().await;
@@ -286,5 +287,31 @@ async fn behind_a_trusted_proxy_the_forwarded_client_counts_not_the_proxy() {
         .header("x-revaer-setup-token", token)
         .header("content-type", "application/json");
     api.raw(setup.body(Body::from("{}")).expect("request")).await.problem(403);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn a_rotated_keys_event_stream_ends_too() {
+    let api = Api::start().await;
+    let (_, issued) = issue(&api, None, json!({"label": "watcher"})).await;
+    let key_id = issued["key_id"].as_str().expect("id").to_owned();
+    let token = issued["token"].as_str().expect("token").to_owned();
+    let request = Request::builder()
+        .uri("/v1/events")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let mut body = api.router.clone().oneshot(request).await.expect("answer").into_body();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.frame()).await;
+    assert!(matches!(first, Ok(Some(Ok(_)))), "the stream opens");
+    let rotated = api.call(Method::POST, &format!("/v1/keys/{key_id}/rotate"), None).await;
+    assert_eq!(rotated.status, 200);
+    let ended = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(frame) = body.frame().await {
+            frame.expect("frame");
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the old token's stream ends at the rotation");
     api.stop().await;
 }

@@ -54,6 +54,14 @@ async fn an_instance_is_private_listens_where_told_and_can_be_unfrozen_from_the_
     assert_eq!(patch(&daemon.addr, &bearer, change).0, 422);
     // The way back is on the host, and not while the daemon runs.
     let unlock = || Command::new(BIN).arg("--data-dir").arg(&data).arg("unlock-settings").output();
+    let elsewhere = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path().join("typo"))
+        .arg("unlock-settings")
+        .output()
+        .expect("runs");
+    assert!(!elsewhere.status.success(), "a directory without a database is refused");
+    assert!(!dir.path().join("typo").exists(), "and not created");
     let busy = unlock().expect("runs");
     assert!(!busy.status.success(), "refused while the daemon holds the data directory");
     terminate(daemon);

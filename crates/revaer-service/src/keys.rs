@@ -140,31 +140,44 @@ impl KeyCache {
     /// Whether the key `key_id` is usable now (known, enabled, not revoked,
     /// not expired).
     pub fn is_usable(&self, key_id: &str) -> bool {
-        let Ok(keys) = self.keys.read() else { return false };
-        keys.get(key_id).is_some_and(|digest| digest.key.is_usable(Utc::now()))
+        self.current(key_id).is_some()
     }
 
-    /// Resolves when `key` is no longer usable: revoked, disabled or
-    /// deleted (seen at the next reload: at once for changes made through
-    /// this daemon) or expired (at its expiry). For sessions that outlive
-    /// a request, such as event streams.
-    pub async fn ended(&self, key: &ApiKey) {
+    /// The fingerprint of the usable key `key_id`'s current secret.
+    fn current(&self, key_id: &str) -> Option<Vec<u8>> {
+        let keys = self.keys.read().ok()?;
+        let digest = keys.get(key_id).filter(|digest| digest.key.is_usable(Utc::now()))?;
+        Some(digest.fingerprint().to_vec())
+    }
+
+    /// Resolves when the token a session was opened with no longer
+    /// works: its key revoked, disabled, deleted or rotated (seen at the
+    /// next reload: at once for changes made through this daemon) or
+    /// expired (at its expiry). For sessions that outlive a request, such
+    /// as event streams.
+    pub fn ended(&self, key: &ApiKey) -> impl Future<Output = ()> + Send + use<> {
+        // Taken now, when the session opens, not when the future is first
+        // polled: a rotation in between must still end it.
         let mut reloads = self.reloads.subscribe();
-        let expiry = key.expires_at.map(|at| {
-            let left = (at - Utc::now()).to_std().unwrap_or_default();
-            tokio::time::Instant::now() + left
-        });
-        let expired = async {
-            match expiry {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(expired);
-        while self.is_usable(&key.key_id) {
-            tokio::select! {
-                () = &mut expired => return,
-                changed = reloads.changed() => if changed.is_err() { return },
+        let opened_with = self.current(&key.key_id);
+        let (cache, key_id, expires_at) = (self.clone(), key.key_id.clone(), key.expires_at);
+        async move {
+            let expiry = expires_at.map(|at| {
+                let left = (at - Utc::now()).to_std().unwrap_or_default();
+                tokio::time::Instant::now() + left
+            });
+            let expired = async {
+                match expiry {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(expired);
+            while opened_with.is_some() && cache.current(&key_id) == opened_with {
+                tokio::select! {
+                    () = &mut expired => return,
+                    changed = reloads.changed() => if changed.is_err() { return },
+                }
             }
         }
     }

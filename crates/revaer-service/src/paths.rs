@@ -20,6 +20,9 @@ use revaer_domain::settings::Settings;
 pub struct StorageRoots {
     base: PathBuf,
     roots: Vec<PathBuf>,
+    /// The daemon's own files and folders: no client path may be inside
+    /// one, nor above one.
+    protected: Vec<PathBuf>,
 }
 
 /// Why a path was refused.
@@ -31,17 +34,22 @@ pub enum PathRefused {
     /// Contains `..`.
     #[error("must not contain `..`")]
     ParentComponent,
-    /// Resolves outside every root.
-    #[error("{} is outside the storage roots ({roots})", .path.display())]
+    /// Resolves outside every root. (The message names the roots, never
+    /// the resolved path: that would tell a client where links point.)
+    #[error("is outside the storage roots ({roots})")]
     Outside {
         /// The path as resolved.
         path: PathBuf,
         /// The roots, for the message.
         roots: String,
     },
-    /// Could not be resolved.
-    #[error("cannot be resolved: {0}")]
-    Unresolvable(String),
+    /// Inside, or above, the daemon's own files (its database, resume
+    /// data, lock and address files).
+    #[error("is or holds the daemon's own files")]
+    Protected,
+    /// Could not be resolved (the cause is logged, not answered).
+    #[error("cannot be resolved")]
+    Unresolvable,
 }
 
 impl StorageRoots {
@@ -64,7 +72,18 @@ impl StorageRoots {
         if canonical.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no storage root"));
         }
-        Ok(Self { base: base.canonicalize()?, roots: canonical })
+        Ok(Self { base: base.canonicalize()?, roots: canonical, protected: Vec::new() })
+    }
+
+    /// These roots, with `paths` (the daemon's own files and folders)
+    /// out of every client's reach, resolved as client paths are.
+    #[must_use]
+    pub fn protecting(mut self, paths: &[PathBuf]) -> Self {
+        for path in paths {
+            let resolved = resolve(path).unwrap_or_else(|_| path.clone());
+            self.protected.push(resolved);
+        }
+        self
     }
 
     /// The roots, canonical.
@@ -91,7 +110,14 @@ impl StorageRoots {
         if path.components().any(|c| c == Component::ParentDir) {
             return Err(PathRefused::ParentComponent);
         }
-        let resolved = resolve(path).map_err(|err| PathRefused::Unresolvable(err.to_string()))?;
+        let resolved = resolve(path).map_err(|err| {
+            tracing::debug!(path = %path.display(), error = %err, "a path does not resolve");
+            PathRefused::Unresolvable
+        })?;
+        if self.protected.iter().any(|own| resolved.starts_with(own) || own.starts_with(&resolved))
+        {
+            return Err(PathRefused::Protected);
+        }
         if self.roots.iter().any(|root| resolved.starts_with(root)) {
             Ok(resolved)
         } else {
@@ -108,7 +134,6 @@ impl StorageRoots {
                 "/engine_profile/download_root".to_owned(),
                 settings.engine_profile.download_root.clone(),
             ),
-            ("/engine_profile/resume_dir".to_owned(), settings.engine_profile.resume_dir.clone()),
             ("/fs_policy/library_root".to_owned(), settings.fs_policy.library_root.clone()),
         ];
         for (index, root) in settings.fs_policy.allowed_roots.iter().enumerate() {
@@ -120,14 +145,34 @@ impl StorageRoots {
                 named.push((format!("/categories/{name}/save_path"), path.clone()));
             }
         }
-        named
+        let mut refused: Vec<InvalidParam> = named
             .into_iter()
             .filter_map(|(pointer, path)| {
                 self.confine_setting(&path)
                     .err()
                     .map(|why| InvalidParam::new(pointer, why.to_string()))
             })
-            .collect()
+            .collect();
+        if !self.resume_dir_ok(&settings.engine_profile.resume_dir) {
+            refused.push(InvalidParam::new(
+                "/engine_profile/resume_dir",
+                "must stay out of the storage roots (clients write there)",
+            ));
+        }
+        refused
+    }
+
+    /// The resume folder is the engine's own: it need not be in a root,
+    /// and may not be anywhere in one but where it is protected.
+    fn resume_dir_ok(&self, resume: &str) -> bool {
+        let path = Path::new(resume);
+        if path.components().any(|c| c == Component::ParentDir) {
+            return false;
+        }
+        let path = if path.is_absolute() { path.to_path_buf() } else { self.base.join(path) };
+        let path = resolve(&path).unwrap_or(path);
+        let reachable = self.roots.iter().any(|root| path.starts_with(root));
+        !reachable || self.protected.iter().any(|own| path.starts_with(own))
     }
 }
 

@@ -90,6 +90,12 @@ impl std::fmt::Debug for ApiKeyDigest {
 }
 
 impl ApiKeyDigest {
+    /// The stored digest of the current secret: it changes when the key
+    /// is rotated (so sessions opened with the old token can end).
+    pub fn fingerprint(&self) -> &[u8] {
+        &self.secret_hash
+    }
+
     /// Whether `token` is this key's: right shape, this key's id, matching
     /// secret (constant-time), and the key usable now. A SHA-256 of 43
     /// bytes and a comparison: microseconds.

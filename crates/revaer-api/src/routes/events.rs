@@ -265,8 +265,7 @@ pub async fn stream_events(
         futures_util::StreamExt::map(frames(subscription, filter), |event| Ok(to_sse(&event)));
     // The stream lasts as long as its key: revoking, disabling or the expiry
     // of the key ends it.
-    let keys = state.service.keys().clone();
-    let ended = async move { keys.ended(&key).await };
+    let ended = state.service.keys().ended(&key);
     let body = futures_util::StreamExt::take_until(body, Box::pin(ended));
     Ok(Sse::new(futures_util::StreamExt::chain(head, body))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))

@@ -136,9 +136,11 @@ impl Api {
         // Confined to the test's folder, as the daemon confines to its data
         // directory.
         if config.storage.is_none() {
+            let own = [dir.path().join("resume"), dir.path().join("revaer.db")];
             config.storage = Some(
                 revaer_service::paths::StorageRoots::new(dir.path(), &[dir.path().to_owned()])
-                    .expect("storage roots"),
+                    .expect("storage roots")
+                    .protecting(&own),
             );
         }
         let service = Service::new(engine.clone(), store.clone(), events.clone(), config);

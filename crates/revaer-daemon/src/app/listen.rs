@@ -22,6 +22,16 @@ pub struct Listen {
     pub addr: SocketAddr,
     /// Where it came from.
     pub source: &'static str,
+    /// Whether to record it (given by flag) once it is bound.
+    pub record: bool,
+}
+
+/// Records `addr` as this instance's address (once it is bound: an
+/// address that cannot be bound is never remembered).
+pub fn record(data_dir: &Path, addr: SocketAddr) -> anyhow::Result<()> {
+    let path = data_dir.join(LISTEN_FILE);
+    files::write_private(&path, format!("{addr}\n").as_bytes())
+        .with_context(|| format!("record the listen address in {}", path.display()))
 }
 
 /// Resolves the address: the flag (recorded for next time), the recorded
@@ -33,20 +43,19 @@ pub fn resolve(
 ) -> anyhow::Result<Listen> {
     let path = data_dir.join(LISTEN_FILE);
     if let Some(addr) = flag {
-        files::write_private(&path, format!("{addr}\n").as_bytes())
-            .with_context(|| format!("record the listen address in {}", path.display()))?;
-        return Ok(Listen { addr, source: "--bind / REVAER_BIND" });
+        return Ok(Listen { addr, source: "--bind / REVAER_BIND", record: true });
     }
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let addr = text.trim().parse().with_context(|| {
                 format!("{} does not hold an address (ip:port); fix or delete it", path.display())
             })?;
-            Ok(Listen { addr, source: "recorded for this instance" })
+            Ok(Listen { addr, source: "recorded for this instance", record: false })
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Listen {
             addr: SocketAddr::new(app.bind_address, app.http_port),
             source: "settings (app_profile)",
+            record: false,
         }),
         Err(err) => Err(err).with_context(|| format!("read {}", path.display())),
     }
@@ -64,7 +73,10 @@ mod tests {
         assert_eq!(settings.addr.to_string(), "127.0.0.1:7070");
         assert_eq!(settings.source, "settings (app_profile)");
         let flag: SocketAddr = "127.0.0.1:9000".parse()?;
-        assert_eq!(resolve(Some(flag), dir.path(), &app)?.addr, flag);
+        let given = resolve(Some(flag), dir.path(), &app)?;
+        assert_eq!((given.addr, given.record), (flag, true));
+        assert_eq!(resolve(None, dir.path(), &app)?.source, "settings (app_profile)", "not yet");
+        record(dir.path(), flag)?;
         let again = resolve(None, dir.path(), &app)?;
         assert_eq!((again.addr, again.source), (flag, "recorded for this instance"));
         std::fs::write(dir.path().join(LISTEN_FILE), "nowhere")?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 /// The data directory's lock file.
-const LOCK_FILE: &str = "revaerd.lock";
+pub const LOCK_FILE: &str = "revaerd.lock";
 
 /// Takes the data directory's lock, held for the life of the daemon: a
 /// second daemon on the same directory stops here, before it opens the

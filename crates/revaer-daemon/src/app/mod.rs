@@ -64,6 +64,14 @@ const GIT_REVISION: &str = match option_env!("REVAER_GIT_REVISION") {
 
 /// Runs the daemon (or `init`) until a shutdown signal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Lifting immutable keys acts on an existing instance: never on a
+    // mistyped directory, which would be created empty.
+    if matches!(cli.command, Some(Command::UnlockSettings))
+        && cli.database_url.is_none()
+        && !cli.data_dir.join("revaer.db").exists()
+    {
+        anyhow::bail!("no database in {}; nothing was changed", cli.data_dir.display());
+    }
     files::create_private_dir(&cli.data_dir)
         .with_context(|| format!("create the data directory {}", cli.data_dir.display()))?;
     let data_dir = cli.data_dir.canonicalize().context("resolve the data directory")?;
@@ -108,6 +116,9 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         std::fs::File::open(file).with_context(|| format!("read {}", file.display()))?;
     }
     let listener = TcpListener::bind(addr).await.with_context(|| format!("listen on {addr}"))?;
+    if listen.record {
+        listen::record(data_dir, addr)?;
+    }
     tracing::info!(%addr, source = listen.source, "HTTP address");
     let instance = cli.instance.clone().unwrap_or_else(|| default_instance(data_dir));
     // A restarted daemon's new token replaces its old one; daemons sharing
@@ -209,7 +220,16 @@ fn storage_roots(cli: &Cli, data_dir: &Path, settings: &Settings) -> anyhow::Res
     } else {
         cli.storage_roots.clone()
     };
-    let storage = StorageRoots::new(data_dir, &roots).context("prepare the storage roots")?;
+    // The daemon's own files: no client path may be in or above them.
+    let resume_dir = settings::resolve(data_dir, &settings.engine_profile.resume_dir);
+    let own: Vec<std::path::PathBuf> =
+        ["revaer.db", "revaer.db-wal", "revaer.db-shm", listen::LISTEN_FILE, lock::LOCK_FILE]
+            .iter()
+            .map(|name| data_dir.join(name))
+            .chain([resume_dir])
+            .collect();
+    let storage =
+        StorageRoots::new(data_dir, &roots).context("prepare the storage roots")?.protecting(&own);
     let outside = storage.violations(settings);
     if !outside.is_empty() {
         let listed: Vec<String> =

@@ -111,6 +111,19 @@ pub async fn reload(mut reload: Reload) {
                 tracing::warn!(error = %err, "could not load API keys");
             }
         }
+        // Another daemon on the database (or an edit of it) may name paths
+        // this daemon may not write in: those settings are not applied.
+        if let Some(storage) = &service.config().storage {
+            let outside = storage.violations(&settings);
+            if !outside.is_empty() {
+                let pointers: Vec<&str> = outside.iter().map(|p| p.pointer.as_str()).collect();
+                tracing::error!(
+                    ?pointers,
+                    "new settings name paths outside this daemon's storage roots; not applied"
+                );
+                continue;
+            }
+        }
         let session = session_config(&settings.engine_profile, &reload.data_dir, reload.peer_port);
         if let Err(err) = service.engine().apply_settings(session.clone()).await {
             tracing::warn!(error = %err, "the engine refused the new settings");
