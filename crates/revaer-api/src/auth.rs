@@ -44,7 +44,7 @@ fn credential(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The key a request's credentials name, if it verifies.
-pub fn verify(headers: &HeaderMap, state: &ApiState) -> Result<ApiKey, ApiError> {
+fn verify(headers: &HeaderMap, state: &ApiState) -> Result<ApiKey, ApiError> {
     let token = credential(headers).ok_or(ApiError::Unauthorized)?;
     state.service.authenticate(token).ok_or(ApiError::Unauthorized)
 }
@@ -54,14 +54,12 @@ impl FromRequestParts<ApiState> for Authenticated {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &ApiState,
+        _state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        // Put there by [`require_key`]; verified here when a route has no
-        // such layer.
-        if let Some(found) = parts.extensions.get::<Self>() {
-            return Ok(found.clone());
-        }
-        verify(&parts.headers, state).map(Self)
+        // Put there by the key layers, which also spend from the key's
+        // bucket and precede the scope check: a route without one fails
+        // closed rather than verifying here without either.
+        parts.extensions.get::<Self>().cloned().ok_or(ApiError::Unauthorized)
     }
 }
 

@@ -167,6 +167,28 @@ async fn a_key_hands_out_nothing_wider_than_itself() {
     api.stop().await;
 }
 
+/// Opens `/v1/events` with `token`; answers the stream's body.
+async fn open_events(api: &Api, token: &str) -> Body {
+    let request = Request::builder()
+        .uri("/v1/events")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let response = api.router.clone().oneshot(request).await.expect("answer");
+    assert_eq!(response.status(), 200);
+    response.into_body()
+}
+
+/// Whether the stream ends (every frame read) within `within`.
+async fn ends_within(body: &mut Body, within: Duration) -> bool {
+    let drained = async {
+        while let Some(frame) = body.frame().await {
+            frame.expect("frame");
+        }
+    };
+    tokio::time::timeout(within, drained).await.is_ok()
+}
+
 #[tokio::test]
 async fn a_revoked_keys_event_stream_ends_within_a_second() {
     let api = Api::start().await;
@@ -176,26 +198,16 @@ async fn a_revoked_keys_event_stream_ends_within_a_second() {
         issued["key_id"].as_str().expect("id").to_owned(),
         issued["token"].as_str().expect("token").to_owned(),
     );
-    let request = Request::builder()
-        .uri("/v1/events")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let response = api.router.clone().oneshot(request).await.expect("answer");
-    assert_eq!(response.status(), 200);
-    let mut body = response.into_body();
+    let mut body = open_events(&api, &token).await;
     // The opening frame arrives while the key is good.
     let first = tokio::time::timeout(Duration::from_secs(5), body.frame()).await;
     assert!(matches!(first, Ok(Some(Ok(_)))), "the stream opens");
     assert_eq!(api.call(Method::DELETE, &format!("/v1/keys/{key_id}"), None).await.status, 204);
     let revoked = tokio::time::Instant::now();
-    let ended = tokio::time::timeout(Duration::from_secs(1), async {
-        while let Some(frame) = body.frame().await {
-            frame.expect("frame");
-        }
-    })
-    .await;
-    assert!(ended.is_ok(), "the stream ends within a second of the revocation");
+    assert!(
+        ends_within(&mut body, Duration::from_secs(1)).await,
+        "the stream ends within a second of the revocation"
+    );
     assert!(revoked.elapsed() < Duration::from_secs(1));
     api.stop().await;
 }
@@ -208,21 +220,11 @@ async fn an_expiring_keys_event_stream_ends_at_its_expiry() {
         issue(&api, None, json!({"label": "brief", "expires_at": expiry.to_rfc3339()})).await;
     assert_eq!(status, 201, "{issued}");
     let token = issued["token"].as_str().expect("token").to_owned();
-    let request = Request::builder()
-        .uri("/v1/events")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let response = api.router.clone().oneshot(request).await.expect("answer");
-    assert_eq!(response.status(), 200);
-    let mut body = response.into_body();
-    let ended = tokio::time::timeout(Duration::from_secs(5), async {
-        while let Some(frame) = body.frame().await {
-            frame.expect("frame");
-        }
-    })
-    .await;
-    assert!(ended.is_ok(), "the stream ends when its key expires");
+    let mut body = open_events(&api, &token).await;
+    assert!(
+        ends_within(&mut body, Duration::from_secs(5)).await,
+        "the stream ends when its key expires"
+    );
     let late = chrono::Utc::now() - expiry;
     assert!(late < chrono::Duration::seconds(1), "ended {late} after the expiry");
     api.stop().await;
@@ -296,22 +298,14 @@ async fn a_rotated_keys_event_stream_ends_too() {
     let (_, issued) = issue(&api, None, json!({"label": "watcher"})).await;
     let key_id = issued["key_id"].as_str().expect("id").to_owned();
     let token = issued["token"].as_str().expect("token").to_owned();
-    let request = Request::builder()
-        .uri("/v1/events")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let mut body = api.router.clone().oneshot(request).await.expect("answer").into_body();
+    let mut body = open_events(&api, &token).await;
     let first = tokio::time::timeout(Duration::from_secs(5), body.frame()).await;
     assert!(matches!(first, Ok(Some(Ok(_)))), "the stream opens");
     let rotated = api.call(Method::POST, &format!("/v1/keys/{key_id}/rotate"), None).await;
     assert_eq!(rotated.status, 200);
-    let ended = tokio::time::timeout(Duration::from_secs(1), async {
-        while let Some(frame) = body.frame().await {
-            frame.expect("frame");
-        }
-    })
-    .await;
-    assert!(ended.is_ok(), "the old token's stream ends at the rotation");
+    assert!(
+        ends_within(&mut body, Duration::from_secs(1)).await,
+        "the old token's stream ends at the rotation"
+    );
     api.stop().await;
 }

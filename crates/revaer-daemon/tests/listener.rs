@@ -38,6 +38,13 @@ fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
+/// A loopback-only daemon with a data directory in `dir`.
+async fn daemon_in(dir: &std::path::Path, env: &[(&str, &str)]) -> common::Daemon {
+    let data = dir.join("data");
+    preseed(&data).await;
+    start_with_env(&data, env)
+}
+
 fn half_request(addr: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").expect("send");
@@ -47,10 +54,8 @@ fn half_request(addr: &str) -> TcpStream {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_idle_connections_are_cut_while_others_are_served() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    preseed(&data).await;
     let env = [("REVAER_HTTP_HEAD_TIMEOUT", "2"), ("REVAER_HTTP_BODY_TIMEOUT", "2")];
-    let daemon = start_with_env(&data, &env);
+    let daemon = daemon_in(dir.path(), &env).await;
     let addr = daemon.addr.clone();
 
     // Headers trickled a byte a second are cut at the head timeout.
@@ -100,10 +105,8 @@ async fn slow_and_idle_connections_are_cut_while_others_are_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_connection_cap_new_connections_are_closed_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    preseed(&data).await;
     let env = [("REVAER_MAX_CONNECTIONS", "16"), ("REVAER_HTTP_HEAD_TIMEOUT", "3")];
-    let daemon = start_with_env(&data, &env);
+    let daemon = daemon_in(dir.path(), &env).await;
     let addr = daemon.addr.clone();
     let mut held: Vec<TcpStream> = (0..16).map(|_| half_request(&addr)).collect();
     // Give the server a moment to take every one of them.
@@ -128,8 +131,6 @@ async fn past_the_connection_cap_new_connections_are_closed_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_certificate_the_listener_speaks_https_only() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    preseed(&data).await;
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let made = std::process::Command::new("openssl")
         .args([
@@ -154,7 +155,7 @@ async fn with_a_certificate_the_listener_speaks_https_only() {
         ("REVAER_TLS_CERT", cert.to_str().expect("utf-8")),
         ("REVAER_TLS_KEY", key.to_str().expect("utf-8")),
     ];
-    let daemon = start_with_env(&data, &env);
+    let daemon = daemon_in(dir.path(), &env).await;
     let curl = |url: String, extra: &[&str]| {
         std::process::Command::new("curl")
             .args(["-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}"])

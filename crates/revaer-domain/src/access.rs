@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// One permission.
 #[derive(
@@ -73,8 +73,8 @@ impl fmt::Display for Scope {
 }
 
 /// A key's scopes, as given (not widened by what they grant). Written as a
-/// comma-separated list (`read,control`) in storage, as an array on the
-/// wire.
+/// comma-separated list (`read,control`) in storage; the wire lists
+/// [`Scope`]s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Scopes(u8);
 
@@ -118,11 +118,6 @@ impl Scopes {
         let (mine, theirs) = (self.granted().0, other.granted().0);
         theirs & !mine == 0
     }
-
-    /// The widest scope held, if any.
-    pub fn widest(self) -> Option<Scope> {
-        self.iter().last()
-    }
 }
 
 impl fmt::Display for Scopes {
@@ -144,19 +139,6 @@ impl FromStr for Scopes {
             scopes.0 |= scope.bit();
         }
         Ok(scopes)
-    }
-}
-
-impl Serialize for Scopes {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.iter())
-    }
-}
-
-impl<'de> Deserialize<'de> for Scopes {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let list = Vec::<Scope>::deserialize(deserializer)?;
-        Ok(Self::of(&list))
     }
 }
 
@@ -188,13 +170,11 @@ mod tests {
     fn lists_parse_and_print_both_ways() -> Result<(), Box<dyn std::error::Error>> {
         let scopes: Scopes = " read , control ".parse()?;
         assert_eq!(scopes.to_string(), "read,control");
-        assert_eq!(scopes.widest(), Some(Scope::Control));
+        assert_eq!(scopes.iter().collect::<Vec<_>>(), [Scope::Read, Scope::Control]);
         assert_eq!("".parse::<Scopes>()?, Scopes::default());
         assert_eq!("root".parse::<Scopes>(), Err(UnknownScope("root".into())));
-        let json = serde_json::to_string(&scopes)?;
-        assert_eq!(json, r#"["read","control"]"#);
-        assert_eq!(serde_json::from_str::<Scopes>(&json)?, scopes);
-        assert!(serde_json::from_str::<Scopes>(r#"["root"]"#).is_err());
+        assert_eq!(serde_json::to_string(&Scope::Control)?, r#""control""#);
+        assert!(serde_json::from_str::<Scope>(r#""root""#).is_err());
         Ok(())
     }
 }

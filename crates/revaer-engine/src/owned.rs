@@ -42,14 +42,12 @@ pub(crate) fn delete_written(
     layout: &[FileSlot],
     adopted: &[u32],
 ) -> Result<(), String> {
+    let adopted: std::collections::HashSet<u32> = adopted.iter().copied().collect();
     let mut failure = None;
-    let mut folders = Vec::new();
+    let mut folders = std::collections::BTreeSet::new();
     for (index, slot) in layout.iter().enumerate() {
         let kept = u32::try_from(index).is_ok_and(|index| adopted.contains(&index));
-        let Some(rel) = safe(&slot.path) else { continue };
-        if kept {
-            continue;
-        }
+        let Some(rel) = safe(&slot.path).filter(|_| !kept) else { continue };
         let path = save_path.join(rel);
         match std::fs::remove_file(&path) {
             Ok(()) => {}
@@ -66,8 +64,8 @@ pub(crate) fn delete_written(
         );
     }
     // Deepest first; `remove_dir` only removes empty folders.
+    let mut folders: Vec<_> = folders.into_iter().collect();
     folders.sort_by_key(|folder| std::cmp::Reverse(folder.components().count()));
-    folders.dedup();
     for folder in folders {
         let _ = std::fs::remove_dir(folder);
     }

@@ -102,12 +102,17 @@ impl StorageRoots {
     /// A settings path (relative ones are under the base), resolved, if it
     /// is inside a root.
     pub fn confine_setting(&self, path: &str) -> Result<PathBuf, PathRefused> {
+        self.inside(&self.absolute(path))
+    }
+
+    /// A settings path made absolute (relative ones are under the base).
+    fn absolute(&self, path: &str) -> PathBuf {
         let path = Path::new(path);
-        if path.is_absolute() { self.inside(path) } else { self.inside(&self.base.join(path)) }
+        if path.is_absolute() { path.to_path_buf() } else { self.base.join(path) }
     }
 
     fn inside(&self, path: &Path) -> Result<PathBuf, PathRefused> {
-        if path.components().any(|c| c == Component::ParentDir) {
+        if climbs(path) {
             return Err(PathRefused::ParentComponent);
         }
         let resolved = resolve(path).map_err(|err| {
@@ -165,15 +170,19 @@ impl StorageRoots {
     /// The resume folder is the engine's own: it need not be in a root,
     /// and may not be anywhere in one but where it is protected.
     fn resume_dir_ok(&self, resume: &str) -> bool {
-        let path = Path::new(resume);
-        if path.components().any(|c| c == Component::ParentDir) {
+        let path = self.absolute(resume);
+        if climbs(&path) {
             return false;
         }
-        let path = if path.is_absolute() { path.to_path_buf() } else { self.base.join(path) };
         let path = resolve(&path).unwrap_or(path);
         let reachable = self.roots.iter().any(|root| path.starts_with(root));
         !reachable || self.protected.iter().any(|own| path.starts_with(own))
     }
+}
+
+/// Whether `path` has a `..` component.
+fn climbs(path: &Path) -> bool {
+    path.components().any(|c| c == Component::ParentDir)
 }
 
 /// `path` with symbolic links resolved: the longest existing prefix made

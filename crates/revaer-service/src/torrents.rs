@@ -85,11 +85,13 @@ impl Service {
     /// Runs an action on a torrent.
     pub async fn act(&self, caller: &Caller, id: InfoHash, action: TorrentAction) -> Result<()> {
         action.validate().map_err(ServiceError::Invalid)?;
-        let move_to = match &action {
+        // A move's target, confined (and resolved) before anything runs.
+        let action = match action {
             TorrentAction::Move { save_path } => {
-                Some(self.confine(std::path::Path::new(save_path), "/save_path")?)
+                let target = self.confine(std::path::Path::new(&save_path), "/save_path")?;
+                TorrentAction::Move { save_path: target.to_string_lossy().into_owned() }
             }
-            _ => None,
+            other => other,
         };
         self.traced(caller, id)?;
         let engine = self.engine();
@@ -109,9 +111,7 @@ impl Service {
                 let upload = cap(upload_bps, detail.upload_limit);
                 engine.set_limits(id, download, upload).await?;
             }
-            TorrentAction::Move { save_path } => {
-                engine.move_storage(id, move_to.unwrap_or_else(|| save_path.into())).await?;
-            }
+            TorrentAction::Move { save_path } => engine.move_storage(id, save_path.into()).await?,
         }
         Ok(())
     }

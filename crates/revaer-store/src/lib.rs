@@ -116,6 +116,15 @@ impl StoreConfig {
         }
     }
 
+    /// The files the database lives in on this host: a SQLite file and
+    /// its `-wal` and `-shm` companions; none for PostgreSQL.
+    pub fn local_files(&self) -> Vec<std::path::PathBuf> {
+        match self.backend() {
+            Ok(Backend::Sqlite) => sqlite::files(&self.url),
+            _ => Vec::new(),
+        }
+    }
+
     /// The backend the URL names.
     pub fn backend(&self) -> Result<Backend> {
         if self.url.starts_with("sqlite:") {
@@ -240,6 +249,11 @@ impl Store {
     /// Which backend this store uses.
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// How it was connected.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

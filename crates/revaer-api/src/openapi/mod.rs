@@ -15,7 +15,7 @@ pub mod docs;
 use std::sync::LazyLock;
 
 use utoipa::OpenApi;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, Paths};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr, SecurityRequirement};
 
@@ -69,9 +69,9 @@ use crate::state::ApiLimits;
 )]
 struct Frame;
 
-/// Every operation of a document.
-fn operations(doc: &mut Document) -> impl Iterator<Item = &mut Operation> {
-    doc.paths.paths.values_mut().flat_map(|item| {
+/// Every operation of a set of paths.
+pub(crate) fn operations(paths: &mut Paths) -> impl Iterator<Item = &mut Operation> {
+    paths.paths.values_mut().flat_map(|item| {
         [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
             .into_iter()
             .flatten()
@@ -142,10 +142,10 @@ pub fn build() -> Document {
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-revaer-api-key"))),
     );
     let mut protected = routes::protected(ApiLimits::default()).into_openapi();
-    operations(&mut protected).for_each(require_key);
+    operations(&mut protected.paths).for_each(require_key);
     doc.merge(protected);
     let mut local = routes::local().into_openapi();
-    for operation in operations(&mut local) {
+    for operation in operations(&mut local.paths) {
         require_key(operation);
         // Loopback clients may call these without a key: the empty
         // requirement says a key is optional.
@@ -154,7 +154,7 @@ pub fn build() -> Document {
     doc.merge(local);
     doc.merge(routes::open().into_openapi());
     at_least_one_field(&mut doc);
-    for operation in operations(&mut doc) {
+    for operation in operations(&mut doc.paths) {
         headers_are_never_null(operation);
         if operation.request_body.is_some() {
             let responses = &mut operation.responses.responses;

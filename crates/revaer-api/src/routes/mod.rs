@@ -66,13 +66,8 @@ pub fn open() -> OpenApiRouter<ApiState> {
 /// requirement's role, a sentence, and the 403 answer.
 fn scoped(scope: Scope, table: UtoipaMethodRouter<ApiState>) -> UtoipaMethodRouter<ApiState> {
     let (components, mut documented, router) = table;
-    for item in documented.paths.values_mut() {
-        let operations =
-            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
-        for operation in operations.into_iter().flatten() {
-            document_scope(operation, scope);
-        }
-    }
+    crate::openapi::operations(&mut documented)
+        .for_each(|operation| document_scope(operation, scope));
     let check = axum::middleware::from_fn(move |request, next| {
         crate::auth::require_scope(scope, request, next)
     });

@@ -136,7 +136,8 @@ impl Api {
         // Confined to the test's folder, as the daemon confines to its data
         // directory.
         if config.storage.is_none() {
-            let own = [dir.path().join("resume"), dir.path().join("revaer.db")];
+            let mut own = store.config().local_files();
+            own.push(dir.path().join("resume"));
             config.storage = Some(
                 revaer_service::paths::StorageRoots::new(dir.path(), &[dir.path().to_owned()])
                     .expect("storage roots")

@@ -10,8 +10,7 @@ use std::path::Path;
 pub fn write_private(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let dir = parent(target);
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let part = dir.join(format!(".{name}.revaer-part"));
+    let part = part_path(target);
     let _ = std::fs::remove_file(&part);
     let written = (|| {
         let mut file =
@@ -25,6 +24,13 @@ pub fn write_private(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&part);
     }
     written
+}
+
+/// Where `target` is written before it is renamed into place: a hidden
+/// file next to it.
+pub fn part_path(target: &Path) -> std::path::PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    parent(target).join(format!(".{name}.revaer-part"))
 }
 
 /// The directory `path` is in (`.` for a bare name).

@@ -75,9 +75,7 @@ struct PartFile {
 impl PartFile {
     fn create(target: &Path) -> anyhow::Result<Self> {
         use std::os::unix::fs::OpenOptionsExt as _;
-        let dir = super::files::parent(target);
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let path = dir.join(format!(".{name}.revaer-part"));
+        let path = super::files::part_path(target);
         let _ = std::fs::remove_file(&path);
         let file = std::fs::OpenOptions::new()
             .write(true)

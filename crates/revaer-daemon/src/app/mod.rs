@@ -52,6 +52,8 @@ const KEY_REFRESH: Duration = Duration::from_millis(500);
 const HEALTH_WATCH: Duration = Duration::from_secs(2);
 /// How long a setup token printed at start-up stays valid.
 const SETUP_TOKEN_TTL: Duration = Duration::from_hours(24);
+/// The SQLite database in the data directory (without `DATABASE_URL`).
+const DATABASE_FILE: &str = "revaer.db";
 /// How long shutdown waits for running FsOps jobs to reach a safe point.
 const FSOPS_STOP: Duration = Duration::from_secs(30);
 /// Events kept for replay.
@@ -68,7 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // mistyped directory, which would be created empty.
     if matches!(cli.command, Some(Command::UnlockSettings))
         && cli.database_url.is_none()
-        && !cli.data_dir.join("revaer.db").exists()
+        && !cli.data_dir.join(DATABASE_FILE).exists()
     {
         anyhow::bail!("no database in {}; nothing was changed", cli.data_dir.display());
     }
@@ -77,7 +79,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let data_dir = cli.data_dir.canonicalize().context("resolve the data directory")?;
     let store_config = match &cli.database_url {
         Some(url) => StoreConfig::url(url.clone()),
-        None => StoreConfig::sqlite(data_dir.join("revaer.db")),
+        None => StoreConfig::sqlite(data_dir.join(DATABASE_FILE)),
     };
     let lock = match cli.command {
         Some(Command::Init { .. }) => None,
@@ -160,9 +162,16 @@ async fn start(
     settings: &Settings,
     instance: String,
 ) -> anyhow::Result<Running> {
-    let storage = storage_roots(cli, data_dir, settings)?;
-    let session = session_config(&settings.engine_profile, data_dir, cli.peer_port);
     let resume_dir = settings::resolve(data_dir, &settings.engine_profile.resume_dir);
+    let own: Vec<std::path::PathBuf> = store
+        .config()
+        .local_files()
+        .into_iter()
+        .chain([listen::LISTEN_FILE, lock::LOCK_FILE].map(|name| data_dir.join(name)))
+        .chain([resume_dir.clone()])
+        .collect();
+    let storage = storage_roots(cli, data_dir, settings, &own)?;
+    let session = session_config(&settings.engine_profile, data_dir, cli.peer_port);
     let engine_config = EngineConfig {
         max_metainfo_bytes: cli.max_torrent_bytes as usize,
         ..EngineConfig::new(resume_dir, session.clone())
@@ -214,22 +223,20 @@ async fn start(
 /// The storage roots (`--storage-root`, else the data directory), and the
 /// stored settings checked against them: a daemon never starts writing
 /// where it would refuse a client.
-fn storage_roots(cli: &Cli, data_dir: &Path, settings: &Settings) -> anyhow::Result<StorageRoots> {
+/// `own` are the daemon's own files: no client path may be in or above them.
+fn storage_roots(
+    cli: &Cli,
+    data_dir: &Path,
+    settings: &Settings,
+    own: &[std::path::PathBuf],
+) -> anyhow::Result<StorageRoots> {
     let roots = if cli.storage_roots.is_empty() {
         vec![data_dir.to_owned()]
     } else {
         cli.storage_roots.clone()
     };
-    // The daemon's own files: no client path may be in or above them.
-    let resume_dir = settings::resolve(data_dir, &settings.engine_profile.resume_dir);
-    let own: Vec<std::path::PathBuf> =
-        ["revaer.db", "revaer.db-wal", "revaer.db-shm", listen::LISTEN_FILE, lock::LOCK_FILE]
-            .iter()
-            .map(|name| data_dir.join(name))
-            .chain([resume_dir])
-            .collect();
     let storage =
-        StorageRoots::new(data_dir, &roots).context("prepare the storage roots")?.protecting(&own);
+        StorageRoots::new(data_dir, &roots).context("prepare the storage roots")?.protecting(own);
     let outside = storage.violations(settings);
     if !outside.is_empty() {
         let listed: Vec<String> =

@@ -1,7 +1,7 @@
 //! SQLite specifics: the database file's directory and per-connection
 //! pragmas.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use sqlx::AnyConnection;
 use sqlx::Executor;
@@ -23,24 +23,31 @@ const PRIVATE: u32 = 0o600;
 /// file's mode when it creates them).
 pub(crate) fn prepare_file(url: &str) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
-    }
+    let files = files(url);
+    let Some(path) = files.first() else { return Ok(()) };
     let io = |err| StoreError::Connect { backend: "SQLite", source: sqlx::Error::Io(err) };
-    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(io)?;
     }
     std::fs::OpenOptions::new().create(true).append(true).mode(PRIVATE).open(path).map_err(io)?;
-    for suffix in ["", "-wal", "-shm"] {
-        let file = format!("{path}{suffix}");
-        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(PRIVATE)) {
+    for file in &files {
+        match std::fs::set_permissions(file, std::fs::Permissions::from_mode(PRIVATE)) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(io(err)),
             _ => {}
         }
     }
     Ok(())
+}
+
+/// The files of a `sqlite://PATH` database: the file, then its `-wal` and
+/// `-shm` companions (none for an in-memory database).
+pub(crate) fn files(url: &str) -> Vec<PathBuf> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Vec::new();
+    }
+    ["", "-wal", "-shm"].iter().map(|suffix| PathBuf::from(format!("{path}{suffix}"))).collect()
 }
 
 /// Per-connection set-up. SQLite: write-ahead logging (readers never block
