@@ -40,6 +40,10 @@ pub struct KeyView {
     pub enabled: bool,
     /// What it may do (`admin` grants `control`, which grants `read`).
     pub scopes: Vec<Scope>,
+    /// The key that issued it (`null`: issued on the host or at setup).
+    /// Revoking that key revokes this one too, and this one's requests
+    /// also count against that key's rate limit.
+    pub issued_by: Option<String>,
 }
 
 /// `POST /v1/keys`.

@@ -185,6 +185,7 @@ async fn main() -> Result<(), BoxError> {
         rate_limit,
         expires_at: None,
         scopes: revaer_domain::Scopes::ADMIN,
+        issued_by: None,
     };
     let token = store.issue_api_key(&new_key(None)).await?.token.expose().to_owned();
     let limited = KeyRateLimit { burst: 100_000, per_seconds: 1 };

@@ -55,6 +55,12 @@ pub enum ApiError {
         /// The limit.
         limit: usize,
     },
+    /// The body did not arrive whole in time.
+    #[error("the body did not arrive within {secs} s")]
+    BodyTimedOut {
+        /// The deadline, in seconds.
+        secs: u64,
+    },
     /// The engine refused or failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -148,6 +154,8 @@ impl ApiError {
             }
             Self::TooLarge { limit } => Problem::new("payload-too-large", "Payload too large", 413)
                 .detail(format!("at most {limit} bytes")),
+            Self::BodyTimedOut { secs } => Problem::new("request-timeout", "Request timeout", 408)
+                .detail(format!("the whole body must arrive within {secs} s")),
             Self::Engine(err) => engine_problem(err),
             Self::Store(err) => store_problem(err),
             Self::RateLimited { retry_after_secs } => {
@@ -271,7 +279,7 @@ pub fn problem_response(problem: &Problem) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = problem_response(&self.problem());
-        if let Self::TooLarge { .. } = self {
+        if let Self::TooLarge { .. } | Self::BodyTimedOut { .. } = self {
             // The rest of the body is not read: close rather than let the
             // client's upload stall.
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));

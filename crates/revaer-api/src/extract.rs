@@ -33,19 +33,26 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     if !is_json(req.headers()) {
         return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
     }
-    let body = axum::body::to_bytes(req.into_body(), limit).await.map_err(|err| {
-        let over = std::error::Error::source(&err)
-            .is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>);
-        if over {
-            ApiError::TooLarge { limit }
-        } else {
-            ApiError::Malformed {
-                detail: format!("the body could not be read: {err}"),
-                pointer: None,
-            }
-        }
-    })?;
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|err| unread_body(&err, limit))?;
     parse_json(&body)
+}
+
+/// Why a body of at most `limit` bytes could not be read: too large, too
+/// slow (the listener's deadline), or broken off.
+pub(crate) fn unread_body(err: &(dyn std::error::Error + 'static), limit: usize) -> ApiError {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return ApiError::TooLarge { limit };
+        }
+        if let Some(crate::deadline::BodyTimedOut(after)) = err.downcast_ref() {
+            return ApiError::BodyTimedOut { secs: after.as_secs() };
+        }
+        cause = err.source();
+    }
+    ApiError::Malformed { detail: format!("the body could not be read: {err}"), pointer: None }
 }
 
 /// Whether the request's media type (case-insensitive, parameters aside)

@@ -79,9 +79,13 @@ async fn read_form(mut form: Multipart, limits: ApiLimits) -> Result<AddBody, Ap
     let form_error = |err: MultipartError| {
         if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             // The whole body passed the request limit.
-            ApiError::TooLarge { limit: limits.json_body }
-        } else {
-            ApiError::Malformed { detail: err.body_text(), pointer: None }
+            return ApiError::TooLarge { limit: limits.json_body };
+        }
+        match crate::extract::unread_body(&err, limits.json_body) {
+            ApiError::Malformed { .. } => {
+                ApiError::Malformed { detail: err.body_text(), pointer: None }
+            }
+            other => other,
         }
     };
     let mut request = AddTorrentRequest::default();

@@ -34,6 +34,7 @@
 
 pub mod auth;
 pub mod contract;
+pub mod deadline;
 pub mod error;
 pub mod extract;
 pub mod form;

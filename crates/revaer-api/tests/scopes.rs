@@ -167,6 +167,76 @@ async fn a_key_hands_out_nothing_wider_than_itself() {
     api.stop().await;
 }
 
+/// Issues a key with `token`; answers its id and token.
+async fn issue_as(api: &Api, token: &str, body: Value) -> (String, String) {
+    let (status, json) = issue(api, Some(token), body).await;
+    assert_eq!(status, 201, "{json}");
+    let id = json["key_id"].as_str().expect("id").to_owned();
+    (id, json["token"].as_str().expect("token").to_owned())
+}
+
+#[tokio::test]
+async fn keys_issued_under_a_key_go_with_it_and_share_its_budget() {
+    let api = Api::start().await;
+    let limit = json!({"burst": 4, "per_seconds": 3600});
+    let ops = json!({"label": "ops", "scopes": ["admin"], "rate_limit": limit});
+    let (ops_id, ops) = issue_as(&api, &api.token, ops).await;
+    // The issuer is recorded; one level and the next.
+    let (tool_id, tool) =
+        issue_as(&api, &ops, json!({"label": "tool", "scopes": ["admin"], "rate_limit": limit}))
+            .await;
+    let keys = api.call(Method::GET, "/v1/keys", None).await.json;
+    let tool_view = keys.as_array().expect("keys").iter().find(|k| k["key_id"] == tool_id.as_str());
+    assert_eq!(tool_view.expect("listed")["issued_by"], ops_id.as_str());
+    // `ops` spent one request issuing; `tool` spends from both buckets, so
+    // the family gets the four `ops` has, not four each.
+    for _ in 0..3 {
+        assert_eq!(attempt(&api, &tool, Method::GET, "/v1/torrents", None).await.0, 200);
+    }
+    assert_eq!(
+        attempt(&api, &tool, Method::GET, "/v1/torrents", None).await.0,
+        429,
+        "ops's bucket is empty"
+    );
+    assert_eq!(attempt(&api, &ops, Method::GET, "/v1/torrents", None).await.0, 429);
+
+    // Revoking a key revokes what was issued under it, all the way down.
+    let (sub_id, sub) =
+        issue_as(&api, &api.token, json!({"label": "sub", "scopes": ["admin"]})).await;
+    let (_, leaf) = issue_as(&api, &sub, json!({"label": "leaf", "scopes": ["read"]})).await;
+    let (_, issuer) = issue_as(&api, &sub, json!({"label": "issuer", "scopes": ["admin"]})).await;
+    let (_, grand) = issue_as(&api, &issuer, json!({"label": "grand"})).await;
+    assert_eq!(attempt(&api, &leaf, Method::GET, "/v1/torrents", None).await.0, 200);
+    let revoked =
+        api.send(Method::DELETE, &format!("/v1/keys/{sub_id}"), Some(&api.token), None).await;
+    assert_eq!(revoked.status, 204, "{}", revoked.json);
+    for token in [&sub, &leaf, &issuer, &grand] {
+        assert_eq!(attempt(&api, token, Method::GET, "/v1/torrents", None).await.0, 401);
+    }
+    let keys = api.call(Method::GET, "/v1/keys", None).await.json;
+    let revoked: Vec<&str> = keys
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter(|k| !k["revoked_at"].is_null())
+        .filter_map(|k| k["label"].as_str())
+        .collect();
+    assert_eq!(revoked, ["sub", "leaf", "issuer", "grand"]);
+    assert_eq!(api.call(Method::GET, "/v1/keys", None).await.status, 200, "the root key stays");
+
+    // A chain of issued keys is as deep as a request follows, no deeper.
+    let mut token = api.token.clone();
+    for level in 1..=16 {
+        token =
+            issue_as(&api, &token, json!({"label": format!("level {level}"), "scopes": ["admin"]}))
+                .await
+                .1;
+    }
+    let (status, problem) = issue(&api, Some(&token), json!({"label": "level 17"})).await;
+    assert_eq!(status, 403, "{problem}");
+    api.stop().await;
+}
+
 /// Opens `/v1/events` with `token`; answers the stream's body.
 async fn open_events(api: &Api, token: &str) -> Body {
     let request = Request::builder()

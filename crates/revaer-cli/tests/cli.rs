@@ -45,6 +45,7 @@ async fn daemon() -> Daemon {
         rate_limit: None,
         expires_at: None,
         scopes: revaer_domain::Scopes::ADMIN,
+        issued_by: None,
     };
     let token = store.issue_api_key(&key).await.expect("key").token.expose().to_owned();
     // What the daemon does: engine events onto the bus, keys refreshed.

@@ -22,8 +22,9 @@ pub struct Cli {
     pub bind: Option<SocketAddr>,
     /// Folders clients may have files written in (repeat the flag, or
     /// separate with `:` in the environment). Every save path, move
-    /// target and settings path must resolve inside one. Default: the data
-    /// directory.
+    /// target and settings path must resolve inside one, and each must
+    /// exist (a missing one, such as an unmounted disk, stops the daemon).
+    /// Default: the data directory.
     #[arg(long = "storage-root", env = "REVAER_STORAGE_ROOTS", value_delimiter = ':')]
     pub storage_roots: Vec<PathBuf>,
     /// BitTorrent listen port for this instance (overrides the stored
@@ -74,16 +75,27 @@ pub struct Cli {
     #[arg(long, env = "REVAER_MAX_CONNECTIONS", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(16..=65_536))]
     pub max_connections: u32,
+    /// Most HTTP connections open at once from one client address (trusted
+    /// proxies aside, whose connections carry many clients).
+    #[arg(long, env = "REVAER_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections_per_address: u32,
     /// Seconds a client has to send a request's headers, counted from when
     /// the server waits for them (so also how long an idle kept-alive
     /// connection stays open).
     #[arg(long, env = "REVAER_HTTP_HEAD_TIMEOUT", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub http_head_timeout: u64,
-    /// Seconds a client has to send a request's body.
+    /// Seconds a client has to send a request's whole body, from the
+    /// request's start (past it: 408, and the connection is closed).
     #[arg(long, env = "REVAER_HTTP_BODY_TIMEOUT", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub http_body_timeout: u64,
+    /// Seconds an answer may wait on a client that reads none of it before
+    /// the connection is closed.
+    #[arg(long, env = "REVAER_HTTP_WRITE_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_write_timeout: u64,
     /// What to do (default: run the daemon).
     #[command(subcommand)]
     pub command: Option<Command>,

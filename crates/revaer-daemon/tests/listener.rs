@@ -54,7 +54,12 @@ fn half_request(addr: &str) -> TcpStream {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_idle_connections_are_cut_while_others_are_served() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let env = [("REVAER_HTTP_HEAD_TIMEOUT", "2"), ("REVAER_HTTP_BODY_TIMEOUT", "2")];
+    // 300 from one address: more than one address may hold by default.
+    let env = [
+        ("REVAER_HTTP_HEAD_TIMEOUT", "2"),
+        ("REVAER_HTTP_BODY_TIMEOUT", "2"),
+        ("REVAER_MAX_CONNECTIONS_PER_ADDRESS", "1024"),
+    ];
     let daemon = daemon_in(dir.path(), &env).await;
     let addr = daemon.addr.clone();
 
@@ -99,6 +104,120 @@ async fn slow_and_idle_connections_are_cut_while_others_are_served() {
         .write_all(b"POST /v1/setup/complete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
         .expect("send");
     assert!(closed_within(&mut slow_body, Duration::from_secs(6)), "a slow body is cut");
+    terminate(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_is_refused_at_its_deadline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = daemon_in(dir.path(), &[("REVAER_HTTP_BODY_TIMEOUT", "3")]).await;
+    let addr = daemon.addr.clone();
+    let bearer = complete_setup(&addr, daemon.setup_token.as_deref().expect("setup token"));
+    let mut stream = TcpStream::connect(&addr).expect("connect");
+    let head = format!(
+        "PATCH /v1/config HTTP/1.1\r\nHost: x\r\nAuthorization: {bearer}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).expect("send the head");
+    // A byte every half second: never a gap near the deadline, and the
+    // body never complete.
+    let started = Instant::now();
+    stream.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    let mut answer = Vec::new();
+    for _ in 0..40 {
+        let mut buf = [0_u8; 4096];
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+        if stream.write_all(b" ").is_err() {
+            break;
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request-timeout"), "a Problem: {answer}");
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(8), "refused after {elapsed:?}");
+    terminate(daemon);
+}
+
+/// A connection to `addr` from the loopback address `from` (127.0.0.0/8
+/// is all loopback on Linux), with a small receive buffer.
+async fn connect_from(from: &str, addr: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("buffer");
+    socket.bind(format!("{from}:0").parse().expect("address")).expect("bind");
+    let stream = socket.connect(addr.parse().expect("address")).await.expect("connect");
+    let stream = stream.into_std().expect("std stream");
+    stream.set_nonblocking(false).expect("blocking");
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [("REVAER_MAX_CONNECTIONS_PER_ADDRESS", "4"), ("REVAER_HTTP_HEAD_TIMEOUT", "30")];
+    let daemon = daemon_in(dir.path(), &env).await;
+    let addr = daemon.addr.clone();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut stream = connect_from("127.0.0.1", &addr).await;
+        stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").expect("send");
+        held.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut fifth = connect_from("127.0.0.1", &addr).await;
+    let _ = fifth.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(closed_within(&mut fifth, Duration::from_secs(2)), "the fifth is closed at once");
+    // Another address is served while the first holds its four.
+    let mut other = connect_from("127.0.0.2", &addr).await;
+    other.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("send");
+    let mut answer = String::new();
+    other.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    other.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A closed connection gives its place back.
+    drop(held.pop());
+    std::thread::sleep(Duration::from_millis(300));
+    let mut again = connect_from("127.0.0.1", &addr).await;
+    again.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("send");
+    let mut answer = String::new();
+    again.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    again.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    terminate(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_nothing_is_cut_at_the_write_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [("REVAER_HTTP_WRITE_TIMEOUT", "2"), ("REVAER_HTTP_HEAD_TIMEOUT", "60")];
+    let daemon = daemon_in(dir.path(), &env).await;
+    let addr = daemon.addr.clone();
+    // 100 pipelined requests for the 140 kB document: far more than the
+    // socket buffers hold, so the server waits on the client.
+    let mut stream = connect_from("127.0.0.1", &addr).await;
+    let requests = "GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(100);
+    stream.write_all(requests.as_bytes()).expect("send");
+    std::thread::sleep(Duration::from_secs(5));
+    // Reading now finds the end well before 100 answers.
+    let mut read = 0_usize;
+    let mut buf = vec![0_u8; 64 * 1024];
+    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let closed = loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break true,
+            Ok(n) => read += n,
+        }
+        if read > 100 * 140_000 {
+            break false;
+        }
+    };
+    assert!(closed, "cut while waiting on the client");
+    assert!(read < 50 * 140_000, "cut early: {read} bytes read");
+    let (status, _) = http(&addr, "GET", "/health", &[], "");
+    assert_eq!(status, 200);
     terminate(daemon);
 }
 

@@ -109,8 +109,22 @@ async fn a_daemon_writes_only_inside_its_storage_roots() {
         said.contains("/engine_profile/download_root") && said.contains("--storage-root"),
         "{said}"
     );
-    // Given both folders as roots, it starts, and refuses a save path in neither.
+    // A root that is not there (an unmounted disk) stops it too, and is
+    // not created.
     let roots = format!("{}:{}", data.display(), media.display());
+    let missing = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--bind", "127.0.0.1:0", "--peer-port", "0"])
+        .env("REVAER_STORAGE_ROOTS", &roots)
+        .output()
+        .expect("runs");
+    assert!(!missing.status.success());
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(said.contains("storage root") && said.contains("mount"), "{said}");
+    assert!(!media.exists(), "a missing root is not created");
+    // Given both folders as roots, it starts, and refuses a save path in neither.
+    std::fs::create_dir_all(&media).expect("mkdir");
     let daemon = start_bound(&data, Some("127.0.0.1:0"), &[("REVAER_STORAGE_ROOTS", &roots)]);
     let bearer = complete_setup(&daemon.addr, daemon.setup_token.as_deref().expect("token"));
     let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];

@@ -32,12 +32,15 @@ use crate::file::FilePriority;
 pub const MAX_GLOBS: usize = 64;
 /// Longest glob accepted, in bytes.
 pub const MAX_GLOB_LEN: usize = 256;
-/// Most explicit per-file priorities accepted in one request.
-pub const MAX_PRIORITY_OVERRIDES: usize = 100_000;
+/// Most explicit per-file priorities accepted in one request: as many as
+/// fit the 1 MiB body of a selection request, at up to 41 bytes each
+/// (`{"index":4294967295,"priority":"normal"},`), beside the globs. More
+/// files than that are selected with globs.
+pub const MAX_PRIORITY_OVERRIDES: usize = 20_000;
 
 // The OpenAPI document's `maxItems` repeat these.
 #[cfg(feature = "openapi")]
-const _: () = assert!(MAX_GLOBS == 64 && MAX_PRIORITY_OVERRIDES == 100_000);
+const _: () = assert!(MAX_GLOBS == 64 && MAX_PRIORITY_OVERRIDES == 20_000);
 
 const FLUFF_DIRS: &[&str] =
     &["sample", "samples", "extra", "extras", "proof", "proofs", "screens", "screenshots"];
@@ -62,7 +65,7 @@ pub struct SelectionRules {
     pub skip_fluff: bool,
     /// Explicit priorities by file index; these win over the globs.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(max_items = 100_000))]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20_000))]
     pub priorities: Vec<PriorityOverride>,
 }
 
@@ -184,7 +187,8 @@ fn compile_globs(field: &'static str, globs: &[String]) -> Result<Option<GlobSet
 
 /// Validated, compiled selection rules, with the rules they came from (so
 /// that what is compiled once can be handed on, and kept, as one value).
-#[derive(Debug, Clone)]
+/// The default selects every file at normal priority.
+#[derive(Debug, Clone, Default)]
 pub struct CompiledSelection {
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
@@ -267,6 +271,21 @@ mod tests {
 
     fn eval(rules: &SelectionRules) -> Vec<FilePriority> {
         rules.compile().expect("valid rules").evaluate(FILES).expect("valid indices")
+    }
+
+    #[test]
+    fn the_most_priorities_fit_a_small_body_and_one_more_is_refused() {
+        let over = |index: u32| PriorityOverride { index: u32::MAX - index, priority: Normal };
+        let mut rules = SelectionRules {
+            priorities: (0..MAX_PRIORITY_OVERRIDES as u32).map(over).collect(),
+            ..SelectionRules::default()
+        };
+        let body = serde_json::to_vec(&rules).expect("serialises");
+        assert!(body.len() < 1024 * 1024 - 64 * 1024, "{} bytes", body.len());
+        assert!(rules.compile().is_ok());
+        rules.priorities.push(over(0));
+        let refused = rules.compile().err();
+        assert!(matches!(refused, Some(SelectionError::TooMany { field: "priorities", .. })));
     }
 
     #[test]

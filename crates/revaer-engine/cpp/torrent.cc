@@ -130,14 +130,17 @@ AddedTorrent add_torrent(Session& session, AddParams const& params) {
   return AddedTorrent{id, lossy(name), false};
 }
 
-void remove_torrent(Session& session, Hash const& hash, bool delete_files) {
+void remove_torrent(Session& session, Hash const& hash, Deletion deletion) {
   auto& impl = session.impl();
   auto handle = impl.handle(hash);
-  impl.session.remove_torrent(handle, delete_files ? lt::session::delete_files
-                                                   : lt::remove_flags_t{});
+  // Deleting the part file runs on the disk thread after the torrent's
+  // queued writes, and reports back (torrent_deleted_alert) when done.
+  lt::remove_flags_t flags{};
+  if (deletion == Deletion::PartFile) flags = lt::session::delete_partfile;
+  impl.session.remove_torrent(handle, flags);
   impl.handles.erase(to_sha1(hash));
   impl.ids.erase(handle);
-  impl.removed[handle] = {hash, delete_files};
+  impl.removed[handle] = {hash, deletion != Deletion::Nothing};
 }
 
 void pause_torrent(Session& session, Hash const& hash) {

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use revaer_domain::{
-    CompiledSelection, FileEntry, InfoHash, MagnetUri, RateLimit, SelectionRules, TorrentDetail,
-    TorrentLabels, TorrentSummary,
+    CompiledSelection, FileEntry, InfoHash, MagnetUri, RateLimit, TorrentDetail, TorrentLabels,
+    TorrentSummary,
 };
 use tokio::sync::oneshot;
 
@@ -35,9 +35,12 @@ pub struct AddTorrentOptions {
     pub paused: bool,
     /// Download pieces in order.
     pub sequential: bool,
-    /// Which files to download. For a magnet it is applied as soon as the
-    /// metadata arrives; until then no piece is requested.
-    pub selection: SelectionRules,
+    /// Which files to download, compiled by the caller
+    /// (`SelectionRules::compile`, best off the async runtime) so that the
+    /// engine's thread never compiles globs for a request. For a magnet it
+    /// is applied as soon as the metadata arrives; until then no piece is
+    /// requested.
+    pub selection: CompiledSelection,
     /// Per-torrent download cap.
     pub download_limit: RateLimit,
     /// Per-torrent upload cap.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use revaer_domain::{InfoHash, TorrentState, TorrentSummary};
+use revaer_domain::{CompiledSelection, InfoHash, TorrentState, TorrentSummary};
 
 use crate::ffi::alert::StatusRecord;
 use crate::metainfo::FileSlot;
@@ -36,9 +36,9 @@ pub(crate) struct TorrentRecord {
     pub last_progress: Option<(Instant, (u64, u64, u64, u64))>,
     /// When fresh resume data was last requested.
     pub last_resume_request: Option<Instant>,
-    /// Upload mode is on until the metadata arrives and the selection can
-    /// be applied (a magnet added with a file selection).
-    pub selection_pending: bool,
+    /// The selection waiting for a magnet's metadata, compiled (upload
+    /// mode is on until it arrives and the selection can be applied).
+    pub pending_selection: Option<CompiledSelection>,
 }
 
 impl TorrentRecord {
@@ -51,7 +51,7 @@ impl TorrentRecord {
             state,
             last_progress: None,
             last_resume_request: None,
-            selection_pending: false,
+            pending_selection: None,
         }
     }
 

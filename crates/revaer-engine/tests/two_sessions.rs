@@ -6,6 +6,7 @@ mod common;
 
 use common::{FILES, Node, Payload, WAIT, completed, wait_event, wait_summary};
 use revaer_domain::{EngineEvent, MagnetUri, SelectionRules, TorrentState};
+use revaer_engine::metainfo::CreateOptions;
 use revaer_engine::{AddTorrentOptions, EngineError, TorrentSource};
 
 fn metainfo(payload: &Payload) -> TorrentSource {
@@ -129,8 +130,10 @@ async fn excluded_files_are_not_written() {
         skip_fluff: true,
         ..SelectionRules::default()
     };
-    let options =
-        AddTorrentOptions { selection: selection.clone(), ..AddTorrentOptions::default() };
+    let options = AddTorrentOptions {
+        selection: selection.compile().expect("rules compile"),
+        ..AddTorrentOptions::default()
+    };
     leech.engine.add(metainfo(&payload), options).await.expect("add");
     leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
     wait_event(&mut events, "selected files to complete", completed(payload.id)).await;
@@ -142,7 +145,10 @@ async fn excluded_files_are_not_written() {
     let other = Node::start().await;
     let mut other_events = other.engine.subscribe();
     let magnet = MagnetUri::parse(&format!("magnet:?xt=urn:btih:{}", payload.id)).expect("magnet");
-    let options = AddTorrentOptions { selection, ..AddTorrentOptions::default() };
+    let options = AddTorrentOptions {
+        selection: selection.compile().expect("rules compile"),
+        ..AddTorrentOptions::default()
+    };
     other.engine.add(TorrentSource::Magnet(magnet), options).await.expect("add magnet");
     other.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
     wait_event(&mut other_events, "magnet selection to complete", completed(payload.id)).await;
@@ -242,11 +248,20 @@ async fn bad_inputs_are_typed_errors() {
     };
     let refused = node.engine.add(metainfo(&payload), relative).await;
     assert!(matches!(refused, Err(EngineError::InvalidPath { .. })), "{refused:?}");
-    let bad_glob = AddTorrentOptions {
-        selection: SelectionRules { include: vec!["a[".into()], ..SelectionRules::default() },
+    // Rules reach the engine compiled; an index past the file list is
+    // what only the engine, knowing the files, can refuse.
+    let rules = SelectionRules {
+        priorities: vec![revaer_domain::PriorityOverride {
+            index: 99,
+            priority: revaer_domain::FilePriority::High,
+        }],
+        ..SelectionRules::default()
+    };
+    let past_the_end = AddTorrentOptions {
+        selection: rules.compile().expect("rules compile"),
         ..AddTorrentOptions::default()
     };
-    let refused = node.engine.add(metainfo(&payload), bad_glob).await;
+    let refused = node.engine.add(metainfo(&payload), past_the_end).await;
     assert!(matches!(refused, Err(EngineError::InvalidSelection { .. })), "{refused:?}");
     assert!(node.engine.list().is_empty(), "nothing was added by refused requests");
     let unknown = revaer_domain::InfoHash::from_bytes([9; 20]);
@@ -523,4 +538,42 @@ async fn removing_a_magnet_with_data_before_its_metadata_succeeds() {
         .expect("nothing to delete is a success");
     assert!(node.engine.list().is_empty());
     node.stop().await;
+}
+
+/// A cross-seed (another torrent over the same files at the same place)
+/// keeps its files when the torrent that downloaded them is removed with
+/// its data; the deletion waits for libtorrent to finish with the torrent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_with_data_keeps_what_a_cross_seed_names() {
+    let source = tempfile::tempdir().expect("tempdir");
+    let payload = Payload::create(source.path(), "shared", FILES);
+    let seed = Node::seeding(&payload).await;
+    let leech = Node::start().await;
+    let mut events = leech.engine.subscribe();
+    leech.engine.add(metainfo(&payload), AddTorrentOptions::default()).await.expect("add");
+    leech.engine.connect_peer(payload.id, seed.peer()).await.expect("connect");
+    wait_event(&mut events, "download to complete", completed(payload.id)).await;
+
+    // The same files as a v1-only torrent (another info-hash), added over
+    // them: it checks complete from what the first one wrote.
+    let options = CreateOptions { piece_size: Some(32 * 1024), v1_only: true, trackers: vec![] };
+    let bytes = revaer_engine::metainfo::create(&payload.root, &options).expect("cross-seed");
+    let cross = revaer_engine::metainfo::Metainfo::parse(&bytes).expect("parse").id;
+    assert_ne!(cross, payload.id);
+    let source = TorrentSource::Metainfo(bytes);
+    leech.engine.add(source, AddTorrentOptions::default()).await.expect("add the cross-seed");
+    wait_event(&mut events, "cross-seed to check complete", completed(cross)).await;
+
+    let root = leech.downloads().join("shared");
+    leech.engine.remove(payload.id, true).await.expect("remove with data");
+    payload.assert_same(&root, &payload.paths());
+    let cross_seed = leech.engine.summary(cross).expect("the cross-seed stays");
+    assert_eq!(cross_seed.bytes_done, payload.total(), "and still has every byte");
+
+    // Removed last, with its data, it takes what nobody else names: here
+    // nothing, since every file was there before it.
+    leech.engine.remove(cross, true).await.expect("remove the cross-seed with data");
+    payload.assert_same(&root, &payload.paths());
+    leech.stop().await;
+    seed.stop().await;
 }

@@ -94,6 +94,15 @@ pub enum FsopsError {
         /// The name.
         name: String,
     },
+    /// A user or group name resolves to the superuser's id (0), which the
+    /// policy never hands files to, whatever the name is.
+    #[error("{kind} {name:?} is the superuser (id 0)")]
+    SuperuserOwner {
+        /// `user` or `group`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
     /// The journal could not be saved by the caller (the job stops so that
     /// it never gets ahead of its record).
     #[error("could not record the journal: {detail}")]
@@ -154,6 +163,7 @@ impl FsopsError {
                 | Self::ArchiveUnsafe { .. }
                 | Self::ArchiveTooLarge { .. }
                 | Self::UnknownOwner { .. }
+                | Self::SuperuserOwner { .. }
                 | Self::Archive { .. }
                 | Self::NothingToDeliver
         )

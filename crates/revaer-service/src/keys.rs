@@ -101,6 +101,9 @@ impl Grant {
 /// what was reported).
 const MAX_REPORTED: usize = 100_000;
 
+/// Longest chain of issuers followed for a key's rate limits.
+pub const MAX_LINEAGE: usize = 16;
+
 /// The usable keys, by key id.
 #[derive(Debug, Clone)]
 pub struct KeyCache {
@@ -194,6 +197,29 @@ impl KeyCache {
         ids
     }
 
+    /// The usable key `key_id`, if known.
+    pub fn get(&self, key_id: &str) -> Option<ApiKey> {
+        let keys = self.keys.read().ok()?;
+        keys.get(key_id).map(|digest| digest.key.clone())
+    }
+
+    /// The usable keys `key` was issued under, nearest first (bounded:
+    /// a chain longer than [`MAX_LINEAGE`] is cut there).
+    pub fn issuers(&self, key: &ApiKey) -> Vec<ApiKey> {
+        let Ok(keys) = self.keys.read() else { return Vec::new() };
+        let mut chain = Vec::new();
+        let mut next = key.issued_by.as_deref();
+        while let Some(id) = next {
+            if chain.len() >= MAX_LINEAGE || id == key.key_id {
+                break;
+            }
+            let Some(issuer) = keys.get(id) else { break };
+            chain.push(issuer.key.clone());
+            next = issuer.key.issued_by.as_deref();
+        }
+        chain
+    }
+
     /// The key a token belongs to, if it verifies.
     pub fn verify(&self, token: &str) -> Option<ApiKey> {
         let key_id = token_key_id(token)?;
@@ -215,11 +241,23 @@ impl Service {
         Ok(self.store().list_api_keys().await?)
     }
 
-    /// A new key, no wider than the caller's; its token is in the answer,
-    /// once.
+    /// A new key, no wider than the caller's, and issued under the
+    /// caller's key (revoked with it, and spending from its rate limit);
+    /// its token is in the answer, once.
     pub async fn issue_key(&self, caller: &Caller, key: &NewApiKey) -> Result<IssuedKey> {
         caller.grant.check(&Grant::of_new(key))?;
-        let issued = self.store().issue_api_key(key).await?;
+        if let Some(issuer) = caller.key_id.as_deref().and_then(|id| self.keys().get(id))
+            && self.keys().issuers(&issuer).len() + 1 > MAX_LINEAGE
+        {
+            // Deeper, the new key's requests would no longer reach every
+            // bucket above it.
+            return Err(ServiceError::Wider {
+                pointer: "",
+                reason: format!("keys may be issued at most {MAX_LINEAGE} levels deep"),
+            });
+        }
+        let key = NewApiKey { issued_by: caller.key_id.clone(), ..key.clone() };
+        let issued = self.store().issue_api_key(&key).await?;
         self.keys().refresh(self.store()).await?;
         Ok(issued)
     }
@@ -233,7 +271,8 @@ impl Service {
         Ok(issued)
     }
 
-    /// Revokes a key no wider than the caller's, for good.
+    /// Revokes a key no wider than the caller's, for good, with every key
+    /// issued under it.
     pub async fn revoke_key(&self, caller: &Caller, key_id: &str) -> Result<()> {
         caller.grant.check(&Grant::of(&self.store().api_key(key_id).await?))?;
         self.store().revoke_api_key(key_id).await?;

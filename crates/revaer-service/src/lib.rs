@@ -122,17 +122,24 @@ pub struct Caller {
     pub trace_id: Option<String>,
     /// What the caller may do and hand out.
     pub grant: keys::Grant,
+    /// The caller's API key, if it came with one.
+    pub key_id: Option<String>,
 }
 
 impl Caller {
     /// A request made with `key`.
     pub fn key(key: &ApiKey, trace_id: Option<String>) -> Self {
-        Self { actor: key.key_id.clone(), trace_id, grant: keys::Grant::of(key) }
+        Self {
+            actor: key.key_id.clone(),
+            trace_id,
+            grant: keys::Grant::of(key),
+            key_id: Some(key.key_id.clone()),
+        }
     }
 
     /// The daemon itself (no key, no trace).
     pub fn system(name: &str) -> Self {
-        Self { actor: name.to_owned(), trace_id: None, grant: keys::Grant::SYSTEM }
+        Self { actor: name.to_owned(), trace_id: None, grant: keys::Grant::SYSTEM, key_id: None }
     }
 }
 

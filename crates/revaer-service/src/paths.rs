@@ -53,14 +53,30 @@ pub enum PathRefused {
 }
 
 impl StorageRoots {
-    /// Roots from the operator's list (created if missing, then made
-    /// canonical); `base` resolves relative settings paths. The filesystem
-    /// root is refused: it would confine nothing.
+    /// Roots from the operator's list, made canonical; `base` resolves
+    /// relative settings paths. A root must exist and be a folder: one
+    /// that is missing is refused rather than created, since it is most
+    /// often a mount point whose disk is not mounted, and writing there
+    /// would fill the wrong filesystem. The filesystem root is refused: it
+    /// would confine nothing.
     pub fn new(base: &Path, roots: &[PathBuf]) -> io::Result<Self> {
         let mut canonical = Vec::with_capacity(roots.len());
         for root in roots {
-            std::fs::create_dir_all(root)?;
-            let resolved = root.canonicalize()?;
+            let resolved = root.canonicalize().map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!(
+                        "storage root {}: {err} (create it, or mount its disk, first)",
+                        root.display()
+                    ),
+                )
+            })?;
+            if !resolved.is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("storage root {} is not a folder", root.display()),
+                ));
+            }
             if resolved.parent().is_none() {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -187,7 +203,9 @@ fn climbs(path: &Path) -> bool {
 
 /// `path` with symbolic links resolved: the longest existing prefix made
 /// canonical, the rest (which does not exist yet) appended as it is.
-fn resolve(path: &Path) -> io::Result<PathBuf> {
+/// (Two spellings of one place resolve to the same path, which is what
+/// comparing paths needs.)
+pub fn resolve(path: &Path) -> io::Result<PathBuf> {
     let mut existing = path.to_path_buf();
     let mut rest = Vec::new();
     loop {
@@ -218,6 +236,7 @@ mod tests {
     use super::*;
 
     fn roots(dir: &Path) -> StorageRoots {
+        std::fs::create_dir_all(dir.join("media")).expect("mkdir");
         StorageRoots::new(dir, &[dir.join("media")]).expect("roots")
     }
 
@@ -253,6 +272,19 @@ mod tests {
         let dir = tempfile::tempdir()?;
         assert!(StorageRoots::new(dir.path(), &[PathBuf::from("/")]).is_err());
         assert!(StorageRoots::new(dir.path(), &[]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_root_is_refused_not_created() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let unmounted = dir.path().join("mnt/media");
+        let refused = StorageRoots::new(dir.path(), std::slice::from_ref(&unmounted));
+        let message = refused.err().map(|err| err.to_string()).unwrap_or_default();
+        assert!(message.contains("mnt/media") && message.contains("mount"), "{message}");
+        assert!(!unmounted.exists(), "nothing is created where a disk should be");
+        std::fs::write(dir.path().join("file"), "")?;
+        assert!(StorageRoots::new(dir.path(), &[dir.path().join("file")]).is_err(), "a file");
         Ok(())
     }
 }

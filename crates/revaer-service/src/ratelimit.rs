@@ -174,7 +174,24 @@ impl Service {
     /// makes a breach is reported once per window and key: a metric, a
     /// log line and a `guard_rail` event carrying the request's `trace_id`.
     pub fn admit(&self, key: &ApiKey, trace_id: Option<String>) -> Decision {
-        let decision = self.rate_limits().check(key);
+        // A key issued under a rate-limited key spends from that key's
+        // bucket too: a family of keys is no faster than its root. Its own
+        // bucket goes first, so that what it may not do costs the family
+        // nothing.
+        let own = self.rate_limits().check(key);
+        if matches!(own, Decision::Denied { .. }) {
+            return self.report(key, own, trace_id);
+        }
+        for issuer in self.keys().issuers(key) {
+            if let denied @ Decision::Denied { .. } = self.rate_limits().check(&issuer) {
+                return self.report(key, denied, trace_id);
+            }
+        }
+        self.report(key, own, trace_id)
+    }
+
+    /// Reports a refusal of `key` (and a breach, when it makes one).
+    fn report(&self, key: &ApiKey, decision: Decision, trace_id: Option<String>) -> Decision {
         if let Decision::Denied { breach, .. } = decision {
             tracing::info!(key_id = %key.key_id, "rate limited");
             metrics::counter!(revaer_telemetry::names::RATE_LIMIT_THROTTLED_TOTAL).increment(1);
@@ -214,6 +231,7 @@ mod tests {
             revoked_at: None,
             enabled: true,
             scopes: revaer_domain::Scopes::ADMIN,
+            issued_by: None,
         }
     }
 

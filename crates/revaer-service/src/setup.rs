@@ -28,6 +28,7 @@ impl Service {
             rate_limit: None,
             expires_at: None,
             scopes: revaer_domain::Scopes::ADMIN,
+            issued_by: None,
         };
         let context = ChangeContext::new("setup").because("setup completed");
         self.check_setting_paths(changeset).await?;

@@ -6,7 +6,7 @@
 use revaer_api_models::torrent::FsopsStatus;
 use revaer_api_models::{InvalidParam, ListQuery, TorrentAction, TorrentPage, TorrentView};
 use revaer_domain::fsops::StepRecord;
-use revaer_domain::{FileEntry, InfoHash, RateLimit, SelectionRules};
+use revaer_domain::{CompiledSelection, FileEntry, InfoHash, RateLimit, SelectionRules};
 use revaer_engine::metainfo::Metainfo;
 use revaer_engine::{AddOutcome, AddTorrentOptions, EngineError, Facets, TorrentSource};
 use revaer_store::FsJob;
@@ -125,14 +125,7 @@ impl Service {
         id: InfoHash,
         rules: SelectionRules,
     ) -> Result<Vec<FileEntry>> {
-        // Compiled once, on a blocking thread: neither the async runtime
-        // nor the engine's thread spends time on globs.
-        let compiled = tokio::task::spawn_blocking(move || rules.compile())
-            .await
-            .map_err(|err| ServiceError::Internal(format!("selection compile task: {err}")))?;
-        let selection = compiled.map_err(|err| {
-            ServiceError::Invalid(vec![InvalidParam::new(err.pointer(), err.to_string())])
-        })?;
+        let selection = compile_selection(rules, "").await?;
         self.traced(caller, id)?;
         Ok(self.engine().select(id, selection).await?)
     }
@@ -201,4 +194,20 @@ fn fsops_view(job: &FsJob) -> FsopsStatus {
         steps,
         updated_at: job.updated_at,
     }
+}
+
+/// Compiles selection rules once, on a blocking thread, so that neither
+/// the async runtime nor the engine's thread spends time on globs. A rule
+/// that does not compile is refused with its pointer, under `prefix` (the
+/// rules' own place in the request, `""` when they are the whole body).
+pub async fn compile_selection(rules: SelectionRules, prefix: &str) -> Result<CompiledSelection> {
+    let compiled = tokio::task::spawn_blocking(move || rules.compile())
+        .await
+        .map_err(|err| ServiceError::Internal(format!("selection compile task: {err}")))?;
+    compiled.map_err(|err| {
+        ServiceError::Invalid(vec![InvalidParam::new(
+            format!("{prefix}{}", err.pointer()),
+            err.to_string(),
+        )])
+    })
 }

@@ -53,6 +53,7 @@ async fn main() -> Result<(), BoxError> {
             rate_limit: None,
             expires_at: None,
             scopes: revaer_domain::Scopes::ADMIN,
+            issued_by: None,
         })
         .await?;
     let token = issued.token.expose().to_owned();

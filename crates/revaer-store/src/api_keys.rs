@@ -42,6 +42,10 @@ pub struct NewApiKey {
     pub expires_at: Option<DateTime<Utc>>,
     /// What it may do (at least one scope).
     pub scopes: Scopes,
+    /// The key that issued it (`None`: issued on the host or at setup).
+    /// Revoking that key revokes this one, and this one spends from that
+    /// key's rate limit as well as its own.
+    pub issued_by: Option<String>,
 }
 
 /// An API key as listed (never its secret).
@@ -65,6 +69,8 @@ pub struct ApiKey {
     pub enabled: bool,
     /// What it may do.
     pub scopes: Scopes,
+    /// The key that issued it, if a key did.
+    pub issued_by: Option<String>,
 }
 
 impl ApiKey {
@@ -163,7 +169,7 @@ fn parse(token: &str) -> Option<(&str, &str)> {
 }
 
 const COLUMNS: &str = "key_id, label, rate_limit_burst, rate_limit_per_seconds, created_at, last_used_at, \
-                       expires_at, revoked_at, enabled, scopes";
+                       expires_at, revoked_at, enabled, scopes, issued_by";
 
 /// Scopes as stored; a list this build does not know grants nothing
 /// (fails closed), and is logged.
@@ -175,7 +181,7 @@ fn scopes(stored: &str) -> Scopes {
 }
 
 /// The index of `secret_hash` in `SELECT {COLUMNS}, secret_hash`.
-const SECRET_HASH: usize = 10;
+const SECRET_HASH: usize = 11;
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<ApiKey> {
     let get_i64 =
@@ -192,6 +198,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<ApiKey> {
         revoked_at: get_i64(7)?.map(from_ms),
         enabled: get_i64(8)? == Some(1),
         scopes: scopes(&row.try_get::<String, _>(9).map_err(db("read an API key"))?),
+        issued_by: row.try_get(10).map_err(db("read an API key"))?,
     })
 }
 
@@ -199,9 +206,15 @@ pub(crate) async fn insert(conn: &mut AnyConnection, new: &NewApiKey) -> Result<
     check(new)?;
     let (key_id, secret) = (random_id(), random_secret());
     let now = now_ms();
-    sqlx::query(
+    // A key issued under another is written only while that one is still
+    // usable: a revocation that lands first leaves nothing to outlive it
+    // (one that lands after sees the new row and revokes it too).
+    let inserted = sqlx::query(
         "INSERT INTO api_keys (key_id, label, secret_hash, rate_limit_burst, rate_limit_per_seconds, \
-         created_at, expires_at, enabled, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)",
+         created_at, expires_at, enabled, scopes, issued_by) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, 1, $8, $9 \
+         WHERE $9 IS NULL OR EXISTS (SELECT 1 FROM api_keys \
+             WHERE key_id = $9 AND revoked_at IS NULL AND enabled = 1)",
     )
     .bind(&key_id)
     .bind(new.label.trim())
@@ -211,9 +224,16 @@ pub(crate) async fn insert(conn: &mut AnyConnection, new: &NewApiKey) -> Result<
     .bind(now)
     .bind(new.expires_at.map(|at| at.timestamp_millis()))
     .bind(new.scopes.to_string())
+    .bind(new.issued_by.as_deref())
     .execute(&mut *conn)
     .await
     .map_err(db("issue an API key"))?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::NotFound {
+            what: "API key",
+            id: new.issued_by.clone().unwrap_or_default(),
+        });
+    }
     let key = ApiKey {
         key_id: key_id.clone(),
         label: new.label.trim().to_owned(),
@@ -224,6 +244,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, new: &NewApiKey) -> Result<
         revoked_at: None,
         enabled: true,
         scopes: new.scopes,
+        issued_by: new.issued_by.clone(),
     };
     Ok(IssuedKey { key, token: SecretToken::new(format!("{PREFIX}{key_id}_{secret}")) })
 }
@@ -313,14 +334,19 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes a key for good.
+    /// Revokes a key for good, and every key issued under it.
     #[tracing::instrument(skip(self))]
     pub async fn revoke_api_key(&self, key_id: &str) -> Result<()> {
+        // The key and every key issued under it, in one statement.
         let updated = sqlx::query(
-            "UPDATE api_keys SET enabled = 0, revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL",
+            "WITH RECURSIVE issued(key_id) AS ( \
+                 SELECT key_id FROM api_keys WHERE key_id = $1 \
+                 UNION SELECT k.key_id FROM api_keys k JOIN issued i ON k.issued_by = i.key_id) \
+             UPDATE api_keys SET enabled = 0, revoked_at = $2 \
+             WHERE key_id IN (SELECT key_id FROM issued) AND revoked_at IS NULL",
         )
-        .bind(now_ms())
         .bind(key_id)
+        .bind(now_ms())
         .execute(self.pool())
         .await
         .map_err(db("revoke an API key"))?;
@@ -430,6 +456,7 @@ mod tests {
             rate_limit: None,
             expires_at: None,
             scopes: Scopes::ADMIN,
+            issued_by: None,
         };
         assert!(check(&ok).is_ok());
         let limit = |burst, per_seconds| NewApiKey {

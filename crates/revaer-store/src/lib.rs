@@ -343,6 +343,7 @@ mod send_checks {
             rate_limit: None,
             expires_at: None,
             scopes: revaer_domain::Scopes::ADMIN,
+            issued_by: None,
         };
         send(store.complete_setup("t", changeset, &key, ctx));
         send(store.issue_setup_token(Duration::ZERO));

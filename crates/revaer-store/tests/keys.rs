@@ -16,6 +16,7 @@ fn first_key() -> NewApiKey {
         rate_limit: None,
         expires_at: None,
         scopes: revaer_domain::Scopes::ADMIN,
+        issued_by: None,
     }
 }
 
@@ -118,6 +119,7 @@ async fn api_key_issue_verify_rotate_revoke_expire(db: &TestDb) {
             rate_limit: Some(limit),
             expires_at: None,
             scopes: revaer_domain::Scopes::ADMIN,
+            issued_by: None,
         })
         .await
         .expect("issue");
@@ -182,6 +184,7 @@ async fn api_keys_expire_and_bad_limits_are_refused(db: &TestDb) {
         rate_limit: None,
         expires_at: Some(Utc::now() - chrono::Duration::seconds(1)),
         scopes: revaer_domain::Scopes::ADMIN,
+        issued_by: None,
     };
     let refused = db.store.issue_api_key(&past).await;
     assert!(matches!(refused, Err(StoreError::Invalid { field: "expires_at", .. })), "{refused:?}");
@@ -190,6 +193,7 @@ async fn api_keys_expire_and_bad_limits_are_refused(db: &TestDb) {
         rate_limit: None,
         expires_at: Some(Utc::now() + chrono::Duration::milliseconds(300)),
         scopes: revaer_domain::Scopes::ADMIN,
+        issued_by: None,
     };
     let expiring = db.store.issue_api_key(&soon).await.expect("issue");
     assert!(db.store.verify_api_key(expiring.token.expose()).await.expect("verify").is_some());
@@ -206,6 +210,7 @@ async fn api_keys_expire_and_bad_limits_are_refused(db: &TestDb) {
         rate_limit: Some(KeyRateLimit { burst: 0, per_seconds: 1 }),
         expires_at: None,
         scopes: revaer_domain::Scopes::ADMIN,
+        issued_by: None,
     };
     assert!(matches!(db.store.issue_api_key(&invalid).await, Err(StoreError::Invalid { .. })));
 }
@@ -283,7 +288,35 @@ async fn keys_made_before_scopes_become_admin(db: &TestDb) {
     upgraded.close().await;
 }
 
+async fn revoking_a_key_revokes_every_key_issued_under_it(db: &TestDb) {
+    let store = &db.store;
+    let under = |issuer: &str, label: &str| NewApiKey {
+        label: label.into(),
+        issued_by: Some(issuer.to_owned()),
+        ..first_key()
+    };
+    let root = store.issue_api_key(&first_key()).await.expect("root");
+    let sub = store.issue_api_key(&under(&root.key.key_id, "sub")).await.expect("sub");
+    let leaf = store.issue_api_key(&under(&sub.key.key_id, "leaf")).await.expect("leaf");
+    let sibling = store.issue_api_key(&under(&root.key.key_id, "sibling")).await.expect("sib");
+    assert_eq!(leaf.key.issued_by.as_deref(), Some(sub.key.key_id.as_str()));
+    store.revoke_api_key(&sub.key.key_id).await.expect("revoke");
+    for (issued, usable) in [(&root, true), (&sub, false), (&leaf, false), (&sibling, true)] {
+        let found = store.verify_api_key(issued.token.expose()).await.expect("verify");
+        assert_eq!(found.is_some(), usable, "{}", issued.key.label);
+    }
+    let listed = store.list_api_keys().await.expect("list");
+    let stored = listed.iter().find(|k| k.key_id == leaf.key.key_id).expect("listed");
+    assert!(stored.revoked_at.is_some());
+    assert_eq!(stored.issued_by.as_deref(), Some(sub.key.key_id.as_str()), "read back");
+    assert!(matches!(
+        store.revoke_api_key(&sub.key.key_id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
 on_both_backends!(
+    revoking_a_key_revokes_every_key_issued_under_it,
     keys_made_before_scopes_become_admin,
     two_instances_setting_up_at_once_cannot_both_succeed,
     only_setup_changes_the_mode,

@@ -16,7 +16,7 @@ use revaer_store::{
 use serde_json::json;
 
 fn new_key(label: &str, scopes: Scopes) -> NewApiKey {
-    NewApiKey { label: label.into(), rate_limit: None, expires_at: None, scopes }
+    NewApiKey { label: label.into(), rate_limit: None, expires_at: None, scopes, issued_by: None }
 }
 
 async fn full_story(db: &TestDb) {

@@ -32,6 +32,7 @@ fn view(key: &ApiKey) -> KeyView {
         revoked_at: key.revoked_at,
         enabled: key.enabled,
         scopes: key.scopes.iter().collect(),
+        issued_by: key.issued_by.clone(),
     }
 }
 
@@ -85,6 +86,8 @@ pub async fn issue_key(
             .map(|l| KeyRateLimit { burst: l.burst, per_seconds: l.per_seconds }),
         expires_at: request.expires_at,
         scopes,
+        // The service records the caller's key as the issuer.
+        issued_by: None,
     };
     let key = state.service.issue_key(&key.caller(), &new).await?;
     Ok((StatusCode::CREATED, Json(issued(&key))))

@@ -9,9 +9,10 @@ use revaer_api_models::{
     AddTorrentRequest, InvalidParam, ListQuery, SelectRequest, SelectResult, TorrentAction,
     TorrentPage, TorrentView,
 };
-use revaer_domain::{RateLimit, SelectionRules, TorrentSummary};
+use revaer_domain::{CompiledSelection, RateLimit, SelectionRules, TorrentSummary};
 use revaer_engine::{AddTorrentOptions, EngineError, TorrentSource};
 use revaer_service::ServiceError;
+use revaer_service::torrents::compile_selection;
 
 use crate::auth::Authenticated;
 use crate::contract::params::ListParams;
@@ -66,11 +67,15 @@ pub async fn add_torrent(
         Source::Magnet(uri) => TorrentSource::Magnet(uri),
         Source::Metainfo(bytes) => TorrentSource::Metainfo(bytes),
     };
+    let selection = match request.selection.clone() {
+        Some(rules) => compile_selection(rules, "/selection").await?,
+        None => CompiledSelection::default(),
+    };
     let options = AddTorrentOptions {
         save_path: request.save_path.as_ref().map(Into::into),
         paused: request.paused,
         sequential: request.sequential,
-        selection: request.selection.clone().unwrap_or_default(),
+        selection,
         download_limit: RateLimit::bytes_per_second(request.download_bps.unwrap_or(0)),
         upload_limit: RateLimit::bytes_per_second(request.upload_bps.unwrap_or(0)),
         labels,

@@ -205,6 +205,7 @@ async fn first_key(store: &Store) -> String {
         rate_limit: None,
         expires_at: None,
         scopes: revaer_domain::Scopes::ADMIN,
+        issued_by: None,
     };
     store.issue_api_key(&key).await.expect("key").token.expose().to_owned()
 }

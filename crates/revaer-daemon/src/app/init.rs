@@ -33,6 +33,7 @@ pub async fn init(store: &Store, out: &Path) -> anyhow::Result<()> {
         rate_limit: None,
         expires_at: None,
         scopes: revaer_domain::Scopes::ADMIN,
+        issued_by: None,
     };
     let context = ChangeContext::new("revaerd init").because("headless setup");
     let (snapshot, issued) = store

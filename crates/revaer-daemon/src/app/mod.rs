@@ -144,6 +144,9 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         max_connections: cli.max_connections as usize,
         head_timeout: Duration::from_secs(cli.http_head_timeout),
         body_timeout: Duration::from_secs(cli.http_body_timeout),
+        write_timeout: Duration::from_secs(cli.http_write_timeout),
+        max_per_address: cli.max_connections_per_address as usize,
+        unbounded: cli.trusted_proxies.clone(),
         ..ListenerLimits::default()
     };
     let tls = cli.tls_cert.clone().zip(cli.tls_key.clone()).map(|(cert, key)| Tls { cert, key });
@@ -194,7 +197,7 @@ async fn start(
         Orchestrator::start(
             store.clone(),
             engine.clone(),
-            settings::pipeline(settings, data_dir, &session.download_dir),
+            settings::pipeline(settings, data_dir, &session.download_dir, storage.roots()),
             OrchestratorConfig { instance, ..OrchestratorConfig::default() },
             follower,
         )

@@ -15,10 +15,14 @@ use tokio::sync::broadcast;
 
 use crate::orchestrator::Orchestrator;
 
-/// A settings path, absolute against the data directory.
+/// A settings path, absolute against the data directory, with symbolic
+/// links resolved.
 pub fn resolve(data_dir: &Path, path: &str) -> PathBuf {
     let path = Path::new(path);
-    if path.is_absolute() { path.to_owned() } else { data_dir.join(path) }
+    let joined = if path.is_absolute() { path.to_owned() } else { data_dir.join(path) };
+    // Canonical, as client paths are: the engine compares save paths (to
+    // keep a cross-seed's files), and one place must have one spelling.
+    revaer_service::paths::resolve(&joined).unwrap_or(joined)
 }
 
 /// The engine's session settings from the stored profile.
@@ -57,18 +61,31 @@ pub fn session_config(
     }
 }
 
-/// FsOps settings from the stored policy and categories.
-pub fn fsops_config(settings: &Settings, data_dir: &Path, download_dir: &Path) -> FsopsConfig {
-    let mut config = FsopsConfig::new(data_dir, vec![download_dir.to_owned()]);
+/// FsOps settings from the stored policy and categories. Payloads may
+/// come from the download folder or from any storage root in `roots` (a
+/// save path a client chose), unless the policy lists roots of its own.
+pub fn fsops_config(
+    settings: &Settings,
+    data_dir: &Path,
+    download_dir: &Path,
+    roots: &[PathBuf],
+) -> FsopsConfig {
+    let sources = std::iter::once(download_dir.to_owned()).chain(roots.iter().cloned()).collect();
+    let mut config = FsopsConfig::new(data_dir, sources);
     config.policy = settings.fs_policy.clone();
     config.categories = settings.categories.clone();
     config
 }
 
 /// The FsOps pipeline for `settings`, with the tools found on `PATH`.
-pub fn pipeline(settings: &Settings, data_dir: &Path, download_dir: &Path) -> Pipeline {
+pub fn pipeline(
+    settings: &Settings,
+    data_dir: &Path,
+    download_dir: &Path,
+    roots: &[PathBuf],
+) -> Pipeline {
     Pipeline::new(
-        fsops_config(settings, data_dir, download_dir),
+        fsops_config(settings, data_dir, download_dir, roots),
         Toolbox::search(std::env::var_os("PATH").as_deref()),
     )
 }
@@ -128,10 +145,12 @@ pub async fn reload(mut reload: Reload) {
         if let Err(err) = service.engine().apply_settings(session.clone()).await {
             tracing::warn!(error = %err, "the engine refused the new settings");
         }
+        let roots = service.config().storage.as_ref().map(|s| s.roots().to_vec());
         reload.orchestrator.set_pipeline(pipeline(
             &settings,
             &reload.data_dir,
             &session.download_dir,
+            &roots.unwrap_or_default(),
         ));
         tracing::info!("settings applied");
     }

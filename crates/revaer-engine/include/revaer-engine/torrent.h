@@ -11,9 +11,10 @@ struct FileRecord;
 struct MetainfoRecord;
 struct TrackerRecord;
 enum class TorrentFlag : std::uint8_t;
+enum class Deletion : std::uint8_t;
 
 AddedTorrent add_torrent(Session& session, AddParams const& params);
-void remove_torrent(Session& session, Hash const& hash, bool delete_files);
+void remove_torrent(Session& session, Hash const& hash, Deletion deletion);
 void pause_torrent(Session& session, Hash const& hash);
 void resume_torrent(Session& session, Hash const& hash);
 void reannounce_torrent(Session& session, Hash const& hash);

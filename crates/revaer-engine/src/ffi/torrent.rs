@@ -13,6 +13,19 @@ pub(crate) mod ffi {
         DisablePex,
     }
 
+    /// What a removal deletes besides the torrent itself. libtorrent
+    /// never deletes a torrent's files: the engine does, keeping those that
+    /// are not the torrent's alone.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Deletion {
+        /// Nothing on disk.
+        Nothing,
+        /// Only libtorrent's part file (reported with
+        /// `torrent_deleted_alert` once the torrent's queued writes are
+        /// done).
+        PartFile,
+    }
+
     /// How to add a torrent. Exactly one of `magnet` and `metainfo` is
     /// expected; `resume` (libtorrent fast-resume data) is optional. `id`
     /// (all zero for "compute it") fixes the id a restored torrent keeps.
@@ -84,7 +97,7 @@ pub(crate) mod ffi {
         fn remove_torrent(
             session: Pin<&mut Session>,
             hash: &[u8; 20],
-            delete_files: bool,
+            deletion: Deletion,
         ) -> Result<()>;
         fn pause_torrent(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<()>;
         fn resume_torrent(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<()>;

@@ -11,7 +11,7 @@ use super::Worker;
 use crate::error::{EngineError, Result};
 use crate::ffi;
 use crate::ffi::alert::{AlertKind, AlertRecord, StatusRecord};
-use crate::metainfo::{FileSlot, Metainfo, priorities_for, visible_files};
+use crate::metainfo::{FileSlot, Metainfo, priorities_with, visible_files};
 use crate::torrents::derive_state;
 
 /// At most this many progress events per torrent per second.
@@ -110,19 +110,48 @@ impl Worker<'_> {
         }
     }
 
-    /// A removed torrent's data is gone (`failure` is `None`) or could not
-    /// be deleted.
+    /// libtorrent has deleted a removed torrent's part file (`failure` is
+    /// `None`) or could not. The torrent's own files are deleted now, off
+    /// this thread, keeping those that were there before it and those
+    /// another torrent names at the same place — as things stand now, not
+    /// at the removal: a torrent added meanwhile counts. A torrent added
+    /// again under the same id meanwhile keeps every file.
     fn finish_delete(&mut self, id: InfoHash, failure: Option<&str>) {
-        self.emit(EngineEvent::Removed(event::Removed {
-            torrent: id,
-            data_deleted: failure.is_none(),
+        let replies = self.deletes.remove(&id).unwrap_or_default();
+        let failure = failure.map(str::to_owned);
+        let events = self.context.events.clone();
+        let finish = move |failure: Option<String>| {
+            // An error only means nobody is subscribed.
+            let _ = events.send(EngineEvent::Removed(event::Removed {
+                torrent: id,
+                data_deleted: failure.is_none(),
+            }));
+            for reply in replies {
+                let _ = reply.send(match &failure {
+                    None => Ok(()),
+                    Some(message) => {
+                        Err(EngineError::DeleteFailed { id, message: message.clone() })
+                    }
+                });
+            }
+        };
+        let own = self.own_deletes.remove(&id).filter(|_| !self.torrents.contains_key(&id));
+        let Some(mut own) = own else {
+            finish(failure);
+            return;
+        };
+        let others = self
+            .torrents
+            .values()
+            .filter_map(|other| Some((other.meta.save_path.as_path(), other.layout.as_deref()?)));
+        own.kept.extend(crate::owned::shared(&own.save_path, &own.layout, others));
+        self.off_thread(Box::new(move || {
+            let deleted = own.run();
+            if deleted.is_ok() {
+                tracing::info!(torrent = %id, kept = own.kept.len(), "deleted the files it wrote");
+            }
+            finish(failure.or(deleted.err()));
         }));
-        for reply in self.deletes.remove(&id).unwrap_or_default() {
-            let _ = reply.send(match failure {
-                None => Ok(()),
-                Some(message) => Err(EngineError::DeleteFailed { id, message: message.to_owned() }),
-            });
-        }
     }
 
     fn finish_move(&mut self, id: InfoHash, result: Result<String>) {
@@ -167,6 +196,7 @@ impl Worker<'_> {
                 "libtorrent dropped its alerts ({message}); check the torrent's state"
             ),
         };
+        self.own_deletes.clear();
         for (_, replies) in self.moves.drain().chain(self.deletes.drain()) {
             for reply in replies {
                 let _ = reply.send(Err(unknown()));
@@ -179,11 +209,14 @@ impl Worker<'_> {
     /// metainfo, announce the files.
     fn on_metadata(&mut self, id: InfoHash) -> Result<()> {
         let Some(record) = self.torrents.get(&id) else { return Ok(()) };
-        let (rules, pending) = (record.meta.selection.clone(), record.selection_pending);
+        // Only a pending selection has rules to apply: a magnet without one
+        // selects every file.
+        let pending = record.pending_selection.clone();
+        let selection = pending.clone().unwrap_or_default();
         let files = ffi::torrent::ffi::torrent_files(self.session.pin_mut(), id.as_bytes())
             .map_err(EngineError::native("read files"))?;
         let layout = files.into_iter().map(FileSlot::from).collect::<Vec<_>>();
-        let priorities = match priorities_for(&layout, &rules) {
+        let priorities = match priorities_with(&layout, &selection) {
             Ok(priorities) => priorities,
             Err(err) => {
                 self.emit(EngineEvent::TorrentError(event::TorrentError {
@@ -193,7 +226,7 @@ impl Worker<'_> {
                 layout.iter().map(|slot| if slot.pad { 0 } else { 4 }).collect()
             }
         };
-        if !rules.is_default() {
+        if pending.is_some() {
             ffi::torrent::ffi::set_file_priorities(
                 self.session.pin_mut(),
                 id.as_bytes(),
@@ -201,7 +234,7 @@ impl Worker<'_> {
             )
             .map_err(EngineError::native("set file priorities"))?;
         }
-        if pending {
+        if pending.is_some() {
             self.set_upload_mode(id, false)?;
         }
         let name = self.keep_metainfo(id);
@@ -220,7 +253,7 @@ impl Worker<'_> {
         }
         self.store.write_meta(&meta)?;
         record.meta = meta;
-        record.selection_pending = false;
+        record.pending_selection = None;
         let entries = visible_files(&layout, |index| {
             (0, FilePriority::from_libtorrent(priorities.get(index).copied().unwrap_or(4)))
         });

@@ -15,7 +15,8 @@ use crate::config::SessionConfig;
 use crate::error::{EngineError, Result};
 use crate::ffi;
 use crate::ffi::torrent::{AddParams, TorrentFlag, TrackerRecord};
-use crate::metainfo::{FileSlot, priorities_for, priorities_with, visible_files};
+use crate::metainfo::{FileSlot, priorities_with, visible_files};
+use crate::owned::OwnDelete;
 use crate::resume::TorrentMeta;
 use crate::torrents::{TorrentRecord, check_target};
 
@@ -85,7 +86,6 @@ impl Worker<'_> {
     ) -> Result<AddOutcome> {
         options.labels.validate()?;
         check_trackers(&options.trackers)?;
-        options.selection.compile()?;
         let (id, name, layout, metainfo, magnet) = match source {
             ParsedSource::Magnet(magnet) => {
                 let id = magnet.info_hash();
@@ -103,7 +103,7 @@ impl Worker<'_> {
             options.save_path.clone().unwrap_or_else(|| self.session_config.download_dir.clone());
         check_target(&save_path)
             .map_err(|reason| EngineError::InvalidPath { path: save_path.clone(), reason })?;
-        let (meta, selection_pending) =
+        let (meta, pending_selection) =
             new_meta(TorrentMeta::new(id, name, save_path), magnet, layout.as_deref(), options)?;
         // Both files go to disk before libtorrent knows the torrent, the
         // metainfo first, so a crash from here on cannot lose it and every
@@ -119,7 +119,7 @@ impl Worker<'_> {
             &meta,
             metainfo.as_deref(),
             None,
-            selection_pending,
+            pending_selection.is_some(),
             self.session_config.pex,
         );
         let added = match ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params) {
@@ -147,7 +147,7 @@ impl Worker<'_> {
             };
         }
         let mut record = TorrentRecord::new(meta, layout);
-        record.selection_pending = selection_pending;
+        record.pending_selection = pending_selection;
         let summary = record.summary();
         let event = EngineEvent::TorrentAdded(event::TorrentAdded {
             torrent: id,
@@ -177,19 +177,24 @@ impl Worker<'_> {
             let _ = reply.send(Err(err));
             return;
         }
-        // With files it did not write, libtorrent must not delete: the
-        // torrent's own files are deleted here instead, the others kept.
-        let own_delete = self.torrents.get(&id).and_then(|record| {
-            let layout = record.layout.clone()?;
-            (delete_data && !record.meta.adopted.is_empty())
-                .then(|| (record.meta.save_path.clone(), layout, record.meta.adopted.clone()))
+        // libtorrent deletes only its part file (after every write it had
+        // queued for the torrent); the engine deletes the torrent's own
+        // files itself once that is reported, keeping what it must.
+        let deletion = if delete_data {
+            ffi::torrent::ffi::Deletion::PartFile
+        } else {
+            ffi::torrent::ffi::Deletion::Nothing
+        };
+        let own = delete_data.then(|| self.torrents.get(&id)).flatten().and_then(|record| {
+            Some(OwnDelete {
+                save_path: record.meta.save_path.clone(),
+                layout: record.layout.clone()?,
+                kept: record.meta.adopted.clone(),
+            })
         });
-        let libtorrent_deletes = delete_data && own_delete.is_none();
-        if let Err(err) = ffi::torrent::ffi::remove_torrent(
-            self.session.pin_mut(),
-            id.as_bytes(),
-            libtorrent_deletes,
-        ) {
+        if let Err(err) =
+            ffi::torrent::ffi::remove_torrent(self.session.pin_mut(), id.as_bytes(), deletion)
+        {
             let _ = reply.send(Err(EngineError::Native {
                 op: "remove the torrent",
                 message: err.what().to_owned(),
@@ -205,16 +210,10 @@ impl Worker<'_> {
         self.context.shared.forget(id);
         self.recompute_torrent_faults();
         tracing::info!(torrent = %id, delete_data, "torrent removed");
-        if let Some((save_path, layout, adopted)) = own_delete {
-            let deleted = crate::owned::delete_written(&save_path, &layout, &adopted);
-            tracing::info!(torrent = %id, kept = adopted.len(), "deleted the files it wrote");
-            self.emit(EngineEvent::Removed(event::Removed {
-                torrent: id,
-                data_deleted: deleted.is_ok(),
-            }));
-            let _ =
-                reply.send(deleted.map_err(|message| EngineError::DeleteFailed { id, message }));
-        } else if delete_data {
+        if let Some(own) = own {
+            self.own_deletes.insert(id, own);
+        }
+        if delete_data {
             self.deletes.entry(id).or_default().push(reply);
         } else {
             self.emit(EngineEvent::Removed(event::Removed { torrent: id, data_deleted: false }));
@@ -321,10 +320,11 @@ impl Worker<'_> {
                 return Err(EngineError::MetadataPending { id });
             }
             let pending = !selection.rules().is_default();
-            let was_pending = record.selection_pending;
+            let was_pending = record.pending_selection.is_some();
+            let rules = selection.rules().clone();
             self.update_meta(
                 id,
-                |meta| meta.selection = selection.into_rules(),
+                |meta| meta.selection = rules,
                 |worker| {
                     if pending != was_pending {
                         worker.set_upload_mode(id, pending)?;
@@ -333,7 +333,7 @@ impl Worker<'_> {
                 },
             )?;
             if let Some(record) = self.torrents.get_mut(&id) {
-                record.selection_pending = pending;
+                record.pending_selection = pending.then_some(selection);
             }
             return Ok(Vec::new());
         };
@@ -544,13 +544,13 @@ const MAX_TRACKER_LEN: usize = 2048;
 
 /// A new torrent's record from its add options: labels, state, caps,
 /// trackers and file priorities (known now for a `.torrent`; for a magnet,
-/// the rules wait for the metadata, and the answer says they do).
+/// the rules wait for the metadata, and are answered as pending).
 fn new_meta(
     mut meta: TorrentMeta,
     magnet: Option<String>,
     layout: Option<&[FileSlot]>,
     options: AddTorrentOptions,
-) -> Result<(TorrentMeta, bool)> {
+) -> Result<(TorrentMeta, Option<CompiledSelection>)> {
     meta.magnet = magnet;
     meta.labels = options.labels;
     meta.paused = options.paused;
@@ -560,16 +560,16 @@ fn new_meta(
     meta.trackers = options.trackers;
     if let Some(layout) = layout {
         meta.adopted = crate::owned::adopted(&meta.save_path, layout);
-        if !options.selection.is_default() {
-            meta.file_priorities = priorities_for(layout, &options.selection)?;
+        if !options.selection.rules().is_default() {
+            meta.file_priorities = priorities_with(layout, &options.selection)?;
         }
-    } else if !options.selection.priorities.is_empty() {
+    } else if !options.selection.rules().priorities.is_empty() {
         // Indices cannot be checked before the metadata arrives.
         return Err(EngineError::MetadataPending { id: meta.id });
     }
-    meta.selection = options.selection;
-    let selection_pending = layout.is_none() && !meta.selection.is_default();
-    Ok((meta, selection_pending))
+    meta.selection = options.selection.rules().clone();
+    let pending = layout.is_none() && !meta.selection.is_default();
+    Ok((meta, pending.then_some(options.selection)))
 }
 
 fn check_trackers(trackers: &[String]) -> Result<()> {

@@ -163,6 +163,9 @@ fn run_once(
     worker.run(commands)
 }
 
+/// Work handed to the deleting thread.
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
+
 /// The state owned by the worker thread.
 pub(crate) struct Worker<'a> {
     pub context: &'a Context,
@@ -174,6 +177,11 @@ pub(crate) struct Worker<'a> {
     pub moves: HashMap<InfoHash, Vec<Reply<()>>>,
     /// Replies waiting for a removed torrent's data to be deleted.
     pub deletes: HashMap<InfoHash, Vec<Reply<()>>>,
+    /// Removed torrents whose files the engine deletes itself once
+    /// libtorrent reports its part done.
+    pub own_deletes: HashMap<InfoHash, crate::owned::OwnDelete>,
+    /// The thread that deletes files, started at the first deletion.
+    deleter: Option<std::sync::mpsc::Sender<Job>>,
     /// Torrents with unsaved state, waiting for their save interval.
     pub dirty: HashSet<InfoHash>,
     /// Torrents whose resume data was requested and not yet received.
@@ -204,6 +212,8 @@ impl<'a> Worker<'a> {
             torrents: HashMap::new(),
             moves: HashMap::new(),
             deletes: HashMap::new(),
+            own_deletes: HashMap::new(),
+            deleter: None,
             dirty: HashSet::new(),
             saving: HashSet::new(),
             faults: Faults::default(),
@@ -211,6 +221,31 @@ impl<'a> Worker<'a> {
             last_status_post: None,
             last_stats_post: None,
         }
+    }
+
+    /// Runs `job` on the deleting thread (started on first use), so that
+    /// deleting many files never holds up the engine; where no thread can
+    /// be had, here.
+    pub(crate) fn off_thread(&mut self, job: Job) {
+        if self.deleter.is_none() {
+            let (sender, jobs) = std::sync::mpsc::channel::<Job>();
+            let spawned = std::thread::Builder::new()
+                .name("revaer-delete".into())
+                .spawn(move || jobs.into_iter().for_each(|job| job()));
+            match spawned {
+                Ok(_) => self.deleter = Some(sender),
+                Err(err) => tracing::warn!(error = %err, "no deleting thread; deleting here"),
+            }
+        }
+        let job = match &self.deleter {
+            Some(sender) => match sender.send(job) {
+                Ok(()) => return,
+                Err(returned) => returned.0,
+            },
+            None => job,
+        };
+        self.deleter = None;
+        job();
     }
 
     pub(crate) fn emit(&self, event: EngineEvent) {
@@ -387,6 +422,8 @@ impl<'a> Worker<'a> {
         if !self.saving.is_empty() {
             tracing::warn!(missing = self.saving.len(), "shutdown without fresh resume data");
         }
+        // A deletion not reported yet is not started: the files stay.
+        self.own_deletes.clear();
         for (_, replies) in self.moves.drain().chain(self.deletes.drain()) {
             for waiting in replies {
                 let _ = waiting.send(Err(EngineError::Stopped));

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use revaer_domain::event;
-use revaer_domain::{EngineEvent, InfoHash};
+use revaer_domain::{CompiledSelection, EngineEvent, InfoHash};
 
 use super::Worker;
 use super::commands::add_params;
@@ -36,6 +36,26 @@ impl Worker<'_> {
         self.emit(EngineEvent::ResumeRejected(event::ResumeRejected { torrent: id, reason }));
     }
 
+    /// A magnet's stored selection, compiled once here for the metadata
+    /// to come. Rules stored by an older build may no longer compile:
+    /// every file is then fetched, and the torrent says why.
+    fn pending_selection(&self, meta: &TorrentMeta) -> Option<CompiledSelection> {
+        if meta.selection.is_default() {
+            return None;
+        }
+        match meta.selection.compile() {
+            Ok(compiled) => Some(compiled),
+            Err(err) => {
+                tracing::warn!(torrent = %meta.id, error = %err, "stored file selection dropped");
+                self.emit(EngineEvent::TorrentError(event::TorrentError {
+                    torrent: meta.id,
+                    message: format!("the stored file selection no longer applies: {err}"),
+                }));
+                None
+            }
+        }
+    }
+
     fn restore_one(&mut self, stored: StoredTorrent) {
         let id = stored.id;
         // The .torrent was written by us under this id (a v2 magnet that
@@ -63,10 +83,11 @@ impl Worker<'_> {
         {
             meta.file_priorities = priorities_for(layout, &meta.selection).unwrap_or_default();
         }
-        let pending = layout.is_none() && !meta.selection.is_default();
+        let pending = if layout.is_none() { self.pending_selection(&meta) } else { None };
         let metainfo = layout.as_ref().and(stored.metainfo.as_deref());
         let pex = self.session_config.pex;
-        let mut params = add_params(&meta, metainfo, stored.resume.as_deref(), pending, pex);
+        let mut params =
+            add_params(&meta, metainfo, stored.resume.as_deref(), pending.is_some(), pex);
         let mut added = ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params);
         if let Err(err) = &added
             && stored.resume.is_some()
@@ -75,7 +96,7 @@ impl Worker<'_> {
             if meta.save_path.as_os_str().is_empty() {
                 meta.save_path.clone_from(&self.session_config.download_dir);
             }
-            params = add_params(&meta, metainfo, None, pending, pex);
+            params = add_params(&meta, metainfo, None, pending.is_some(), pex);
             added = ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params);
         }
         match added {
@@ -96,7 +117,7 @@ impl Worker<'_> {
             tracing::error!(torrent = %id, error = %err, "rewriting the torrent record failed");
         }
         let mut record = TorrentRecord::new(meta, layout);
-        record.selection_pending = pending;
+        record.pending_selection = pending;
         let summary = record.summary();
         let event = EngineEvent::TorrentAdded(event::TorrentAdded {
             torrent: id,

@@ -65,12 +65,19 @@ fn chown(path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<bool> {
     }
 }
 
-/// A numeric id as given, or the id `lookup` finds for a name.
+/// A numeric id as given, or the id `lookup` finds for a name; never the
+/// superuser's (the settings refuse `root` and `0`, but another name, such
+/// as `toor`, may resolve to it on this system).
 fn id_of(kind: &'static str, name: &str, lookup: impl Fn(&str) -> Option<u32>) -> Result<u32> {
-    name.parse()
+    let id = name
+        .parse()
         .ok()
         .or_else(|| lookup(name))
-        .ok_or_else(|| FsopsError::UnknownOwner { kind, name: name.to_owned() })
+        .ok_or_else(|| FsopsError::UnknownOwner { kind, name: name.to_owned() })?;
+    if id == 0 {
+        return Err(FsopsError::SuperuserOwner { kind, name: name.to_owned() });
+    }
+    Ok(id)
 }
 
 fn user_id(name: &str) -> Result<u32> {
@@ -87,9 +94,13 @@ mod tests {
 
     #[test]
     fn owners_resolve_by_name_or_id() {
-        assert_eq!(user_id("0").expect("id"), 0);
-        assert_eq!(user_id("root").expect("root exists"), 0);
-        assert_eq!(group_id("root").expect("root group exists"), 0);
+        assert_eq!(user_id("65534").expect("id"), 65534);
+        assert!(user_id("nobody").is_ok_and(|id| id != 0), "a name resolves");
+        // The superuser, by any name or spelling of its id, is refused.
+        for name in ["0", "00", "root"] {
+            assert!(matches!(user_id(name), Err(FsopsError::SuperuserOwner { kind: "user", .. })));
+        }
+        assert!(matches!(group_id("root"), Err(FsopsError::SuperuserOwner { kind: "group", .. })));
         assert!(matches!(
             user_id("no-such-user-revaer"),
             Err(FsopsError::UnknownOwner { kind: "user", .. })
