@@ -9,43 +9,17 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request};
-use ipnet::IpNet;
 
 use crate::state::HttpConfig;
 
-/// Most forwarded addresses read from one request.
-const MAX_HOPS: usize = 32;
-
-/// The client's address (`None` when the connection's peer is unknown).
+/// The client's address (`None` when the connection's peer is unknown,
+/// or a trusted proxy does not name it): see
+/// [`revaer_service::peer::client_ip`].
 pub fn client_ip(request: &Request, http: &HttpConfig) -> Option<IpAddr> {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip().to_canonical();
-    if !trusted(peer, &http.trusted_proxies) {
-        return Some(peer);
-    }
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
     let forwarded = request.headers().get_all("x-forwarded-for");
-    let hops: Vec<&str> = forwarded
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .collect();
-    // Right to left: each hop was added by the one after it; the first
-    // that is not a trusted proxy is the client. A proxy that names no
-    // client, or a hop that does not parse, leaves the client unknown —
-    // never the proxy's own (loopback) address.
-    let mut client = None;
-    for hop in hops.iter().rev().take(MAX_HOPS) {
-        let ip = hop.parse::<IpAddr>().ok()?.to_canonical();
-        client = Some(ip);
-        if !trusted(ip, &http.trusted_proxies) {
-            break;
-        }
-    }
-    client
-}
-
-fn trusted(ip: IpAddr, proxies: &[IpNet]) -> bool {
-    proxies.iter().any(|net| net.contains(&ip))
+    let values = forwarded.iter().filter_map(|value| value.to_str().ok());
+    revaer_service::peer::client_ip(peer, values, &http.trusted_proxies)
 }
 
 /// Whether the client is on loopback (IPv4, IPv6, or IPv4 mapped into

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 /// The Revaer daemon.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "revaerd", version, about = "The Revaer torrent daemon")]
+#[allow(clippy::struct_excessive_bools, reason = "independent command-line switches")]
 pub struct Cli {
     /// Where the database (SQLite), downloads, resume data and library live
     /// by default.
@@ -51,6 +52,10 @@ pub struct Cli {
     /// clients).
     #[arg(long, env = "REVAER_NO_LOOPBACK_EXEMPTIONS")]
     pub no_loopback_exemptions: bool,
+    /// Do not serve the qBittorrent-compatible API under `/api/v2` (served
+    /// by default, on the same listener, to the same API keys).
+    #[arg(long, env = "REVAER_NO_QBIT_API")]
+    pub no_qbit_api: bool,
     /// Serve HTTPS with this certificate chain (PEM, leaf first); needs
     /// `--tls-key`.
     #[arg(long, env = "REVAER_TLS_CERT", requires = "tls_key")]

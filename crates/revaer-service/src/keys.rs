@@ -146,6 +146,14 @@ impl KeyCache {
         self.current(key_id).is_some()
     }
 
+    /// A mark of the usable key `key_id`'s current token: it changes when
+    /// the key is rotated, and is `None` once the key is not usable. A
+    /// session opened with a token keeps the mark and ends when the mark
+    /// changes (the qBittorrent facade's sessions do).
+    pub fn token_mark(&self, key_id: &str) -> Option<Vec<u8>> {
+        self.current(key_id)
+    }
+
     /// The fingerprint of the usable key `key_id`'s current secret.
     fn current(&self, key_id: &str) -> Option<Vec<u8>> {
         let keys = self.keys.read().ok()?;

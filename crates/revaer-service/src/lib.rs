@@ -17,7 +17,7 @@
 //! - [`health`]: every component's health, and the loop that publishes
 //!   changes.
 //! - [`paths`]: the operator's storage roots, and the check every path a
-//!   client names passes.
+//!   client names passes; [`peer`]: who the client is behind a proxy.
 //! - [`catalogue`]: the torrent catalogue in the store, written from the
 //!   bus's events by one writer.
 //! - [`error`]: why an operation failed ([`ServiceError`]).
@@ -51,6 +51,7 @@ pub mod forward;
 pub mod health;
 pub mod keys;
 pub mod paths;
+pub mod peer;
 pub mod ratelimit;
 pub mod settings;
 pub mod setup;

@@ -130,6 +130,17 @@ impl Service {
         Ok(self.engine().select(id, selection).await?)
     }
 
+    /// Sets a torrent's category and tags.
+    pub async fn set_labels(
+        &self,
+        caller: &Caller,
+        id: InfoHash,
+        labels: revaer_domain::TorrentLabels,
+    ) -> Result<()> {
+        self.traced(caller, id)?;
+        Ok(self.engine().set_labels(id, labels).await?)
+    }
+
     /// Notes the caller's trace as the last command on `id` (so that the
     /// events the command causes carry it); an unknown torrent is refused
     /// and leaves no note behind.

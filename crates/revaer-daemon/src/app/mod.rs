@@ -150,8 +150,15 @@ async fn daemon(cli: &Cli, data_dir: &Path, store: &Store) -> anyhow::Result<()>
         ..ListenerLimits::default()
     };
     let tls = cli.tls_cert.clone().zip(cli.tls_key.clone()).map(|(cert, key)| Tls { cert, key });
-    let served =
-        shutdown::serve_until_signal(listener, state, limits, tls, setup_token.as_ref()).await;
+    let served = shutdown::serve_until_signal(
+        listener,
+        state,
+        limits,
+        tls,
+        setup_token.as_ref(),
+        !cli.no_qbit_api,
+    )
+    .await;
     stop(running, store).await?;
     served
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use revaer_api::server::{ListenerLimits, Tls, serve};
 use revaer_api::{ApiState, router};
+use revaer_qbit::{QbitConfig, QbitState};
 use tokio::net::TcpListener;
 
 /// Announces the address (and the setup token), serves until SIGINT or
@@ -17,6 +18,7 @@ pub async fn serve_until_signal(
     limits: ListenerLimits,
     tls: Option<Tls>,
     setup_token: Option<&revaer_store::SecretToken>,
+    qbit_api: bool,
 ) -> anyhow::Result<()> {
     let local: SocketAddr = listener.local_addr().context("read the listen address")?;
     let mut out = std::io::stdout().lock();
@@ -35,7 +37,12 @@ pub async fn serve_until_signal(
         // graceful shutdown only waits for ordinary requests.
         bus.close();
     };
-    serve(listener, router(state), shutdown, limits, tls.as_ref()).await.context("serve HTTP")
+    let mut app = router(state.clone());
+    if qbit_api {
+        let config = QbitConfig { trusted_proxies: state.http.trusted_proxies.clone() };
+        app = app.merge(revaer_qbit::router(QbitState::new(state.service.clone(), config)));
+    }
+    serve(listener, app, shutdown, limits, tls.as_ref()).await.context("serve HTTP")
 }
 
 /// SIGINT or SIGTERM.

@@ -1,0 +1,48 @@
+"""Drives revaerd's qBittorrent-compatible API with the qbittorrent-api
+client library, as a user's script would: log in with an API key, read
+the versions, add, list, categorise, stop, start and delete a torrent.
+
+Usage: qbit_client.py URL KEY  (exit status 0 when every check holds)
+"""
+
+import sys
+
+import qbittorrentapi
+
+HASH = "0123456789abcdef0123456789abcdef01234567"
+
+
+def main(url: str, key: str) -> None:
+    client = qbittorrentapi.Client(
+        host=url, username="revaer", password=key, REQUESTS_ARGS={"timeout": 10}
+    )
+    client.auth_log_in()
+    assert client.app.version == "v5.0.5", client.app.version
+    assert client.app.web_api_version == "2.11.2", client.app.web_api_version
+    assert client.app.preferences["save_path"], "a save path"
+
+    added = client.torrents_add(
+        urls=f"magnet:?xt=urn:btih:{HASH}&dn=Show", category="tv", tags="a,b", is_stopped=True
+    )
+    assert added == "Ok.", added
+    [torrent] = client.torrents_info(torrent_hashes=HASH)
+    assert torrent.hash == HASH, torrent
+    assert torrent.category == "tv", torrent.category
+    assert torrent.state == "stoppedDL", torrent.state
+    assert sorted(torrent.tags.split(", ")) == ["a", "b"], torrent.tags
+    assert client.torrents_info(status_filter="stopped")[0].hash == HASH
+
+    client.torrents_set_category(category="movies", torrent_hashes=HASH)
+    assert [t.hash for t in client.torrents_info(category="movies")] == [HASH]
+    assert client.torrents_info(category="tv") == []
+    client.torrents_start(torrent_hashes=HASH)
+    client.torrents_stop(torrent_hashes=HASH)
+
+    client.torrents_delete(delete_files=False, torrent_hashes=HASH)
+    assert client.torrents_info() == []
+    client.auth_log_out()
+    print("ok")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

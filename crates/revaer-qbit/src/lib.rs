@@ -1,0 +1,93 @@
+//! Revaer's qBittorrent WebUI API v2 facade, under `/api/v2`.
+//!
+//! Sonarr, Radarr, Prowlarr, autobrr, cross-seed, Flood and VueTorrent
+//! speak qBittorrent's WebUI API; this crate serves it over Revaer's
+//! service layer (no second state: every answer is read from the engine
+//! and the settings, every change goes through the service, with the
+//! caller's key, its scopes and its rate limit).
+//!
+//! - [`auth`]: login sessions (`SID`), bans, Bearer and Basic keys, the
+//!   CSRF check, and the scope each route needs.
+//! - [`app`]: versions (qBittorrent `v5.0.5`, WebAPI `2.11.2`), build
+//!   information, preferences.
+//! - [`torrents`] (reads) and [`actions`] (mutators); [`transfer`].
+//! - [`map`]: Revaer's torrents as qBittorrent's rows and states.
+//!
+//! Reads answer `GET`, `HEAD` and `POST` (a `GET` reads its query, a
+//! `POST` its form body); mutators need `POST` (`405` otherwise).
+//!
+//! # Example
+//! ```no_run
+//! # fn mount(service: revaer_service::Service, v1: axum::Router) -> axum::Router {
+//! use revaer_qbit::{QbitConfig, QbitState};
+//! v1.merge(revaer_qbit::router(QbitState::new(service, QbitConfig::default())))
+//! # }
+//! ```
+
+pub mod actions;
+pub mod app;
+pub mod auth;
+pub mod map;
+pub mod params;
+pub mod reply;
+pub mod session;
+pub mod state;
+pub mod torrents;
+pub mod transfer;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodRouter, get, post};
+
+pub use state::{QbitConfig, QbitState};
+
+/// A read: `GET` (and so `HEAD`) and `POST`.
+fn read<H, T>(handler: H) -> MethodRouter<QbitState>
+where
+    H: Handler<T, QbitState> + Clone,
+    T: 'static,
+{
+    get(handler.clone()).post(handler)
+}
+
+/// Every route of the facade, each behind the scope it needs.
+pub fn router(state: QbitState) -> Router {
+    let reads = Router::new()
+        .route("/api/v2/app/version", read(app::version))
+        .route("/api/v2/app/webapiVersion", read(app::webapi_version))
+        .route("/api/v2/app/buildInfo", read(app::build_info))
+        .route("/api/v2/app/preferences", read(app::preferences))
+        .route("/api/v2/app/defaultSavePath", read(app::default_save_path))
+        .route("/api/v2/torrents/info", read(torrents::info))
+        .route("/api/v2/torrents/properties", read(torrents::properties))
+        .route("/api/v2/torrents/files", read(torrents::files))
+        .route("/api/v2/torrents/trackers", read(torrents::trackers))
+        .route("/api/v2/torrents/categories", read(torrents::categories))
+        .route("/api/v2/torrents/tags", read(torrents::tags))
+        .route("/api/v2/transfer/info", read(transfer::info))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_read));
+    // A form may carry several `.torrent` files of the largest size.
+    let add_body = state.service.config().max_metainfo_bytes.saturating_mul(4) + 1024 * 1024;
+    let control = Router::new()
+        .route("/api/v2/torrents/add", post(actions::add).layer(DefaultBodyLimit::max(add_body)))
+        .route("/api/v2/torrents/delete", post(actions::delete))
+        .route("/api/v2/torrents/stop", post(actions::stop))
+        .route("/api/v2/torrents/pause", post(actions::stop))
+        .route("/api/v2/torrents/start", post(actions::start))
+        .route("/api/v2/torrents/resume", post(actions::start))
+        .route("/api/v2/torrents/recheck", post(actions::recheck))
+        .route("/api/v2/torrents/reannounce", post(actions::reannounce))
+        .route("/api/v2/torrents/setCategory", post(actions::set_category))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_control));
+    let session = Router::new()
+        .route("/api/v2/auth/logout", post(auth::logout))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_session));
+    Router::new()
+        .route("/api/v2/auth/login", post(auth::login))
+        .merge(reads)
+        .merge(control)
+        .merge(session)
+        .with_state(state)
+}

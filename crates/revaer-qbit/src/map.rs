@@ -1,0 +1,238 @@
+//! Revaer's torrents as qBittorrent's clients read them: `torrents/info`
+//! rows and qBittorrent 5.0's state strings.
+
+use chrono::{DateTime, Utc};
+use revaer_domain::{TorrentState, TorrentSummary};
+use serde::Serialize;
+
+/// What `eta` says when the time left is unknown (qBittorrent's value).
+pub const ETA_UNKNOWN: u64 = 8_640_000;
+/// "Use the global limit" in `ratio_limit` and the time limits.
+pub const USE_GLOBAL: i64 = -2;
+/// "No limit" in `max_ratio` and the maximum times.
+pub const NO_LIMIT: i64 = -1;
+
+/// Whether every wanted byte is there.
+pub fn complete(torrent: &TorrentSummary) -> bool {
+    torrent.bytes_wanted > 0 && torrent.bytes_done >= torrent.bytes_wanted
+}
+
+/// qBittorrent 5.0's state string for a torrent.
+pub fn state(torrent: &TorrentSummary) -> &'static str {
+    let up = complete(torrent);
+    match torrent.state {
+        TorrentState::Metadata => "metaDL",
+        TorrentState::Queued if up => "queuedUP",
+        TorrentState::Queued => "queuedDL",
+        TorrentState::Checking if up => "checkingUP",
+        TorrentState::Checking => "checkingDL",
+        TorrentState::Downloading if torrent.download_bps > 0 => "downloading",
+        TorrentState::Downloading => "stalledDL",
+        TorrentState::Seeding if torrent.upload_bps > 0 => "uploading",
+        TorrentState::Seeding => "stalledUP",
+        TorrentState::Paused if up => "stoppedUP",
+        TorrentState::Paused => "stoppedDL",
+        TorrentState::Moving => "moving",
+        TorrentState::Error => "error",
+    }
+}
+
+fn unix(at: Option<DateTime<Utc>>) -> i64 {
+    at.map_or(-1, |at| at.timestamp())
+}
+
+/// One row of `torrents/info`, with every field qBittorrent 5.0 sends
+/// (those Revaer does not track carry qBittorrent's "none" values).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[allow(clippy::struct_excessive_bools, reason = "qBittorrent's wire format")]
+pub struct TorrentInfo {
+    pub hash: String,
+    pub infohash_v1: String,
+    pub infohash_v2: String,
+    pub name: String,
+    pub magnet_uri: String,
+    pub size: u64,
+    pub total_size: u64,
+    pub progress: f64,
+    pub dlspeed: u64,
+    pub upspeed: u64,
+    pub priority: i64,
+    pub num_seeds: u32,
+    pub num_complete: i64,
+    pub num_leechs: u32,
+    pub num_incomplete: i64,
+    pub ratio: f64,
+    pub popularity: f64,
+    pub eta: u64,
+    pub state: &'static str,
+    pub seq_dl: bool,
+    pub f_l_piece_prio: bool,
+    pub category: String,
+    pub tags: String,
+    pub super_seeding: bool,
+    pub force_start: bool,
+    pub save_path: String,
+    pub download_path: String,
+    pub content_path: String,
+    pub root_path: String,
+    pub added_on: i64,
+    pub completion_on: i64,
+    pub tracker: String,
+    pub trackers_count: u32,
+    pub dl_limit: i64,
+    pub up_limit: i64,
+    pub downloaded: u64,
+    pub uploaded: u64,
+    pub downloaded_session: u64,
+    pub uploaded_session: u64,
+    pub amount_left: u64,
+    pub completed: u64,
+    pub max_ratio: i64,
+    pub max_seeding_time: i64,
+    pub max_inactive_seeding_time: i64,
+    pub ratio_limit: i64,
+    pub seeding_time_limit: i64,
+    pub inactive_seeding_time_limit: i64,
+    pub share_limits_mode: &'static str,
+    pub share_limit_action: &'static str,
+    pub seen_complete: i64,
+    pub last_activity: i64,
+    pub auto_tmm: bool,
+    pub time_active: i64,
+    pub seeding_time: i64,
+    pub availability: f64,
+    pub reannounce: i64,
+    pub comment: String,
+    pub private: bool,
+    pub has_metadata: bool,
+}
+
+impl TorrentInfo {
+    /// The row for `torrent`; `tracker` is its first tracker's URL (or
+    /// empty), `trackers` how many it has.
+    pub fn of(torrent: &TorrentSummary, tracker: String, trackers: u32) -> Self {
+        let hash = torrent.id.to_hex();
+        let save_path = torrent.save_path.to_string_lossy().into_owned();
+        // The torrent's root: its folder, or its one file.
+        let content_path = torrent.save_path.join(&torrent.name).to_string_lossy().into_owned();
+        let active = torrent.download_bps > 0 || torrent.upload_bps > 0;
+        let added_on = unix(torrent.added_at);
+        Self {
+            infohash_v1: hash.clone(),
+            hash,
+            infohash_v2: String::new(),
+            name: torrent.name.clone(),
+            magnet_uri: String::new(),
+            size: torrent.bytes_wanted,
+            total_size: torrent.size,
+            progress: torrent.progress,
+            dlspeed: torrent.download_bps,
+            upspeed: torrent.upload_bps,
+            priority: 0,
+            num_seeds: torrent.seeds,
+            num_complete: -1,
+            num_leechs: torrent.peers.saturating_sub(torrent.seeds),
+            num_incomplete: -1,
+            ratio: torrent.ratio,
+            popularity: 0.0,
+            eta: torrent.eta_secs.filter(|eta| *eta < ETA_UNKNOWN).unwrap_or(ETA_UNKNOWN),
+            state: state(torrent),
+            seq_dl: false,
+            f_l_piece_prio: false,
+            category: torrent.labels.category.clone().unwrap_or_default(),
+            tags: torrent.labels.tags.join(", "),
+            super_seeding: false,
+            force_start: false,
+            save_path,
+            download_path: String::new(),
+            root_path: content_path.clone(),
+            content_path,
+            added_on,
+            completion_on: unix(torrent.completed_at),
+            tracker,
+            trackers_count: trackers,
+            dl_limit: 0,
+            up_limit: 0,
+            downloaded: torrent.downloaded,
+            uploaded: torrent.uploaded,
+            downloaded_session: torrent.downloaded,
+            uploaded_session: torrent.uploaded,
+            amount_left: torrent.bytes_wanted.saturating_sub(torrent.bytes_done),
+            completed: torrent.bytes_done,
+            max_ratio: NO_LIMIT,
+            max_seeding_time: NO_LIMIT,
+            max_inactive_seeding_time: NO_LIMIT,
+            ratio_limit: USE_GLOBAL,
+            seeding_time_limit: USE_GLOBAL,
+            inactive_seeding_time_limit: USE_GLOBAL,
+            share_limits_mode: "Default",
+            share_limit_action: "Default",
+            seen_complete: unix(torrent.completed_at),
+            last_activity: if active { Utc::now().timestamp() } else { added_on },
+            auto_tmm: false,
+            time_active: 0,
+            seeding_time: 0,
+            availability: -1.0,
+            reannounce: 0,
+            comment: String::new(),
+            private: false,
+            has_metadata: torrent.state != TorrentState::Metadata,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn torrent(state: TorrentState, done: u64, down: u64, up: u64) -> TorrentSummary {
+        TorrentSummary {
+            id: revaer_domain::InfoHash::from_bytes([0xab; 20]),
+            name: "x".into(),
+            state,
+            progress: 0.0,
+            bytes_done: done,
+            bytes_wanted: 10,
+            size: 10,
+            download_bps: down,
+            upload_bps: up,
+            downloaded: 0,
+            uploaded: 0,
+            ratio: 0.0,
+            eta_secs: None,
+            peers: 0,
+            seeds: 0,
+            save_path: "/d".into(),
+            labels: revaer_domain::TorrentLabels::default(),
+            added_at: None,
+            completed_at: None,
+        }
+    }
+
+    #[test]
+    fn states_map_to_qbittorrent_5_strings() {
+        use TorrentState::*;
+        let cases = [
+            (Metadata, 0, 0, 0, "metaDL"),
+            (Queued, 0, 0, 0, "queuedDL"),
+            (Queued, 10, 0, 0, "queuedUP"),
+            (Checking, 3, 0, 0, "checkingDL"),
+            (Checking, 10, 0, 0, "checkingUP"),
+            (Downloading, 3, 5, 0, "downloading"),
+            (Downloading, 3, 0, 0, "stalledDL"),
+            (Seeding, 10, 0, 5, "uploading"),
+            (Seeding, 10, 0, 0, "stalledUP"),
+            (Paused, 3, 0, 0, "stoppedDL"),
+            (Paused, 10, 0, 0, "stoppedUP"),
+            (Moving, 10, 0, 0, "moving"),
+            (Error, 0, 0, 0, "error"),
+        ];
+        for (state_, done, down, up, expected) in cases {
+            assert_eq!(state(&torrent(state_, done, down, up)), expected, "{state_:?}");
+        }
+        let row = TorrentInfo::of(&torrent(Paused, 10, 0, 0), String::new(), 0);
+        assert_eq!(row.hash, "ab".repeat(20));
+        assert_eq!(row.eta, ETA_UNKNOWN);
+        assert_eq!(row.content_path, "/d/x");
+    }
+}

@@ -1,0 +1,145 @@
+//! A facade over a real engine (loopback libtorrent session) and a real
+//! SQLite store, driven through its router.
+
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use revaer_engine::{Engine, EngineConfig, SessionConfig};
+use revaer_qbit::{QbitConfig, QbitState, router};
+use revaer_service::bus::EventBus;
+use revaer_service::paths::StorageRoots;
+use revaer_service::{Service, ServiceConfig};
+use revaer_store::{NewApiKey, Store, StoreConfig};
+use tower::ServiceExt;
+
+pub struct Facade {
+    pub dir: tempfile::TempDir,
+    pub engine: Engine,
+    pub store: Store,
+    pub service: Service,
+    pub router: Router,
+    /// An admin key's token.
+    pub token: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|err| panic!("{err}: {}", self.text))
+    }
+
+    /// The session id a `Set-Cookie` carries, if one does.
+    pub fn sid(&self) -> Option<String> {
+        let cookies: Vec<&str> =
+            self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+        assert!(cookies.len() <= 1, "at most one cookie: {cookies:?}");
+        cookies.first()?.split(';').next()?.strip_prefix("SID=").map(str::to_owned)
+    }
+}
+
+impl Facade {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = EngineConfig::new(
+            dir.path().join("resume"),
+            SessionConfig::loopback(dir.path().join("downloads")),
+        );
+        let engine = Engine::start(config).await.expect("engine");
+        let store = Store::connect(&StoreConfig::sqlite(dir.path().join("revaer.db")))
+            .await
+            .expect("store");
+        let mut own = store.config().local_files();
+        own.push(dir.path().join("resume"));
+        let storage = StorageRoots::new(dir.path(), &[dir.path().to_owned()])
+            .expect("roots")
+            .protecting(&own);
+        let config =
+            ServiceConfig { active: true, storage: Some(storage), ..ServiceConfig::default() };
+        let service = Service::new(engine.clone(), store.clone(), EventBus::new(1024), config);
+        let token = Self::key_in(&store, revaer_domain::Scopes::ADMIN).await;
+        service.keys().refresh(&store).await.expect("keys");
+        let router = router(QbitState::new(service.clone(), QbitConfig::default()));
+        Self { dir, engine, store, service, router, token }
+    }
+
+    async fn key_in(store: &Store, scopes: revaer_domain::Scopes) -> String {
+        let key = NewApiKey {
+            label: "qbit".into(),
+            rate_limit: None,
+            expires_at: None,
+            scopes,
+            issued_by: None,
+        };
+        store.issue_api_key(&key).await.expect("key").token.expose().to_owned()
+    }
+
+    /// A new key with `scopes`, loaded.
+    pub async fn key(&self, scopes: revaer_domain::Scopes) -> String {
+        let token = Self::key_in(&self.store, scopes).await;
+        self.service.keys().refresh(&self.store).await.expect("keys");
+        token
+    }
+
+    /// Sends `method path` with `headers` and a form `body`, from 127.0.0.1.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if !body.is_empty() {
+            request = request.header("content-type", "application/x-www-form-urlencoded");
+        }
+        self.raw(request.body(Body::from(body.to_owned())).expect("request")).await
+    }
+
+    pub async fn raw(&self, mut request: Request<Body>) -> Reply {
+        use axum::extract::ConnectInfo;
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40_000))));
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        Reply { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// Logs in with `token`; answers the session id.
+    pub async fn login(&self, token: &str) -> String {
+        let reply = self
+            .send(
+                Method::POST,
+                "/api/v2/auth/login",
+                &[],
+                &format!("username=admin&password={token}"),
+            )
+            .await;
+        assert_eq!((reply.status, reply.text.as_str()), (StatusCode::OK, "Ok."));
+        reply.sid().expect("a session cookie")
+    }
+
+    /// `method path` with the session `sid` and a form `body`.
+    pub async fn with(&self, sid: &str, method: Method, path: &str, body: &str) -> Reply {
+        let cookie = format!("SID={sid}");
+        self.send(method, path, &[("cookie", cookie.as_str())], body).await
+    }
+
+    pub async fn stop(self) {
+        self.engine.shutdown().await.expect("engine stops");
+        self.store.close().await;
+    }
+}
