@@ -1,6 +1,7 @@
 """Drives revaerd's qBittorrent-compatible API with the qbittorrent-api
 client library, as a user's script would: log in with an API key, read
-the versions, add, list, categorise, stop, start and delete a torrent.
+the versions, add, list, categorise, tag, limit, stop, start and delete a
+torrent.
 
 Usage: qbit_client.py URL KEY  (exit status 0 when every check holds)
 """
@@ -32,9 +33,22 @@ def main(url: str, key: str) -> None:
     assert sorted(torrent.tags.split(", ")) == ["a", "b"], torrent.tags
     assert client.torrents_info(status_filter="stopped")[0].hash == HASH
 
+    client.torrents_create_category(name="movies")
+    assert "movies" in client.torrents_categories()
     client.torrents_set_category(category="movies", torrent_hashes=HASH)
     assert [t.hash for t in client.torrents_info(category="movies")] == [HASH]
     assert client.torrents_info(category="tv") == []
+    client.torrents_add_tags(tags="c", torrent_hashes=HASH)
+    client.torrents_remove_tags(tags="a", torrent_hashes=HASH)
+    [torrent] = client.torrents_info(torrent_hashes=HASH)
+    assert sorted(torrent.tags.split(", ")) == ["b", "c"], torrent.tags
+    assert sorted(client.torrents_tags()) == ["b", "c"]
+
+    client.torrents_set_upload_limit(limit=65536, torrent_hashes=HASH)
+    assert client.torrents_upload_limit(torrent_hashes=HASH)[HASH] == 65536
+    client.transfer_set_download_limit(limit=1048576)
+    assert client.transfer_download_limit() == 1048576
+
     client.torrents_start(torrent_hashes=HASH)
     client.torrents_stop(torrent_hashes=HASH)
 

@@ -19,7 +19,7 @@ fn python() -> PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn qbittorrent_api_adds_lists_categorises_and_deletes() {
+async fn qbittorrent_api_adds_lists_categorises_tags_limits_and_deletes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     preseed(&data).await;

@@ -130,7 +130,7 @@ pub async fn add(
 }
 
 /// The torrents `hashes` names that exist.
-fn named(state: &QbitState, params: &Params) -> Vec<InfoHash> {
+pub(crate) fn named(state: &QbitState, params: &Params) -> Vec<InfoHash> {
     let engine = state.service.engine();
     match params.hashes("hashes") {
         Hashes::All => engine.list().iter().map(|t| t.id).collect(),
@@ -140,7 +140,7 @@ fn named(state: &QbitState, params: &Params) -> Vec<InfoHash> {
 
 /// Runs `action` on every torrent `hashes` names; unknown ones are
 /// skipped, as qBittorrent skips them.
-async fn each(
+pub(crate) async fn each(
     state: &QbitState,
     caller: &Caller,
     params: &Params,

@@ -10,7 +10,8 @@
 //!   CSRF check, and the scope each route needs.
 //! - [`app`]: versions (qBittorrent `v5.0.5`, WebAPI `2.11.2`), build
 //!   information, preferences.
-//! - [`torrents`] (reads) and [`actions`] (mutators); [`transfer`].
+//! - [`torrents`] (reads) and [`actions`] (mutators); [`organise`]
+//!   (categories, tags, caps); [`transfer`].
 //! - [`map`]: Revaer's torrents as qBittorrent's rows and states.
 //!
 //! Reads answer `GET`, `HEAD` and `POST` (a `GET` reads its query, a
@@ -28,6 +29,7 @@ pub mod actions;
 pub mod app;
 pub mod auth;
 pub mod map;
+pub mod organise;
 pub mod params;
 pub mod reply;
 pub mod session;
@@ -66,7 +68,11 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/trackers", read(torrents::trackers))
         .route("/api/v2/torrents/categories", read(torrents::categories))
         .route("/api/v2/torrents/tags", read(torrents::tags))
+        .route("/api/v2/torrents/downloadLimit", read(organise::download_limit))
+        .route("/api/v2/torrents/uploadLimit", read(organise::upload_limit))
         .route("/api/v2/transfer/info", read(transfer::info))
+        .route("/api/v2/transfer/downloadLimit", read(organise::global_download))
+        .route("/api/v2/transfer/uploadLimit", read(organise::global_upload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_read));
     // A form may carry several `.torrent` files of the largest size.
     let add_body = state.service.config().max_metainfo_bytes.saturating_mul(4) + 1024 * 1024;
@@ -80,6 +86,17 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/recheck", post(actions::recheck))
         .route("/api/v2/torrents/reannounce", post(actions::reannounce))
         .route("/api/v2/torrents/setCategory", post(actions::set_category))
+        .route("/api/v2/torrents/createCategory", post(organise::create_category))
+        .route("/api/v2/torrents/editCategory", post(organise::edit_category))
+        .route("/api/v2/torrents/removeCategories", post(organise::remove_categories))
+        .route("/api/v2/torrents/addTags", post(organise::add_tags))
+        .route("/api/v2/torrents/removeTags", post(organise::remove_tags))
+        .route("/api/v2/torrents/createTags", post(organise::create_tags))
+        .route("/api/v2/torrents/deleteTags", post(organise::delete_tags))
+        .route("/api/v2/torrents/setDownloadLimit", post(organise::set_download_limit))
+        .route("/api/v2/torrents/setUploadLimit", post(organise::set_upload_limit))
+        .route("/api/v2/transfer/setDownloadLimit", post(organise::set_global_download))
+        .route("/api/v2/transfer/setUploadLimit", post(organise::set_global_upload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_control));
     let session = Router::new()
         .route("/api/v2/auth/logout", post(auth::logout))

@@ -60,6 +60,13 @@ pub fn service_error(err: revaer_service::ServiceError) -> Failure {
             Text::error(StatusCode::BAD_REQUEST, said.join("; "))
         }
         S::TooLarge { .. } => Text::status(StatusCode::PAYLOAD_TOO_LARGE),
+        S::Conflict(why) => Text::error(StatusCode::CONFLICT, why),
+        S::Store(revaer_store::StoreError::StaleRevision { .. }) => {
+            Text::status(StatusCode::CONFLICT)
+        }
+        S::Store(err @ revaer_store::StoreError::InvalidSettings(_)) => {
+            Text::error(StatusCode::BAD_REQUEST, err.to_string())
+        }
         S::MissingScope(_) | S::Wider { .. } => Text::status(StatusCode::FORBIDDEN),
         S::Engine(
             err @ (E::InvalidMetainfo { .. }

@@ -38,6 +38,10 @@ pub enum ServiceError {
     /// The instance is already set up.
     #[error("this instance is already set up")]
     AlreadySetUp,
+    /// The operation conflicts with the current state (creating what
+    /// exists, changing what does not).
+    #[error("{0}")]
+    Conflict(String),
     /// Something failed inside the service (a task that could not finish).
     #[error("internal error: {0}")]
     Internal(String),

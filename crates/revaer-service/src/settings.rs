@@ -30,6 +30,77 @@ impl Service {
     }
 }
 
+/// Whether a category is created or changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryChange {
+    /// Create it; it must not exist.
+    Create,
+    /// Change it; it must exist.
+    Edit,
+}
+
+impl Service {
+    /// Creates or edits the category `name` with `save_path` (`None`: the
+    /// download folder), as one recorded revision. Creating one that
+    /// exists, or editing one that does not, is [`ServiceError::Conflict`].
+    pub async fn put_category(
+        &self,
+        caller: &Caller,
+        name: &str,
+        save_path: Option<&str>,
+        change: CategoryChange,
+    ) -> Result<SettingsSnapshot> {
+        let current = self.settings().await?;
+        let exists = current.settings.categories.0.contains_key(name);
+        match (change, exists) {
+            (CategoryChange::Create, true) => {
+                return Err(ServiceError::Conflict(format!("category {name:?} exists")));
+            }
+            (CategoryChange::Edit, false) => {
+                return Err(ServiceError::Conflict(format!("no category {name:?}")));
+            }
+            _ => {}
+        }
+        let patch = serde_json::json!({"categories": {name: {"save_path": save_path}}});
+        let changeset = Changeset::parse(&patch.to_string()).map_err(invalid)?;
+        self.change_settings(caller, &changeset, "category", Some(current.revision)).await
+    }
+
+    /// Removes the categories `names` (those that do not exist are
+    /// skipped), as one recorded revision.
+    pub async fn remove_categories(&self, caller: &Caller, names: &[String]) -> Result<()> {
+        let current = self.settings().await?;
+        let gone: serde_json::Map<String, serde_json::Value> = names
+            .iter()
+            .filter(|name| current.settings.categories.0.contains_key(name.as_str()))
+            .map(|name| (name.clone(), serde_json::Value::Null))
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let patch = serde_json::json!({"categories": gone});
+        let changeset = Changeset::parse(&patch.to_string()).map_err(invalid)?;
+        self.change_settings(caller, &changeset, "remove categories", Some(current.revision))
+            .await?;
+        Ok(())
+    }
+}
+
+fn invalid(err: revaer_domain::settings::ChangesetError) -> ServiceError {
+    let revaer_domain::settings::ChangesetError::Invalid { violations } = err else {
+        return ServiceError::Invalid(vec![revaer_api_models::InvalidParam::new(
+            "",
+            err.to_string(),
+        )]);
+    };
+    ServiceError::Invalid(
+        violations
+            .into_iter()
+            .map(|v| revaer_api_models::InvalidParam::new(v.pointer, v.message))
+            .collect(),
+    )
+}
+
 impl Service {
     /// Refuses a changeset whose result would name a path outside the
     /// storage roots. (A changeset that does not apply is left for the

@@ -143,3 +143,87 @@ impl Facade {
         self.store.close().await;
     }
 }
+
+/// A second engine on loopback seeding a generated payload.
+pub struct Seeder {
+    pub dir: tempfile::TempDir,
+    pub engine: Engine,
+    pub metainfo: Vec<u8>,
+    pub id: revaer_domain::InfoHash,
+    /// The payload's files (path under its folder, bytes).
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Seeder {
+    /// Seeds a folder `name` with `files` (path, size), once checked.
+    pub async fn start(name: &str, files: &[(&str, usize)]) -> Self {
+        use rand::RngCore as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("data").join(name);
+        let mut made = Vec::new();
+        for (path, size) in files {
+            let full = root.join(path);
+            std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+            let mut bytes = vec![0_u8; *size];
+            rand::rng().fill_bytes(&mut bytes);
+            std::fs::write(&full, &bytes).expect("write");
+            made.push(((*path).to_owned(), bytes));
+        }
+        let options = revaer_engine::metainfo::CreateOptions {
+            piece_size: Some(16 * 1024),
+            v1_only: false,
+            trackers: vec![],
+        };
+        let metainfo = revaer_engine::metainfo::create(&root, &options).expect("torrent");
+        let id = revaer_engine::metainfo::Metainfo::parse(&metainfo).expect("parse").id;
+        let config = EngineConfig::new(
+            dir.path().join("resume"),
+            SessionConfig::loopback(dir.path().join("downloads")),
+        );
+        let engine = Engine::start(config).await.expect("seeder engine");
+        let add = revaer_engine::AddTorrentOptions {
+            save_path: Some(dir.path().join("data")),
+            ..revaer_engine::AddTorrentOptions::default()
+        };
+        engine
+            .add(revaer_engine::TorrentSource::Metainfo(metainfo.clone()), add)
+            .await
+            .expect("seeder adds");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while engine.summary(id).is_none_or(|t| t.state != revaer_domain::TorrentState::Seeding) {
+            assert!(std::time::Instant::now() < deadline, "the seeder checks its data in time");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Self { dir, engine, metainfo, id, files: made }
+    }
+
+    pub fn peer(&self) -> std::net::SocketAddr {
+        let port = self.engine.listen_port().expect("seeder listens");
+        std::net::SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    pub async fn stop(self) {
+        self.engine.shutdown().await.expect("seeder stops");
+    }
+}
+
+/// A multipart form with `fields` and one file part `part` (file name
+/// `x.torrent`) holding `bytes`; answers the body and its content type.
+pub fn multipart(part: &str, bytes: &[u8], fields: &[(&str, &str)]) -> (Vec<u8>, String) {
+    let boundary = "revaer-test-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{part}\"; filename=\"x.torrent\"\r\nContent-Type: application/x-bittorrent\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}
