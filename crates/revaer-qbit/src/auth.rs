@@ -30,6 +30,7 @@ use crate::params::Params;
 use crate::reply::Text;
 use crate::session::sid_from_cookies;
 use crate::state::QbitState;
+use crate::sync::Client;
 
 /// Longest credential read from a header or a form, in bytes.
 const MAX_CREDENTIAL: usize = 256;
@@ -119,7 +120,7 @@ async fn require(
     if let Some(refused) = cross_site(request.headers()) {
         return refused.into_response();
     }
-    let Some(key) = caller_key(request.headers(), &state) else {
+    let Some((key, client)) = caller_key(request.headers(), &state) else {
         return Text::status(StatusCode::FORBIDDEN).into_response();
     };
     if !key.scopes.allows(scope) {
@@ -137,28 +138,36 @@ async fn require(
         return response;
     }
     request.extensions_mut().insert(Caller::key(&key, None));
+    request.extensions_mut().insert(client);
     next.run(request).await
 }
 
-/// The key a request presents: a Bearer or Basic credential, else its
-/// session's.
-fn caller_key(headers: &HeaderMap, state: &QbitState) -> Option<ApiKey> {
+/// The key a request presents (a Bearer or Basic credential, else its
+/// session's), and who it is for incremental sync: the session, or the
+/// key when there is none.
+fn caller_key(headers: &HeaderMap, state: &QbitState) -> Option<(ApiKey, Client)> {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if let Some(value) = authorization.filter(|v| v.len() <= 2 * MAX_CREDENTIAL) {
-        if let Some(token) = value.strip_prefix("Bearer ") {
-            return state.service.authenticate(token.trim());
-        }
-        if let Some(encoded) = value.strip_prefix("Basic ") {
+        let token = if let Some(token) = value.strip_prefix("Bearer ") {
+            token.trim().to_owned()
+        } else if let Some(encoded) = value.strip_prefix("Basic ") {
             let decoded = data_encoding::BASE64.decode(encoded.trim().as_bytes()).ok()?;
             let text = String::from_utf8(decoded).ok()?;
-            let (_, password) = text.split_once(':')?;
-            return state.service.authenticate(password.trim());
+            text.split_once(':')?.1.trim().to_owned()
+        } else {
+            String::new()
+        };
+        if !token.is_empty() {
+            let key = state.service.authenticate(&token)?;
+            let client = Client(format!("key:{}", key.key_id));
+            return Some((key, client));
         }
     }
     let cookies = cookie_values(headers);
     let sid = sid_from_cookies(cookies.iter().map(String::as_str))?;
     let key_id = state.sessions.resolve(sid, state.service.keys())?;
-    state.service.keys().get(&key_id)
+    let key = state.service.keys().get(&key_id)?;
+    Some((key, Client(format!("sid:{sid}"))))
 }
 
 fn cookie_values(headers: &HeaderMap) -> Vec<String> {

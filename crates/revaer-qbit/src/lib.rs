@@ -11,7 +11,8 @@
 //! - [`app`]: versions (qBittorrent `v5.0.5`, WebAPI `2.11.2`), build
 //!   information, preferences.
 //! - [`torrents`] (reads) and [`actions`] (mutators); [`organise`]
-//!   (categories, tags, caps); [`transfer`].
+//!   (categories, tags, caps); [`transfer`]; [`sync`] (`sync/maindata`,
+//!   incremental per client).
 //! - [`map`]: Revaer's torrents as qBittorrent's rows and states.
 //!
 //! Reads answer `GET`, `HEAD` and `POST` (a `GET` reads its query, a
@@ -34,6 +35,7 @@ pub mod params;
 pub mod reply;
 pub mod session;
 pub mod state;
+pub mod sync;
 pub mod torrents;
 pub mod transfer;
 
@@ -70,6 +72,7 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/tags", read(torrents::tags))
         .route("/api/v2/torrents/downloadLimit", read(organise::download_limit))
         .route("/api/v2/torrents/uploadLimit", read(organise::upload_limit))
+        .route("/api/v2/sync/maindata", read(sync::maindata))
         .route("/api/v2/transfer/info", read(transfer::info))
         .route("/api/v2/transfer/downloadLimit", read(organise::global_download))
         .route("/api/v2/transfer/uploadLimit", read(organise::global_upload))

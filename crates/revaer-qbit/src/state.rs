@@ -5,6 +5,7 @@ use std::sync::Arc;
 use revaer_service::Service;
 
 use crate::session::Sessions;
+use crate::sync::SyncStates;
 
 /// How the facade behaves.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,8 @@ pub struct QbitState {
     pub service: Service,
     /// Login sessions and bans.
     pub sessions: Arc<Sessions>,
+    /// Each client's `sync/maindata` state.
+    pub syncs: Arc<SyncStates>,
     /// Configuration.
     pub config: Arc<QbitConfig>,
 }
@@ -29,6 +32,6 @@ pub struct QbitState {
 impl QbitState {
     /// The state over `service`.
     pub fn new(service: Service, config: QbitConfig) -> Self {
-        Self { service, sessions: Arc::default(), config: Arc::new(config) }
+        Self { service, sessions: Arc::default(), syncs: Arc::default(), config: Arc::new(config) }
     }
 }
