@@ -68,6 +68,10 @@ bench-fsops *args:
 bench-api torrents="10000" subscribers="100":
     cargo run --release -p revaer-api --example api-bench -- --torrents {{torrents}} --subscribers {{subscribers}}
 
+# The qBittorrent facade with many torrents: info, maindata full and incremental.
+bench-qbit torrents="10000":
+    cargo run --release -p revaer-qbit --example qbit-bench -- --torrents {{torrents}}
+
 # Run the daemon (`revaerd --help` for flags; data in ./revaer-data).
 run *args:
     cargo run --release -p revaer-daemon --bin revaerd -- {{args}}

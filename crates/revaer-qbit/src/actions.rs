@@ -211,8 +211,11 @@ pub async fn set_category(
     Extension(caller): Extension<Caller>,
     params: Params,
 ) -> Reply<Text> {
-    let category =
-        params.get("category").map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    // `category=` (empty) removes it; no `category` at all is an error.
+    let Some(category) = params.get("category").map(str::trim) else {
+        return Err(Text::status(StatusCode::BAD_REQUEST));
+    };
+    let category = (!category.is_empty()).then(|| category.to_owned());
     for id in named(&state, &params) {
         let Some(torrent) = state.service.engine().summary(id) else { continue };
         let labels =

@@ -68,6 +68,10 @@ pub async fn login(State(state): State<QbitState>, request: Request) -> Response
         return Text::body("Fails.").into_response();
     };
     state.sessions.succeeded(ip);
+    // Logging in spends from the key's rate limit like any request.
+    if let Decision::Denied { retry_after_secs, .. } = state.service.admit(&key, None) {
+        return too_many(retry_after_secs);
+    }
     // An already valid session of the same key is kept: no new cookie.
     let keys = state.service.keys();
     if current.is_some_and(|sid| state.sessions.resolve(&sid, keys).as_deref() == Some(&key.key_id))
@@ -131,15 +135,19 @@ async fn require(
         .into_response();
     }
     if let Decision::Denied { retry_after_secs, .. } = state.service.admit(&key, None) {
-        let mut response = Text::status(StatusCode::TOO_MANY_REQUESTS).into_response();
-        if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
+        return too_many(retry_after_secs);
     }
     request.extensions_mut().insert(Caller::key(&key, None));
     request.extensions_mut().insert(client);
     next.run(request).await
+}
+
+fn too_many(retry_after_secs: u64) -> Response {
+    let mut response = Text::status(StatusCode::TOO_MANY_REQUESTS).into_response();
+    if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// The key a request presents (a Bearer or Basic credential, else its
@@ -151,14 +159,16 @@ fn caller_key(headers: &HeaderMap, state: &QbitState) -> Option<(ApiKey, Client)
         let token = if let Some(token) = value.strip_prefix("Bearer ") {
             token.trim().to_owned()
         } else if let Some(encoded) = value.strip_prefix("Basic ") {
-            let decoded = data_encoding::BASE64.decode(encoded.trim().as_bytes()).ok()?;
-            let text = String::from_utf8(decoded).ok()?;
-            text.split_once(':')?.1.trim().to_owned()
+            let decoded = data_encoding::BASE64.decode(encoded.trim().as_bytes()).ok();
+            let text = decoded.and_then(|bytes| String::from_utf8(bytes).ok()).unwrap_or_default();
+            text.split_once(':').map(|(_, password)| password.trim().to_owned()).unwrap_or_default()
         } else {
             String::new()
         };
-        if !token.is_empty() {
-            let key = state.service.authenticate(&token)?;
+        // A credential that does not verify (a proxy's own Basic login,
+        // say) leaves the session cookie to decide.
+        if let Some(key) = (!token.is_empty()).then(|| state.service.authenticate(&token)).flatten()
+        {
             let client = Client(format!("key:{}", key.key_id));
             return Some((key, client));
         }
@@ -181,14 +191,32 @@ fn cookie_values(headers: &HeaderMap) -> Vec<String> {
 }
 
 /// `401` when the request's `Origin` (else `Referer`) names another
-/// `host[:port]` than its `Host` header.
+/// `host[:port]` than the one it was sent to: `X-Forwarded-Host` when a
+/// proxy sets it (as qBittorrent reads it), else `Host`. A scheme's
+/// default port counts as no port.
 fn cross_site(headers: &HeaderMap) -> Option<Text> {
-    let named = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let source = named(header::ORIGIN).or_else(|| named(header::REFERER))?;
-    let authority = source.split_once("://").map_or(source, |(_, rest)| rest);
-    let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = named(header::HOST).unwrap_or_default();
-    (!authority.eq_ignore_ascii_case(host)).then(|| Text::status(StatusCode::UNAUTHORIZED))
+    let named = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let source = named("origin").or_else(|| named("referer"))?;
+    let (scheme, rest) = source.split_once("://").unwrap_or(("", source));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let target = named("x-forwarded-host")
+        .and_then(|value| value.split(',').next())
+        .or_else(|| named("host"))
+        .unwrap_or_default()
+        .trim();
+    let bare = |host: &str| {
+        let default = match scheme {
+            "https" => ":443",
+            "http" => ":80",
+            _ => "",
+        };
+        let host = host.to_ascii_lowercase();
+        match host.strip_suffix(default) {
+            Some(stripped) if !default.is_empty() => stripped.to_owned(),
+            _ => host,
+        }
+    };
+    (bare(authority) != bare(target)).then(|| Text::status(StatusCode::UNAUTHORIZED))
 }
 
 /// The client's address for bans (unknown clients share one).
@@ -198,8 +226,10 @@ fn client(request: &Request, state: &QbitState) -> IpAddr {
     };
     let forwarded = request.headers().get_all("x-forwarded-for");
     let values = forwarded.iter().filter_map(|value| value.to_str().ok());
+    // A trusted proxy that names no client: its own address, so that one
+    // tool's failures never ban everyone behind other proxies.
     revaer_service::peer::client_ip(peer.ip(), values, &state.config.trusted_proxies)
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .unwrap_or_else(|| peer.ip().to_canonical())
 }
 
 #[cfg(test)]
@@ -225,5 +255,13 @@ mod tests {
         assert!(cross_site(&headers(&other)).is_some());
         let port = [("host", "h:1"), ("referer", "http://h:2/")];
         assert!(cross_site(&headers(&port)).is_some(), "another port is another site");
+        let default = [("host", "example.org"), ("origin", "https://example.org:443")];
+        assert!(cross_site(&headers(&default)).is_none(), "the default port is no port");
+        let proxied = [
+            ("host", "127.0.0.1:7070"),
+            ("x-forwarded-host", "torrents.example.org"),
+            ("origin", "https://torrents.example.org"),
+        ];
+        assert!(cross_site(&headers(&proxied)).is_none(), "behind a proxy");
     }
 }

@@ -1,8 +1,12 @@
 //! Revaer's torrents as qBittorrent's clients read them: `torrents/info`
 //! rows and qBittorrent 5.0's state strings.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Utc};
-use revaer_domain::{TorrentState, TorrentSummary};
+use revaer_domain::{InfoHash, TorrentState, TorrentSummary};
+use revaer_engine::Engine;
 use serde::Serialize;
 
 /// What `eta` says when the time left is unknown (qBittorrent's value).
@@ -42,10 +46,13 @@ fn unix(at: Option<DateTime<Utc>>) -> i64 {
 }
 
 /// One row of `torrents/info`, with every field qBittorrent 5.0 sends
-/// (those Revaer does not track carry qBittorrent's "none" values).
+/// (those Revaer does not track carry qBittorrent's "none" values). The
+/// `hash` is not serialised with the rest: `sync/maindata` keys rows by
+/// it, and `torrents/info` adds it ([`InfoRow`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[allow(clippy::struct_excessive_bools, reason = "qBittorrent's wire format")]
 pub struct TorrentInfo {
+    #[serde(skip)]
     pub hash: String,
     pub infohash_v1: String,
     pub infohash_v2: String,
@@ -105,6 +112,55 @@ pub struct TorrentInfo {
     pub comment: String,
     pub private: bool,
     pub has_metadata: bool,
+}
+
+/// A `torrents/info` row: the hash, then every other field.
+#[derive(Debug, Clone, Serialize)]
+pub struct InfoRow {
+    /// The lowercase info-hash.
+    pub hash: String,
+    /// The rest.
+    #[serde(flatten)]
+    pub info: Arc<TorrentInfo>,
+}
+
+/// Rows already built, by torrent: a row is built again only when the
+/// engine published a new summary of its torrent, so that listing (and
+/// syncing) thousands of unchanged torrents costs a lookup each.
+#[derive(Debug, Default)]
+pub struct RowCache(Mutex<HashMap<InfoHash, Cached>>);
+
+/// The summary a row was built from, and the row.
+type Cached = (Arc<TorrentSummary>, Arc<TorrentInfo>);
+
+impl RowCache {
+    /// The rows of `list`, in its order.
+    pub fn rows(&self, engine: &Engine, list: &[Arc<TorrentSummary>]) -> Vec<Arc<TorrentInfo>> {
+        let mut cache = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Torrents that went: forgotten once they are a good part.
+        if cache.len() > list.len().saturating_mul(2).max(1024) {
+            let live: HashSet<InfoHash> = list.iter().map(|t| t.id).collect();
+            cache.retain(|id, _| live.contains(id));
+        }
+        list.iter()
+            .map(|summary| match cache.get_mut(&summary.id) {
+                Some((seen, row)) if Arc::ptr_eq(seen, summary) => Arc::clone(row),
+                // Published again, unchanged (the engine republishes on its
+                // status cadence): the same row.
+                Some((seen, row)) if **seen == **summary => {
+                    *seen = Arc::clone(summary);
+                    Arc::clone(row)
+                }
+                _ => {
+                    let trackers = engine.facets(summary.id).map_or(0, |f| f.tracker_hosts.len());
+                    let trackers = u32::try_from(trackers).unwrap_or(u32::MAX);
+                    let row = Arc::new(TorrentInfo::of(summary, String::new(), trackers));
+                    cache.insert(summary.id, (Arc::clone(summary), Arc::clone(&row)));
+                    row
+                }
+            })
+            .collect()
+    }
 }
 
 impl TorrentInfo {
@@ -187,7 +243,7 @@ mod tests {
 
     fn torrent(state: TorrentState, done: u64, down: u64, up: u64) -> TorrentSummary {
         TorrentSummary {
-            id: revaer_domain::InfoHash::from_bytes([0xab; 20]),
+            id: InfoHash::from_bytes([0xab; 20]),
             name: "x".into(),
             state,
             progress: 0.0,

@@ -6,7 +6,9 @@
 //! Categories live in Revaer's settings (with the save path confined to
 //! the storage roots); changing them here needs `control`, not `admin`,
 //! since the tools that call these (Sonarr's test creates its category)
-//! are given `control` keys. Tags live on the torrents: qBittorrent's
+//! are given `control` keys — but only categories such a key could have
+//! made: one with FsOps settings of the operator's (a library path or
+//! overrides) needs `admin` to change or remove. Tags live on the torrents: qBittorrent's
 //! global tag list is the tags the torrents carry, so creating a tag is
 //! accepted and has nothing to keep.
 
@@ -38,6 +40,29 @@ fn save_path(params: &Params) -> Option<&str> {
     params.get("savePath").map(str::trim).filter(|path| !path.is_empty())
 }
 
+/// `403` unless `caller` may change the categories `names`: a `control`
+/// key only those it could have made here (a save path, and the default
+/// library path and FsOps overrides); an operator's richer categories
+/// need `admin`.
+async fn may_change(state: &QbitState, caller: &Caller, names: &[String]) -> Reply<()> {
+    if caller.grant.allows(revaer_domain::Scope::Admin) {
+        return Ok(());
+    }
+    let snapshot = state.service.settings().await.map_err(service_error)?;
+    let plain = revaer_domain::settings::Category::default();
+    let rich =
+        names.iter().filter_map(|name| snapshot.settings.categories.0.get(name)).any(|category| {
+            category.library_path != plain.library_path || category.overrides != plain.overrides
+        });
+    if rich {
+        return Err(Text::error(
+            StatusCode::FORBIDDEN,
+            "this category has FsOps settings: changing it needs an admin key",
+        ));
+    }
+    Ok(())
+}
+
 async fn put(
     state: &QbitState,
     caller: &Caller,
@@ -45,6 +70,7 @@ async fn put(
     change: CategoryChange,
 ) -> Reply<Text> {
     let name = category_name(params)?;
+    may_change(state, caller, std::slice::from_ref(&name)).await?;
     match state.service.put_category(caller, &name, save_path(params), change).await {
         Ok(_) => Ok(Text::body("")),
         Err(revaer_service::ServiceError::Conflict(why)) => {
@@ -88,6 +114,7 @@ pub async fn remove_categories(
         .filter(|name| !name.is_empty())
         .map(str::to_owned)
         .collect();
+    may_change(&state, &caller, &names).await?;
     state.service.remove_categories(&caller, &names).await.map_err(service_error)?;
     Ok(Text::body(""))
 }
@@ -101,7 +128,8 @@ fn tag_list(params: &Params) -> Vec<String> {
         .filter(|tag| !tag.is_empty())
         .map(str::to_owned)
         .collect();
-    tags.dedup();
+    let mut seen = std::collections::HashSet::new();
+    tags.retain(|tag| seen.insert(tag.clone()));
     tags
 }
 

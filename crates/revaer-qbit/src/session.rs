@@ -4,8 +4,9 @@
 //! named by a random `SID` cookie. It lasts [`SESSION_TIMEOUT`] from its
 //! last use (sliding), and ends at once when its key stops working: it
 //! keeps the key's token mark and is refused when the mark changes
-//! (revoked, disabled, rotated, expired). At most [`MAX_SESSIONS`] are
-//! kept; past that the least recently used goes.
+//! (revoked, disabled, rotated, expired). At most [`MAX_PER_KEY`] are
+//! kept per key (its oldest goes first, so one key's logins never push out
+//! another's) and [`MAX_SESSIONS`] in all (the least recently used goes).
 //!
 //! An address that fails to log in [`BAN_AFTER`] times in a row is banned
 //! from logging in for [`BAN_FOR`] (qBittorrent's defaults).
@@ -23,6 +24,8 @@ use revaer_service::keys::KeyCache;
 pub const SESSION_TIMEOUT: Duration = Duration::from_hours(1);
 /// Most sessions kept at once.
 pub const MAX_SESSIONS: usize = 4096;
+/// Most sessions of one key kept at once (its oldest goes first).
+pub const MAX_PER_KEY: usize = 32;
 /// Failed logins in a row that ban an address.
 pub const BAN_AFTER: u32 = 5;
 /// How long a ban lasts.
@@ -64,6 +67,19 @@ impl Sessions {
             rand::rng().sample_iter(&Alphanumeric).take(SID_LEN).map(char::from).collect();
         let now = Instant::now();
         let mut open = lock(&self.open);
+        // One key's logins displace that key's oldest session, never
+        // another key's.
+        let theirs: Vec<(&String, Instant)> = open
+            .iter()
+            .filter(|(_, s)| s.key_id == key_id)
+            .map(|(sid, s)| (sid, s.last_seen))
+            .collect();
+        if theirs.len() >= MAX_PER_KEY
+            && let Some(oldest) =
+                theirs.iter().min_by_key(|(_, seen)| *seen).map(|(sid, _)| (*sid).clone())
+        {
+            open.remove(&oldest);
+        }
         if open.len() >= MAX_SESSIONS {
             open.retain(|_, session| now.duration_since(session.last_seen) < SESSION_TIMEOUT);
         }
@@ -183,13 +199,19 @@ mod tests {
     }
 
     #[test]
-    fn sessions_are_bounded() {
+    fn sessions_are_bounded_per_key_and_in_all() {
         let sessions = Sessions::default();
+        let other = sessions.open("other", vec![1]);
         let first = sessions.open("k", vec![1]);
-        for _ in 0..MAX_SESSIONS {
+        for _ in 0..MAX_PER_KEY {
             sessions.open("k", vec![1]);
         }
+        assert_eq!(sessions.len(), MAX_PER_KEY + 1);
+        assert!(!lock(&sessions.open).contains_key(&first), "the key's oldest went");
+        assert!(lock(&sessions.open).contains_key(&other), "another key's stayed");
+        for index in 0..MAX_SESSIONS {
+            sessions.open(&format!("key-{index}"), vec![1]);
+        }
         assert_eq!(sessions.len(), MAX_SESSIONS);
-        assert!(!lock(&sessions.open).contains_key(&first), "the least recently used went");
     }
 }

@@ -22,13 +22,15 @@ use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use revaer_domain::InfoHash;
+
 use crate::map::TorrentInfo;
 use crate::params::Params;
 use crate::reply::{Reply, service_error};
 use crate::state::QbitState;
 
 /// Sync states kept at once (the least recently used goes first).
-pub const MAX_STATES: usize = 1024;
+pub const MAX_STATES: usize = 256;
 /// A sync state unused this long is dropped.
 pub const STATE_TIMEOUT: Duration = Duration::from_hours(1);
 
@@ -39,7 +41,7 @@ pub struct Client(pub String);
 /// Everything a client is sent, at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    torrents: HashMap<String, TorrentInfo>,
+    torrents: HashMap<InfoHash, Arc<TorrentInfo>>,
     categories: BTreeMap<String, Value>,
     tags: Vec<String>,
     server: Map<String, Value>,
@@ -59,40 +61,79 @@ struct SyncState {
 #[derive(Debug, Default)]
 pub struct SyncStates(Mutex<HashMap<Client, SyncState>>);
 
-/// A `sync/maindata` reply.
+/// A `sync/maindata` reply. A full update carries every key (typed
+/// clients expect them on an empty daemon too); a delta only those with
+/// something in them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MainData {
     rid: u64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     full_update: bool,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    torrents: Map<String, Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    torrents_removed: Vec<String>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    categories: Map<String, Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    categories_removed: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tags: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tags_removed: Vec<String>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    server_state: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    torrents: Option<BTreeMap<String, Row>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    torrents_removed: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    categories: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    categories_removed: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags_removed: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trackers: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_state: Option<Map<String, Value>>,
+}
+
+/// `Some` when there is something, or when everything is sent.
+fn keep<T: IsEmpty>(value: T, full: bool) -> Option<T> {
+    (full || !value.is_empty()).then_some(value)
+}
+
+trait IsEmpty {
+    fn is_empty(&self) -> bool;
+}
+
+impl<K, V> IsEmpty for BTreeMap<K, V> {
+    fn is_empty(&self) -> bool {
+        BTreeMap::is_empty(self)
+    }
+}
+
+impl<T> IsEmpty for Vec<T> {
+    fn is_empty(&self) -> bool {
+        Vec::is_empty(self)
+    }
+}
+
+impl IsEmpty for Map<String, Value> {
+    fn is_empty(&self) -> bool {
+        Map::is_empty(self)
+    }
+}
+
+/// A torrent in a reply: whole (new to the client) or its changed fields.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Row {
+    /// Every field.
+    Whole(Arc<TorrentInfo>),
+    /// The fields that changed.
+    Changed(Map<String, Value>),
 }
 
 fn next_rid(rid: u64) -> u64 {
     (rid % 1_000_000) + 1
 }
 
-/// A torrent row as a JSON object without its `hash` (the map's key).
+/// A torrent row as a JSON object (without its `hash`, the map's key).
 fn fields(row: &TorrentInfo) -> Map<String, Value> {
-    let mut map = match serde_json::to_value(row) {
+    match serde_json::to_value(row) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
-    };
-    map.remove("hash");
-    map
+    }
 }
 
 /// The fields of `now` that differ from `before`.
@@ -104,38 +145,57 @@ fn changed(before: &Map<String, Value>, now: Map<String, Value>) -> Map<String, 
 /// `None`).
 pub fn delta(old: Option<&Snapshot>, new: &Snapshot, rid: u64) -> MainData {
     let empty = Snapshot::default();
+    let full = old.is_none();
     let base = old.unwrap_or(&empty);
-    let mut data = MainData { rid, full_update: old.is_none(), ..MainData::default() };
-    for (hash, row) in &new.torrents {
-        match base.torrents.get(hash) {
-            Some(before) if before == row => {}
+    let mut torrents = BTreeMap::new();
+    for (id, row) in &new.torrents {
+        match base.torrents.get(id) {
+            // The same row (most often the very same, from the row cache).
+            Some(before) if Arc::ptr_eq(before, row) || before == row => {}
             Some(before) => {
-                data.torrents
-                    .insert(hash.clone(), Value::Object(changed(&fields(before), fields(row))));
+                let fields = changed(&fields(before), fields(row));
+                torrents.insert(row.hash.clone(), Row::Changed(fields));
             }
             None => {
-                data.torrents.insert(hash.clone(), Value::Object(fields(row)));
+                torrents.insert(row.hash.clone(), Row::Whole(Arc::clone(row)));
             }
         }
     }
-    data.torrents_removed =
-        base.torrents.keys().filter(|hash| !new.torrents.contains_key(*hash)).cloned().collect();
-    data.torrents_removed.sort();
-    for (name, category) in &new.categories {
-        if base.categories.get(name) != Some(category) {
-            data.categories.insert(name.clone(), category.clone());
-        }
-    }
-    data.categories_removed = base
+    let mut removed: Vec<String> = base
+        .torrents
+        .iter()
+        .filter(|(id, _)| !new.torrents.contains_key(*id))
+        .map(|(_, row)| row.hash.clone())
+        .collect();
+    removed.sort();
+    let categories: Map<String, Value> = new
+        .categories
+        .iter()
+        .filter(|(name, category)| base.categories.get(*name) != Some(*category))
+        .map(|(name, category)| (name.clone(), category.clone()))
+        .collect();
+    let categories_removed: Vec<String> = base
         .categories
         .keys()
         .filter(|name| !new.categories.contains_key(*name))
         .cloned()
         .collect();
-    data.tags = new.tags.iter().filter(|tag| !base.tags.contains(tag)).cloned().collect();
-    data.tags_removed = base.tags.iter().filter(|tag| !new.tags.contains(tag)).cloned().collect();
-    data.server_state = changed(&base.server, new.server.clone());
-    data
+    let tags: Vec<String> =
+        new.tags.iter().filter(|tag| !base.tags.contains(tag)).cloned().collect();
+    let tags_removed: Vec<String> =
+        base.tags.iter().filter(|tag| !new.tags.contains(tag)).cloned().collect();
+    MainData {
+        rid,
+        full_update: full,
+        torrents: keep(torrents, full),
+        torrents_removed: keep(removed, false),
+        categories: keep(categories, full),
+        categories_removed: keep(categories_removed, false),
+        tags: keep(tags, full),
+        tags_removed: keep(tags_removed, false),
+        trackers: keep(Map::new(), full),
+        server_state: keep(changed(&base.server, new.server.clone()), full),
+    }
 }
 
 impl SyncStates {
@@ -163,7 +223,9 @@ impl SyncStates {
                 }
                 _ => (None, state.sent.0),
             },
-            None => (None, 0),
+            // A new state starts its rids anywhere, so that a rid another
+            // state (or an earlier one of this client) sent never matches.
+            None => (None, rand::Rng::random_range(&mut rand::rng(), 0..1_000_000)),
         };
         let new_rid = next_rid(last);
         let data = delta(base.as_deref(), &now, new_rid);
@@ -179,19 +241,9 @@ impl SyncStates {
 async fn snapshot(state: &QbitState) -> Reply<Snapshot> {
     let engine = state.service.engine();
     let list = engine.list();
-    let torrents = list
-        .iter()
-        .map(|torrent| {
-            let trackers = engine.facets(torrent.id).map_or(0, |f| f.tracker_hosts.len());
-            let row = TorrentInfo::of(
-                torrent,
-                String::new(),
-                u32::try_from(trackers).unwrap_or(u32::MAX),
-            );
-            (row.hash.clone(), row)
-        })
-        .collect();
-    let settings = state.service.settings().await.map_err(service_error)?;
+    let rows = state.rows.rows(engine, &list);
+    let torrents = list.iter().map(|torrent| torrent.id).zip(rows).collect();
+    let settings = state.settings.current(&state.service).await.map_err(service_error)?;
     let categories = settings
         .settings
         .categories
@@ -202,9 +254,9 @@ async fn snapshot(state: &QbitState) -> Reply<Snapshot> {
             (name.clone(), serde_json::json!({"name": name, "savePath": save_path}))
         })
         .collect();
-    let mut tags: Vec<String> = list.iter().flat_map(|t| t.labels.tags.clone()).collect();
-    tags.sort();
-    tags.dedup();
+    let unique: std::collections::BTreeSet<&str> =
+        list.iter().flat_map(|t| t.labels.tags.iter().map(String::as_str)).collect();
+    let tags: Vec<String> = unique.into_iter().map(str::to_owned).collect();
     Ok(Snapshot { torrents, categories, tags, server: server_state(state, &list) })
 }
 
@@ -213,18 +265,16 @@ fn server_state(
     state: &QbitState,
     list: &[Arc<revaer_domain::TorrentSummary>],
 ) -> Map<String, Value> {
-    let totals = state.service.transfer();
-    let health = state.service.engine().health();
     let session = state.service.engine().settings();
+    let totals = revaer_service::transfer::totals(list);
+    let health = state.service.engine().health();
     // The download folder's filesystem (the nearest folder that exists:
     // the download folder is made with the first torrent).
     let free = session
         .download_dir
         .ancestors()
         .find_map(|dir| nix::sys::statvfs::statvfs(dir).ok())
-        .map_or(0, |fs| {
-            fs.blocks_available().saturating_mul(fs.fragment_size())
-        });
+        .map_or(0, |fs| fs.blocks_available().saturating_mul(fs.fragment_size()));
     let ratio = if totals.downloaded == 0 {
         0.0
     } else {
@@ -239,8 +289,8 @@ fn server_state(
         "up_info_data": totals.uploaded,
         "alltime_dl": totals.downloaded,
         "alltime_ul": totals.uploaded,
-        "dl_rate_limit": totals.download_limit_bps.unwrap_or(0),
-        "up_rate_limit": totals.upload_limit_bps.unwrap_or(0),
+        "dl_rate_limit": session.download_limit.get().unwrap_or(0),
+        "up_rate_limit": session.upload_limit.get().unwrap_or(0),
         "dht_nodes": health.dht_nodes.unwrap_or(0),
         "total_peer_connections": peers,
         "global_ratio": format!("{ratio:.2}"),
@@ -273,7 +323,7 @@ mod tests {
     fn snap(torrents: &[(&str, &str)]) -> Snapshot {
         let row = |hash: &str, name: &str| {
             let summary = revaer_domain::TorrentSummary {
-                id: revaer_domain::InfoHash::from_bytes([0; 20]),
+                id: InfoHash::from_bytes([0; 20]),
                 name: name.into(),
                 state: revaer_domain::TorrentState::Paused,
                 progress: 0.0,
@@ -295,50 +345,61 @@ mod tests {
             };
             let mut info = TorrentInfo::of(&summary, String::new(), 0);
             info.hash = hash.into();
-            (hash.to_owned(), info)
+            let mut id = [0_u8; 20];
+            id[0] = hash.as_bytes()[0];
+            (InfoHash::from_bytes(id), info)
         };
         Snapshot {
-            torrents: torrents.iter().map(|(h, n)| row(h, n)).collect(),
+            torrents: torrents
+                .iter()
+                .map(|(h, n)| row(h, n))
+                .map(|(h, r)| (h, Arc::new(r)))
+                .collect(),
             ..Snapshot::default()
         }
+    }
+
+    fn json(data: &MainData) -> Value {
+        serde_json::to_value(data).expect("serialises")
     }
 
     #[test]
     fn rids_follow_qbittorrents_rules_including_a_lost_reply() {
         let syncs = SyncStates::default();
         let me = Client("sid".into());
-        let full = syncs.reply(&me, 0, snap(&[("a", "A")]));
-        assert!(full.full_update);
-        assert_eq!(full.rid, 1);
-        assert!(full.torrents["a"].get("hash").is_none(), "the hash is the key");
-        assert_eq!(full.torrents["a"]["name"], "A");
+        let full = json(&syncs.reply(&me, 0, snap(&[("a", "A")])));
+        assert_eq!(full["full_update"], true);
+        assert!(full["torrents"]["a"].get("hash").is_none(), "the hash is the key");
+        assert_eq!(full["torrents"]["a"]["name"], "A");
+        for key in ["categories", "tags", "trackers", "server_state"] {
+            assert!(full.get(key).is_some(), "a full update carries {key}");
+        }
+        let rid = |data: &Value| data["rid"].as_u64().expect("rid");
         // Nothing changed: an empty delta under a new rid.
-        let quiet = syncs.reply(&me, 1, snap(&[("a", "A")]));
-        assert!(!quiet.full_update && quiet.torrents.is_empty());
-        assert_eq!(quiet.rid, 2);
+        let quiet = json(&syncs.reply(&me, rid(&full), snap(&[("a", "A")])));
+        assert!(quiet.get("full_update").is_none() && quiet.get("torrents").is_none(), "{quiet}");
+        assert_eq!(rid(&quiet), next_rid(rid(&full)));
         // A change, and a new torrent: changed fields only; the new one whole.
-        let change = syncs.reply(&me, 2, snap(&[("a", "A2"), ("b", "B")]));
-        assert_eq!(change.rid, 3);
-        let keys: Vec<&str> = change.torrents["a"]
+        let change = json(&syncs.reply(&me, rid(&quiet), snap(&[("a", "A2"), ("b", "B")])));
+        let keys: Vec<&str> = change["torrents"]["a"]
             .as_object()
             .map(|f| f.keys().map(String::as_str).collect())
             .unwrap_or_default();
         assert_eq!(keys, ["content_path", "name", "root_path"], "only what changed");
-        assert!(change.torrents["b"].get("state").is_some(), "new torrents come whole");
-        // That reply is lost: the client asks with 2 again and gets the
-        // same changes (and the removal of what went since), under rid 4.
-        let again = syncs.reply(&me, 2, snap(&[("a", "A2")]));
-        assert_eq!(again.rid, 4);
-        assert_eq!(again.torrents["a"]["name"], "A2");
-        assert!(again.torrents_removed.is_empty(), "b was never seen by the client");
-        assert!(again.torrents.get("b").is_none());
-        // It got 4: deltas from there.
-        let next = syncs.reply(&me, 4, snap(&[]));
-        assert_eq!(next.torrents_removed, ["a"]);
-        // An unknown rid: full.
-        assert!(syncs.reply(&me, 999, snap(&[])).full_update);
-        // Another client has its own state.
-        assert!(syncs.reply(&Client("other".into()), 4, snap(&[])).full_update);
+        assert!(change["torrents"]["b"].get("state").is_some(), "new torrents come whole");
+        // That reply is lost: the client asks with the rid before again,
+        // and gets the changes since then (b went meanwhile: never seen).
+        let again = json(&syncs.reply(&me, rid(&quiet), snap(&[("a", "A2")])));
+        assert_eq!(again["torrents"]["a"]["name"], "A2");
+        assert!(again.get("torrents_removed").is_none());
+        assert!(again["torrents"].get("b").is_none());
+        // It got that one: deltas from there.
+        let next = json(&syncs.reply(&me, rid(&again), snap(&[])));
+        assert_eq!(next["torrents_removed"], serde_json::json!(["a"]));
+        // An unknown rid: full; another client has its own state.
+        assert_eq!(json(&syncs.reply(&me, 0, snap(&[])))["full_update"], true);
+        let other = json(&syncs.reply(&Client("other".into()), rid(&next), snap(&[])));
+        assert_eq!(other["full_update"], true);
     }
 
     #[test]

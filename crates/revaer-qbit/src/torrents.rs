@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use revaer_domain::{FilePriority, TorrentState, TorrentSummary, TrackerStatus};
 use serde::Serialize;
 
-use crate::map::{ETA_UNKNOWN, TorrentInfo, complete};
+use crate::map::{ETA_UNKNOWN, InfoRow, TorrentInfo, complete};
 use crate::params::{Hashes, Params};
 use crate::reply::{Reply, Text, service_error};
 use crate::state::QbitState;
@@ -42,18 +42,20 @@ fn passes(filter: &str, torrent: &TorrentSummary) -> bool {
 /// `torrents/info`: `filter`, `category` (`""`: none), `tag` (`""`:
 /// none), `hashes`, `sort`, `reverse`, `limit`, `offset` (negative: from
 /// the end).
-pub async fn info(State(state): State<QbitState>, params: Params) -> Json<Vec<TorrentInfo>> {
+pub async fn info(State(state): State<QbitState>, params: Params) -> Json<Vec<InfoRow>> {
     let engine = state.service.engine();
     let wanted = match params.hashes("hashes") {
-        Hashes::Some(ids) if params.get("hashes").is_some() => Some(ids),
+        Hashes::Some(ids) if params.get("hashes").is_some() => {
+            Some(ids.into_iter().collect::<std::collections::HashSet<_>>())
+        }
         _ => None,
     };
     let filter = params.get("filter").unwrap_or("all");
     let category = params.get("category");
     let tag = params.get("tag");
-    let mut rows: Vec<TorrentInfo> = engine
+    let list: Vec<_> = engine
         .list()
-        .iter()
+        .into_iter()
         .filter(|t| wanted.as_ref().is_none_or(|ids| ids.contains(&t.id)))
         .filter(|t| passes(filter, t))
         .filter(|t| category.is_none_or(|c| t.labels.category.as_deref().unwrap_or("") == c))
@@ -66,11 +68,8 @@ pub async fn info(State(state): State<QbitState>, params: Params) -> Json<Vec<To
                 }
             })
         })
-        .map(|t| {
-            let trackers = engine.facets(t.id).map_or(0, |f| f.tracker_hosts.len());
-            TorrentInfo::of(t, String::new(), u32::try_from(trackers).unwrap_or(u32::MAX))
-        })
         .collect();
+    let mut rows = state.rows.rows(engine, &list);
     if let Some(key) = params.get("sort") {
         sort(&mut rows, key);
     }
@@ -83,13 +82,22 @@ pub async fn info(State(state): State<QbitState>, params: Params) -> Json<Vec<To
     let limit = params.int("limit").filter(|l| *l > 0).unwrap_or(len);
     let start = usize::try_from(start).unwrap_or(0);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    Json(rows.into_iter().skip(start).take(limit).collect())
+    Json(
+        rows.into_iter()
+            .skip(start)
+            .take(limit)
+            .map(|info| InfoRow { hash: info.hash.clone(), info })
+            .collect(),
+    )
 }
 
 /// Sorts by a `torrents/info` field name (unknown names leave the order).
-fn sort(rows: &mut [TorrentInfo], key: &str) {
-    let by_f64 =
-        |f: fn(&TorrentInfo) -> f64| move |a: &TorrentInfo, b: &TorrentInfo| f(a).total_cmp(&f(b));
+fn sort(rows: &mut [std::sync::Arc<TorrentInfo>], key: &str) {
+    let by_f64 = |f: fn(&TorrentInfo) -> f64| {
+        move |a: &std::sync::Arc<TorrentInfo>, b: &std::sync::Arc<TorrentInfo>| {
+            f(a).total_cmp(&f(b))
+        }
+    };
     match key {
         "name" => rows.sort_by_cached_key(|row| row.name.to_lowercase()),
         "size" => rows.sort_by_key(|r| r.size),
@@ -321,7 +329,7 @@ pub struct CategoryView {
 pub async fn categories(
     State(state): State<QbitState>,
 ) -> Reply<Json<BTreeMap<String, CategoryView>>> {
-    let snapshot = state.service.settings().await.map_err(service_error)?;
+    let snapshot = state.settings.current(&state.service).await.map_err(service_error)?;
     let map = snapshot
         .settings
         .categories

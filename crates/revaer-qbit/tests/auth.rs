@@ -91,6 +91,14 @@ async fn bearer_and_basic_keys_work_without_a_session() {
     let reply =
         facade.send(Method::GET, "/api/v2/app/version", &[("authorization", &wrong)], "").await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // A proxy's own Basic login beside a session: the session decides.
+    let sid = facade.login(&facade.token).await;
+    let cookie = format!("SID={sid}");
+    let both = [("authorization", wrong.as_str()), ("cookie", cookie.as_str())];
+    assert_eq!(
+        facade.send(Method::GET, "/api/v2/app/version", &both, "").await.status,
+        StatusCode::OK
+    );
     facade.stop().await;
 }
 

@@ -51,6 +51,23 @@ async fn categories_are_created_edited_listed_and_removed() {
     assert_eq!(removed.status, StatusCode::OK);
     let listed = facade.with(&sid, Method::GET, "/api/v2/torrents/categories", "").await.json();
     assert_eq!(listed, serde_json::json!({}));
+    // An operator's category with FsOps settings is not a control key's
+    // to change or remove.
+    let rich = revaer_domain::settings::Changeset::parse(
+        r#"{"categories": {"films": {"library_path": "Films/{name}"}}}"#,
+    )
+    .expect("changeset");
+    let admin = revaer_service::Caller::system("test");
+    facade.service.change_settings(&admin, &rich, "test", None).await.expect("an admin change");
+    for (path, form) in [
+        ("/api/v2/torrents/editCategory", "category=films&savePath="),
+        ("/api/v2/torrents/removeCategories", "categories=films"),
+    ] {
+        let refused = facade.with(&sid, Method::POST, path, form).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}: {}", refused.text);
+    }
+    let listed = facade.with(&sid, Method::GET, "/api/v2/torrents/categories", "").await.json();
+    assert!(listed.get("films").is_some(), "still there");
     facade.stop().await;
 }
 
