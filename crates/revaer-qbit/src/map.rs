@@ -237,33 +237,35 @@ impl TorrentInfo {
     }
 }
 
+/// A summary for tests: `done` of 10 bytes, at the given rates.
+#[cfg(test)]
+pub(crate) fn test_summary(state: TorrentState, done: u64, down: u64, up: u64) -> TorrentSummary {
+    TorrentSummary {
+        id: InfoHash::from_bytes([0xab; 20]),
+        name: "x".into(),
+        state,
+        progress: 0.0,
+        bytes_done: done,
+        bytes_wanted: 10,
+        size: 10,
+        download_bps: down,
+        upload_bps: up,
+        downloaded: 0,
+        uploaded: 0,
+        ratio: 0.0,
+        eta_secs: None,
+        peers: 0,
+        seeds: 0,
+        save_path: "/d".into(),
+        labels: revaer_domain::TorrentLabels::default(),
+        added_at: None,
+        completed_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn torrent(state: TorrentState, done: u64, down: u64, up: u64) -> TorrentSummary {
-        TorrentSummary {
-            id: InfoHash::from_bytes([0xab; 20]),
-            name: "x".into(),
-            state,
-            progress: 0.0,
-            bytes_done: done,
-            bytes_wanted: 10,
-            size: 10,
-            download_bps: down,
-            upload_bps: up,
-            downloaded: 0,
-            uploaded: 0,
-            ratio: 0.0,
-            eta_secs: None,
-            peers: 0,
-            seeds: 0,
-            save_path: "/d".into(),
-            labels: revaer_domain::TorrentLabels::default(),
-            added_at: None,
-            completed_at: None,
-        }
-    }
 
     #[test]
     fn states_map_to_qbittorrent_5_strings() {
@@ -284,9 +286,9 @@ mod tests {
             (Error, 0, 0, 0, "error"),
         ];
         for (state_, done, down, up, expected) in cases {
-            assert_eq!(state(&torrent(state_, done, down, up)), expected, "{state_:?}");
+            assert_eq!(state(&test_summary(state_, done, down, up)), expected, "{state_:?}");
         }
-        let row = TorrentInfo::of(&torrent(Paused, 10, 0, 0), String::new(), 0);
+        let row = TorrentInfo::of(&test_summary(Paused, 10, 0, 0), String::new(), 0);
         assert_eq!(row.hash, "ab".repeat(20));
         assert_eq!(row.eta, ETA_UNKNOWN);
         assert_eq!(row.content_path, "/d/x");

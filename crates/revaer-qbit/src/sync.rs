@@ -322,27 +322,9 @@ mod tests {
 
     fn snap(torrents: &[(&str, &str)]) -> Snapshot {
         let row = |hash: &str, name: &str| {
-            let summary = revaer_domain::TorrentSummary {
-                id: InfoHash::from_bytes([0; 20]),
-                name: name.into(),
-                state: revaer_domain::TorrentState::Paused,
-                progress: 0.0,
-                bytes_done: 0,
-                bytes_wanted: 1,
-                size: 1,
-                download_bps: 0,
-                upload_bps: 0,
-                downloaded: 0,
-                uploaded: 0,
-                ratio: 0.0,
-                eta_secs: None,
-                peers: 0,
-                seeds: 0,
-                save_path: "/d".into(),
-                labels: revaer_domain::TorrentLabels::default(),
-                added_at: None,
-                completed_at: None,
-            };
+            let mut summary =
+                crate::map::test_summary(revaer_domain::TorrentState::Paused, 0, 0, 0);
+            summary.name = name.into();
             let mut info = TorrentInfo::of(&summary, String::new(), 0);
             info.hash = hash.into();
             let mut id = [0_u8; 20];

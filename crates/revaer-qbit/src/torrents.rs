@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use revaer_domain::{FilePriority, TorrentState, TorrentSummary, TrackerStatus};
 use serde::Serialize;
 
 use crate::map::{ETA_UNKNOWN, InfoRow, TorrentInfo, complete};
 use crate::params::{Hashes, Params};
-use crate::reply::{Reply, Text, service_error};
+use crate::reply::{Reply, service_error};
 use crate::state::QbitState;
 
 /// Whether `torrent` passes `torrents/info`'s `filter` (qBittorrent 5.0's
@@ -350,9 +349,4 @@ pub async fn tags(State(state): State<QbitState>) -> Json<Vec<String>> {
     tags.sort();
     tags.dedup();
     Json(tags)
-}
-
-/// A status for a request that named no torrent it could find.
-pub fn not_found() -> Text {
-    Text::status(StatusCode::NOT_FOUND)
 }
