@@ -77,8 +77,9 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/transfer/downloadLimit", read(organise::global_download))
         .route("/api/v2/transfer/uploadLimit", read(organise::global_upload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_read));
-    // A form may carry several `.torrent` files of the largest size.
-    let add_body = state.service.config().max_metainfo_bytes.saturating_mul(4) + 1024 * 1024;
+    // As on `/v1`: the largest `.torrent` and 1 MiB of the rest (a form of
+    // several smaller ones fits too).
+    let add_body = state.service.config().max_metainfo_bytes.saturating_add(1024 * 1024);
     let control = Router::new()
         .route("/api/v2/torrents/add", post(actions::add).layer(DefaultBodyLimit::max(add_body)))
         .route("/api/v2/torrents/delete", post(actions::delete))
