@@ -488,9 +488,25 @@ async fn a_v2_magnet_for_a_hybrid_torrent_keeps_its_id() {
         .add(TorrentSource::Magnet(magnet), AddTorrentOptions::default())
         .await
         .expect("add");
-    leech.engine.connect_peer(id, seed.peer()).await.expect("connect");
     // The metadata shows it is hybrid; it stays under the id it was added by.
-    wait_event(&mut events, "completion under the v2 id", completed(id)).await;
+    // The one peer is named by hand (no tracker, no DHT). Under load the
+    // first connection sometimes never led anywhere (seen twice in full
+    // runs, not reproduced alone), and nothing else would find the peer:
+    // it is named again every few seconds until the download is done.
+    let deadline = std::time::Instant::now() + WAIT;
+    while leech
+        .engine
+        .summary(id)
+        .is_none_or(|t| t.bytes_wanted == 0 || t.bytes_done < t.bytes_wanted)
+    {
+        assert!(std::time::Instant::now() < deadline, "completion under the v2 id in time");
+        leech.engine.connect_peer(id, seed.peer()).await.expect("connect");
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            wait_event(&mut events, "completion under the v2 id", completed(id)),
+        )
+        .await;
+    }
     payload.assert_same(&leech.downloads().join("hybrid"), &payload.paths());
     assert_eq!(leech.engine.list().len(), 1);
     assert!(leech.engine.summary(id).is_some());
