@@ -100,7 +100,8 @@ pub async fn logout(State(state): State<QbitState>, headers: HeaderMap) -> Text 
     Text::body("")
 }
 
-/// Lets through requests with a key that holds `read`.
+/// Lets through requests with a key that holds `read` (every key does:
+/// reads, and logging out).
 pub async fn require_read(state: State<QbitState>, request: Request, next: Next) -> Response {
     require(state, Scope::Read, request, next).await
 }
@@ -108,11 +109,6 @@ pub async fn require_read(state: State<QbitState>, request: Request, next: Next)
 /// Lets through requests with a key that holds `control`.
 pub async fn require_control(state: State<QbitState>, request: Request, next: Next) -> Response {
     require(state, Scope::Control, request, next).await
-}
-
-/// Lets through requests with any key (logging out).
-pub async fn require_session(state: State<QbitState>, request: Request, next: Next) -> Response {
-    require(state, Scope::Read, request, next).await
 }
 
 async fn require(

@@ -59,6 +59,7 @@ where
 /// Every route of the facade, each behind the scope it needs.
 pub fn router(state: QbitState) -> Router {
     let reads = Router::new()
+        .route("/api/v2/auth/logout", post(auth::logout))
         .route("/api/v2/app/version", read(app::version))
         .route("/api/v2/app/webapiVersion", read(app::webapi_version))
         .route("/api/v2/app/buildInfo", read(app::build_info))
@@ -102,13 +103,9 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/transfer/setDownloadLimit", post(organise::set_global_download))
         .route("/api/v2/transfer/setUploadLimit", post(organise::set_global_upload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_control));
-    let session = Router::new()
-        .route("/api/v2/auth/logout", post(auth::logout))
-        .route_layer(from_fn_with_state(state.clone(), auth::require_session));
     Router::new()
         .route("/api/v2/auth/login", post(auth::login))
         .merge(reads)
         .merge(control)
-        .merge(session)
         .with_state(state)
 }

@@ -154,7 +154,7 @@ impl RowCache {
                 _ => {
                     let trackers = engine.facets(summary.id).map_or(0, |f| f.tracker_hosts.len());
                     let trackers = u32::try_from(trackers).unwrap_or(u32::MAX);
-                    let row = Arc::new(TorrentInfo::of(summary, String::new(), trackers));
+                    let row = Arc::new(TorrentInfo::of(summary, trackers));
                     cache.insert(summary.id, (Arc::clone(summary), Arc::clone(&row)));
                     row
                 }
@@ -164,9 +164,10 @@ impl RowCache {
 }
 
 impl TorrentInfo {
-    /// The row for `torrent`; `tracker` is its first tracker's URL (or
-    /// empty), `trackers` how many it has.
-    pub fn of(torrent: &TorrentSummary, tracker: String, trackers: u32) -> Self {
+    /// The row for `torrent`, which has `trackers` trackers. (`tracker`,
+    /// the URL of the one working now, is empty until the engine's
+    /// summaries carry tracker status.)
+    pub fn of(torrent: &TorrentSummary, trackers: u32) -> Self {
         let hash = torrent.id.to_hex();
         let save_path = torrent.save_path.to_string_lossy().into_owned();
         // The torrent's root: its folder, or its one file.
@@ -205,7 +206,7 @@ impl TorrentInfo {
             content_path,
             added_on,
             completion_on: unix(torrent.completed_at),
-            tracker,
+            tracker: String::new(),
             trackers_count: trackers,
             dl_limit: 0,
             up_limit: 0,
@@ -288,7 +289,7 @@ mod tests {
         for (state_, done, down, up, expected) in cases {
             assert_eq!(state(&test_summary(state_, done, down, up)), expected, "{state_:?}");
         }
-        let row = TorrentInfo::of(&test_summary(Paused, 10, 0, 0), String::new(), 0);
+        let row = TorrentInfo::of(&test_summary(Paused, 10, 0, 0), 0);
         assert_eq!(row.hash, "ab".repeat(20));
         assert_eq!(row.eta, ETA_UNKNOWN);
         assert_eq!(row.content_path, "/d/x");

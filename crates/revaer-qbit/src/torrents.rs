@@ -168,7 +168,7 @@ fn limit_of(limit: revaer_domain::RateLimit) -> i64 {
 pub async fn properties(State(state): State<QbitState>, params: Params) -> Reply<Json<Properties>> {
     let view = state.service.torrent(params.hash()?).await.map_err(service_error)?;
     let (detail, t) = (&view.detail, &view.detail.summary);
-    let row = TorrentInfo::of(t, String::new(), 0);
+    let row = TorrentInfo::of(t, 0);
     Ok(Json(Properties {
         save_path: row.save_path,
         download_path: String::new(),
