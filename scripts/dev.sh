@@ -14,7 +14,7 @@ BUILD_PACKAGES=(build-essential pkg-config libtorrent-rasterbar-dev libboost-dev
 # FsOps (unar reads RAR; 7z, zstd and xz build test fixtures), and Python
 # for the test tools in .venv (scripts/requirements-test.txt), and openssl to
 # make the certificates of the HTTPS tests.
-TEST_PACKAGES=(aria2 postgresql postgresql-client unar p7zip-full zstd xz-utils python3 python3-venv openssl)
+TEST_PACKAGES=(aria2 opentracker postgresql postgresql-client unar p7zip-full zstd xz-utils python3 python3-venv openssl)
 # The role the store tests use to create (and drop) one database per test.
 TEST_PG_ROLE=revaer_test
 

@@ -131,6 +131,9 @@ void translate_torrent(Hash const& id, lt::alert const* alert, rust::Vec<AlertRe
   if (alert_cast<metadata_received_alert>(alert) != nullptr) {
     push(AlertKind::MetadataReceived, {}, {});
   } else if (auto const* a = alert_cast<tracker_error_alert>(alert)) {
+    // An endpoint that cannot reach the tracker (another address family) is
+    // not a tracker failure; the endpoints that can reach it report theirs.
+    if (a->error == lt::errors::announce_skipped) return;
     std::string reason = a->failure_reason();
     push(AlertKind::TrackerError, reason.empty() ? a->error.message() : reason, a->tracker_url());
   } else if (auto const* a = alert_cast<torrent_error_alert>(alert)) {

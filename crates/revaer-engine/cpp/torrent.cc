@@ -234,27 +234,64 @@ rust::Vec<FileRecord> torrent_files(Session& session, Hash const& hash) {
   return out;
 }
 
-rust::Vec<TrackerRecord> torrent_trackers(Session& session, Hash const& hash) {
-  rust::Vec<TrackerRecord> out;
-  for (auto const& entry : session.impl().handle(hash).trackers()) {
-    TrackerRecord record{lossy(entry.url), entry.tier, 0, rust::String(), -1, -1};
-    for (auto const& endpoint : entry.endpoints) {
-      for (auto const& ih : endpoint.info_hashes) {
-        record.seeds = std::max(record.seeds, ih.scrape_complete);
-        record.leechers = std::max(record.leechers, ih.scrape_incomplete);
-        if (ih.updating) {
-          record.status = std::max<std::uint8_t>(record.status, 1);
-        } else if (ih.last_error) {
-          record.status = 3;
-          record.message = lossy(ih.message.empty() ? ih.last_error.message() : ih.message);
-        } else if (ih.start_sent && record.status < 2) {
-          record.status = 2;
-          if (!ih.message.empty()) record.message = lossy(ih.message);
+namespace {
+
+// One tracker as the user means it. libtorrent announces once per listen
+// endpoint (and per info-hash of a hybrid torrent); an endpoint that cannot
+// reach the tracker (an IPv6 socket and an IPv4-only tracker) fails with
+// `announce_skipped` even when another endpoint's announce worked. So: working
+// when any endpoint's last announce succeeded (with the counts of those that
+// did), else updating when one is in flight, else the error of one that failed
+// (a real failure before a skip), else not contacted.
+TrackerRecord tracker_record(lt::announce_entry const& entry) {
+  TrackerRecord record{lossy(entry.url), entry.tier, 0, rust::String(), -1, -1};
+  bool working = false, updating = false, failed = false, skipped_only = true;
+  int seeds = -1, leechers = -1, any_seeds = -1, any_leechers = -1;
+  std::string ok_message, error_message;
+  for (auto const& endpoint : entry.endpoints) {
+    if (!endpoint.enabled) continue;
+    for (auto const& ih : endpoint.info_hashes) {
+      any_seeds = std::max(any_seeds, ih.scrape_complete);
+      any_leechers = std::max(any_leechers, ih.scrape_incomplete);
+      updating = updating || ih.updating;
+      if (ih.last_error) {
+        bool const skip = ih.last_error == lt::errors::announce_skipped;
+        if (!failed || (skipped_only && !skip)) {
+          error_message = ih.message.empty() ? ih.last_error.message() : ih.message;
+          skipped_only = skip;
         }
+        failed = true;
+      } else if (ih.start_sent) {
+        working = true;
+        seeds = std::max(seeds, ih.scrape_complete);
+        leechers = std::max(leechers, ih.scrape_incomplete);
+        if (!ih.message.empty()) ok_message = ih.message;
       }
     }
-    out.push_back(std::move(record));
   }
+  if (working) {
+    record.status = 2;
+    record.message = lossy(ok_message);
+    record.seeds = seeds;
+    record.leechers = leechers;
+    return record;
+  }
+  record.seeds = any_seeds;
+  record.leechers = any_leechers;
+  if (updating) {
+    record.status = 1;
+  } else if (failed) {
+    record.status = 3;
+    record.message = lossy(error_message);
+  }
+  return record;
+}
+
+}  // namespace
+
+rust::Vec<TrackerRecord> torrent_trackers(Session& session, Hash const& hash) {
+  rust::Vec<TrackerRecord> out;
+  for (auto const& entry : session.impl().handle(hash).trackers()) out.push_back(tracker_record(entry));
   return out;
 }
 

@@ -195,3 +195,54 @@ pub fn completed(id: InfoHash) -> impl Fn(&EngineEvent) -> bool {
 /// A standard multi-file payload with odd sizes.
 pub const FILES: &[(&str, usize)] =
     &[("a.bin", 700_001), ("sub/b.bin", 1_234_567), ("sub/deeper/c.txt", 33), ("d.bin", 65_536)];
+
+/// A real tracker on loopback: Debian's `opentracker` (HTTP only, on an
+/// ephemeral port), which serves only the info-hashes it was started with.
+pub struct Tracker {
+    child: std::process::Child,
+    _dir: TempDir,
+    /// The announce URL.
+    pub url: String,
+}
+
+impl Tracker {
+    /// Starts opentracker for `hashes` (v1 hashes) and waits until it
+    /// accepts connections.
+    pub async fn start(hashes: &[InfoHash]) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Run as root, opentracker chroots here and drops to `nobody`.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let list: String = hashes.iter().map(|id| format!("{}\n", id.to_hex())).collect();
+        std::fs::write(dir.path().join("whitelist.txt"), list).expect("whitelist");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|probe| probe.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new("opentracker")
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-w", "whitelist.txt", "-d"])
+            .arg(dir.path())
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("opentracker runs (scripts/dev.sh test installs it)");
+        let tracker = Self { child, _dir: dir, url: format!("http://127.0.0.1:{port}/announce") };
+        tokio::time::timeout(WAIT, async {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("opentracker listens");
+        tracker
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        drop(self.child.kill());
+        drop(self.child.wait());
+    }
+}
