@@ -389,6 +389,10 @@ mod tests {
             },
             added_at: Utc.timestamp_millis_opt(1_700_000_000_000 + i64::from(n % 4)).single(),
             completed_at: None,
+            seeding_secs: 0,
+            last_activity_at: None,
+            private: false,
+            share_limits: revaer_domain::ShareLimits::default(),
         })
     }
 

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use data_encoding::BASE64;
 use revaer_domain::fsops::StepRecord;
 use revaer_domain::torrent::LabelError;
-use revaer_domain::{FileEntry, MagnetUri, SelectionRules, TorrentDetail, TorrentLabels};
+use revaer_domain::{
+    FileEntry, MagnetUri, SelectionRules, ShareLimits, TorrentDetail, TorrentLabels,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::problem::InvalidParam;
@@ -54,6 +56,10 @@ pub struct AddTorrentRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(maximum = 2_147_483_647))]
     pub upload_bps: Option<u64>,
+    /// The torrent's own share limits (absent: every limit inherited from
+    /// its category, then the global ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_limits: Option<ShareLimits>,
 }
 
 /// Where a torrent comes from, once validated.
@@ -127,6 +133,9 @@ impl AddTorrentRequest {
             ("/download_bps", self.download_bps),
             ("/upload_bps", self.upload_bps),
         ]));
+        if let Some(limits) = &self.share_limits {
+            errors.extend(share_problems(limits, "/share_limits"));
+        }
         let labels = TorrentLabels { category: self.category.clone(), tags: self.tags.clone() };
         if let Err(err) = labels.validate() {
             errors.push(label_problem(&err));
@@ -190,6 +199,11 @@ fn label_problem(err: &LabelError) -> InvalidParam {
     InvalidParam::new(pointer, err.to_string())
 }
 
+/// Share limits out of bounds, as invalid parameters under `base`.
+fn share_problems(limits: &ShareLimits, base: &str) -> Vec<InvalidParam> {
+    limits.validate(base).into_iter().map(|v| InvalidParam::new(v.pointer, v.message)).collect()
+}
+
 /// `POST /v1/torrents/{id}/action`. (Variants without fields are empty
 /// structs so that unknown fields are refused for them too.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +247,11 @@ pub enum TorrentAction {
         /// Absolute folder.
         save_path: String,
     },
+    /// Replace the torrent's own share limits.
+    ShareLimits {
+        /// The limits (each `inherit`, `unlimited` or a value).
+        limits: ShareLimits,
+    },
 }
 
 /// `Some(value)` for a field that is present, even as `null`.
@@ -259,6 +278,10 @@ impl TorrentAction {
                     ("/download_bps", download_bps.flatten()),
                     ("/upload_bps", upload_bps.flatten()),
                 ]);
+                if errors.is_empty() { Ok(()) } else { Err(errors) }
+            }
+            Self::ShareLimits { limits } => {
+                let errors = share_problems(limits, "/limits");
                 if errors.is_empty() { Ok(()) } else { Err(errors) }
             }
             _ => Ok(()),

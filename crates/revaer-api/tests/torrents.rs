@@ -128,6 +128,18 @@ async fn add_list_inspect_act_and_remove() {
     let detail = api.call(Method::GET, &format!("/v1/torrents/{id}"), None).await;
     assert_eq!(detail.json["sequential"], true);
     assert_eq!(detail.json["download_limit"], 100_000);
+    let limits = json!({"type": "share_limits", "limits": {"ratio": 2.5, "seeding_time_secs": "unlimited", "action": "remove"}});
+    let set = api.call(Method::POST, &format!("/v1/torrents/{id}/action"), Some(limits)).await;
+    assert_eq!(set.status, 204, "{}", set.json);
+    let detail = api.call(Method::GET, &format!("/v1/torrents/{id}"), None).await;
+    assert_eq!(
+        detail.json["share_limits"],
+        json!({"ratio": 2.5, "seeding_time_secs": "unlimited", "inactive_time_secs": "inherit", "action": "remove"})
+    );
+    let too_long = json!({"type": "share_limits", "limits": {"inactive_time_secs": 40_000_000}});
+    let refused =
+        api.call(Method::POST, &format!("/v1/torrents/{id}/action"), Some(too_long)).await;
+    assert_eq!(refused.problem(400), ["/limits/inactive_time_secs"]);
     let selected = api
         .call(
             Method::POST,

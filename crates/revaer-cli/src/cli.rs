@@ -9,10 +9,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use revaer_api_models::events::Event;
 use revaer_api_models::{Order, SortKey};
 use revaer_domain::selection::PriorityOverride;
+use revaer_domain::share::{Limit, Ratio, ShareAction, ShareLimits};
 use revaer_domain::{InfoHash, Scope, TorrentState};
 
 use crate::output::Format;
-use crate::parse::{Rate, info_hash_arg, priority_arg, rate_arg, timestamp_arg};
+use crate::parse::{
+    Rate, info_hash_arg, priority_arg, rate_arg, ratio_limit_arg, time_limit_arg, timestamp_arg,
+};
 
 /// A sort key, by its API name (possible values listed in `--help`).
 fn sort_key() -> impl clap::builder::TypedValueParser<Value = SortKey> {
@@ -248,6 +251,55 @@ pub struct AddArgs {
     /// Upload cap.
     #[arg(long, value_parser = rate_arg)]
     pub upload_limit: Option<Rate>,
+    /// Share limits.
+    #[command(flatten)]
+    pub share: ShareArgs,
+}
+
+/// Share limits: each a value, `inherit` (the category's, then the global
+/// one; the default) or `unlimited`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ShareArgs {
+    /// Stop seeding at this ratio (`2`, `0.5`).
+    #[arg(long, value_parser = ratio_limit_arg)]
+    pub ratio: Option<Limit<Ratio>>,
+    /// Stop after seeding this long (`90m`, `2h`, `7d`, seconds).
+    #[arg(long, value_parser = time_limit_arg)]
+    pub seeding_time: Option<Limit<u64>>,
+    /// Stop after seeding this long without traffic.
+    #[arg(long, value_parser = time_limit_arg)]
+    pub inactive_time: Option<Limit<u64>>,
+    /// What happens when a limit is reached (default: the category's, then
+    /// the global choice, then `stop`).
+    #[arg(long = "then", value_enum)]
+    pub then: Option<ThenArg>,
+}
+
+/// What a reached share limit does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThenArg {
+    /// Stop the torrent.
+    Stop,
+    /// Remove it, keeping its files.
+    Remove,
+    /// Remove it and the files it wrote.
+    RemoveWithData,
+}
+
+impl ShareArgs {
+    /// The limits these flags give (every one not given inherits).
+    pub fn limits(&self) -> ShareLimits {
+        ShareLimits {
+            ratio: self.ratio.unwrap_or_default(),
+            seeding_time_secs: self.seeding_time.unwrap_or_default(),
+            inactive_time_secs: self.inactive_time.unwrap_or_default(),
+            action: self.then.map(|then| match then {
+                ThenArg::Stop => ShareAction::Stop,
+                ThenArg::Remove => ShareAction::Remove,
+                ThenArg::RemoveWithData => ShareAction::RemoveWithData,
+            }),
+        }
+    }
 }
 
 /// File selection rules.
@@ -329,6 +381,15 @@ pub enum ActionCommand {
         /// Which torrents.
         #[command(flatten)]
         targets: Targets,
+    },
+    /// Replace the torrents' own share limits (a limit not given inherits).
+    Share {
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+        /// The limits.
+        #[command(flatten)]
+        limits: ShareArgs,
     },
 }
 

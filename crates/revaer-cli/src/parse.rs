@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use revaer_domain::selection::PriorityOverride;
+use revaer_domain::share::{Limit, MAX_TIME_SECS, Ratio};
 use revaer_domain::{FilePriority, InfoHash};
 use serde_json::{Map, Value};
 
@@ -17,6 +18,54 @@ pub struct Rate(pub Option<u64>);
 /// `--download 5MiB/s`: a [`rate`] for clap.
 pub fn rate_arg(text: &str) -> Result<Rate, String> {
     rate(text).map(Rate).map_err(|err| err.to_string())
+}
+
+/// `--ratio 2`: a ratio limit, or `inherit` / `unlimited`.
+pub fn ratio_limit_arg(text: &str) -> Result<Limit<Ratio>, String> {
+    limit_word(text).map_or_else(
+        || {
+            let ratio = text.trim().parse::<f64>().ok().and_then(Ratio::new);
+            ratio.map(Limit::At).ok_or_else(|| {
+                format!("`{text}`: give a ratio from 0 to 9998, `inherit` or `unlimited`")
+            })
+        },
+        Ok,
+    )
+}
+
+/// `--seeding-time 2h`: a time limit (`90m`, `2h`, `7d`, or seconds), or
+/// `inherit` / `unlimited`.
+pub fn time_limit_arg(text: &str) -> Result<Limit<u64>, String> {
+    if let Some(word) = limit_word(text) {
+        return Ok(word);
+    }
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    let secs = number.parse::<u64>().ok().and_then(|n| n.checked_mul(scale));
+    match secs {
+        Some(secs) if scale > 0 && secs <= MAX_TIME_SECS => Ok(Limit::At(secs)),
+        _ => Err(format!(
+            "`{text}`: give a time up to a year (`90m`, `2h`, `7d`, seconds), `inherit` or `unlimited`"
+        )),
+    }
+}
+
+fn limit_word<T>(text: &str) -> Option<Limit<T>> {
+    match text.trim() {
+        "inherit" => Some(Limit::Inherit),
+        "unlimited" | "none" => Some(Limit::Unlimited),
+        _ => None,
+    }
 }
 
 /// An info-hash: 40 hex digits or 32 base32 letters.

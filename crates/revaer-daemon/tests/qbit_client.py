@@ -1,7 +1,7 @@
 """Drives revaerd's qBittorrent-compatible API with the qbittorrent-api
 client library, as a user's script would: log in with an API key, read
-the versions, add, list, categorise, tag, limit, stop, start and delete a
-torrent.
+the versions, add, list, categorise, tag, limit (rates and share limits),
+stop, start and delete a torrent.
 
 Usage: qbit_client.py URL KEY  (exit status 0 when every check holds)
 """
@@ -46,6 +46,14 @@ def main(url: str, key: str) -> None:
 
     client.torrents_set_upload_limit(limit=65536, torrent_hashes=HASH)
     assert client.torrents_upload_limit(torrent_hashes=HASH)[HASH] == 65536
+    client.torrents_set_share_limits(
+        ratio_limit=1.5, seeding_time_limit=120, inactive_seeding_time_limit=-1, torrent_hashes=HASH
+    )
+    torrent = client.torrents_info(torrent_hashes=HASH)[0]
+    assert torrent.ratio_limit == 1.5, torrent.ratio_limit
+    assert torrent.seeding_time_limit == 120, torrent.seeding_time_limit
+    assert torrent.inactive_seeding_time_limit == -1, torrent.inactive_seeding_time_limit
+    assert torrent.max_ratio == 1.5 and torrent.max_seeding_time == 120, torrent
     client.transfer_set_download_limit(limit=1048576)
     assert client.transfer_download_limit() == 1048576
 

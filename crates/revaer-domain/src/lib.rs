@@ -18,6 +18,8 @@
 //! - [`fsops`]: post-processing steps and their outcomes.
 //! - [`health`]: component health ([`HealthStatus`], [`ComponentHealth`]).
 //! - [`settings`]: the settings documents and changesets.
+//! - [`share`]: share limits (ratio, seeding time, inactivity) and their
+//!   inheritance from torrent to category to global.
 //! - [`text`]: the one rule for free text (labels, filters) and its pattern.
 //!
 //! # Quick start
@@ -48,6 +50,7 @@ pub mod info_hash;
 pub mod magnet;
 pub mod selection;
 pub mod settings;
+pub mod share;
 pub mod text;
 pub mod torrent;
 
@@ -58,6 +61,7 @@ pub use health::{Component, ComponentHealth, HealthStatus};
 pub use info_hash::{InfoHash, InfoHashError};
 pub use magnet::{MagnetError, MagnetUri};
 pub use selection::{CompiledSelection, PriorityOverride, SelectionError, SelectionRules};
+pub use share::{Limit, Ratio, ShareAction, ShareLimits};
 pub use torrent::{
     RateLimit, TorrentDetail, TorrentLabels, TorrentState, TorrentSummary, TrackerEntry,
     TrackerStatus,

@@ -213,6 +213,19 @@ pub struct TorrentSummary {
     pub added_at: Option<DateTime<Utc>>,
     /// When it last completed.
     pub completed_at: Option<DateTime<Utc>>,
+    /// How long it has seeded in all, in seconds (as of its last status
+    /// change: an idle seeder's figure is refreshed when it next changes).
+    #[serde(default)]
+    pub seeding_secs: u64,
+    /// When it last uploaded or downloaded payload, if ever.
+    #[serde(default)]
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// Whether its metadata marks it private (no DHT, PeX or LSD).
+    #[serde(default)]
+    pub private: bool,
+    /// Its own share limits (see `share`).
+    #[serde(default)]
+    pub share_limits: crate::share::ShareLimits,
 }
 
 /// How a tracker is doing.

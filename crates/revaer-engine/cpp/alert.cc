@@ -28,10 +28,26 @@ std::string endpoint_text(lt::address const& address, int port, lt::socket_type_
   return text + (type == lt::socket_type_t::utp ? " (utp)" : " (tcp)");
 }
 
+// Unix seconds of a libtorrent time point (its clock is steady; the
+// offset is taken once, so a time point always maps to the same second).
+// A time point at the clock's epoch means never: 0.
+std::int64_t unix_seconds(lt::time_point when) {
+  if (when.time_since_epoch().count() == 0) return 0;
+  static auto const offset = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch() -
+      lt::clock_type::now().time_since_epoch());
+  auto const secs = std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch());
+  return (secs + offset).count();
+}
+
 StatusRecord to_status(Hash const& id, lt::torrent_status const& st) {
   namespace tf = lt::torrent_flags;
   std::int64_t total_size = 0;
-  if (auto info = st.torrent_file.lock()) total_size = info->total_size();
+  bool is_private = false;
+  if (auto info = st.torrent_file.lock()) {
+    total_size = info->total_size();
+    is_private = info->priv();
+  }
   return StatusRecord{
       id,
       lossy(st.name),
@@ -58,6 +74,9 @@ StatusRecord to_status(Hash const& id, lt::torrent_status const& st) {
       st.num_seeds,
       static_cast<std::int64_t>(st.added_time),
       static_cast<std::int64_t>(st.completed_time),
+      static_cast<std::int64_t>(st.seeding_duration.count()),
+      std::max(unix_seconds(st.last_upload), unix_seconds(st.last_download)),
+      is_private,
   };
 }
 

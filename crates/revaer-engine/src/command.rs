@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use revaer_domain::{
-    CompiledSelection, FileEntry, InfoHash, MagnetUri, RateLimit, TorrentDetail, TorrentLabels,
-    TorrentSummary,
+    CompiledSelection, FileEntry, InfoHash, MagnetUri, RateLimit, ShareLimits, TorrentDetail,
+    TorrentLabels, TorrentSummary,
 };
 use tokio::sync::oneshot;
 
@@ -49,6 +49,9 @@ pub struct AddTorrentOptions {
     pub trackers: Vec<String>,
     /// Category and tags, stored and returned as they are.
     pub labels: TorrentLabels,
+    /// The torrent's own share limits (the engine enforces them, with the
+    /// category's and the global ones from [`SessionConfig::share`]).
+    pub share_limits: ShareLimits,
 }
 
 /// The result of an add.
@@ -129,6 +132,11 @@ pub(crate) enum Command {
         labels: TorrentLabels,
         reply: Reply<()>,
     },
+    ShareLimits {
+        id: InfoHash,
+        limits: ShareLimits,
+        reply: Reply<()>,
+    },
     Move {
         id: InfoHash,
         path: PathBuf,
@@ -167,6 +175,7 @@ impl Command {
             | Self::Sequential { reply, .. }
             | Self::Limits { reply, .. }
             | Self::Labels { reply, .. }
+            | Self::ShareLimits { reply, .. }
             | Self::Move { reply, .. }
             | Self::ConnectPeer { reply, .. }
             | Self::Settings { reply, .. } => drop(reply.send(Err(error()))),

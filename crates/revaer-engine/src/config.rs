@@ -1,10 +1,11 @@
 //! Typed engine configuration and its translation to libtorrent settings.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use revaer_domain::RateLimit;
+use revaer_domain::{RateLimit, ShareLimits};
 
 use crate::ffi::session::{DiskIo, Encryption, SessionSettings};
 
@@ -80,6 +81,25 @@ pub struct SessionConfig {
     pub allow_multiple_connections_per_ip: bool,
     /// Directory torrents are saved to when an add names none.
     pub download_dir: PathBuf,
+    /// Share limits above each torrent's own: global and per category.
+    pub share: SharePolicy,
+}
+
+/// The share limits the engine enforces above each torrent's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharePolicy {
+    /// For every torrent (`inherit` here means no limit).
+    pub global: ShareLimits,
+    /// Per category name.
+    pub categories: BTreeMap<String, ShareLimits>,
+}
+
+impl SharePolicy {
+    /// Whether any limit is set anywhere above the torrents.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.global == ShareLimits::default()
+            && self.categories.values().all(|limits| *limits == ShareLimits::default())
+    }
 }
 
 impl Default for SessionConfig {
@@ -109,6 +129,7 @@ impl Default for SessionConfig {
             rate_limit_local_peers: true,
             allow_multiple_connections_per_ip: false,
             download_dir: PathBuf::from("downloads"),
+            share: SharePolicy::default(),
         }
     }
 }

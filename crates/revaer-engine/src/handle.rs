@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use revaer_domain::{
-    CompiledSelection, EngineEvent, FileEntry, InfoHash, RateLimit, TorrentDetail, TorrentLabels,
-    TorrentSummary,
+    CompiledSelection, EngineEvent, FileEntry, InfoHash, RateLimit, ShareLimits, TorrentDetail,
+    TorrentLabels, TorrentSummary,
 };
 use tokio::sync::{broadcast, oneshot};
 
@@ -178,6 +178,12 @@ impl Engine {
     /// Replaces the category and tags.
     pub async fn set_labels(&self, id: InfoHash, labels: TorrentLabels) -> Result<()> {
         self.request(|reply| Command::Labels { id, labels, reply }).await
+    }
+
+    /// Replaces the torrent's own share limits (stored with it; reaching
+    /// one fires its action, see [`crate::SessionConfig::share`]).
+    pub async fn set_share_limits(&self, id: InfoHash, limits: ShareLimits) -> Result<()> {
+        self.request(|reply| Command::ShareLimits { id, limits, reply }).await
     }
 
     /// Moves the torrent's files under a new absolute save path; seeding

@@ -28,7 +28,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use revaer_domain::{InfoHash, RateLimit, SelectionRules, TorrentLabels};
+use revaer_domain::{InfoHash, RateLimit, SelectionRules, ShareLimits, TorrentLabels};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
@@ -73,6 +73,9 @@ pub(crate) struct TorrentMeta {
     /// list: kept when the torrent is removed with its data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adopted: Vec<u32>,
+    /// The torrent's own share limits.
+    #[serde(default)]
+    pub share_limits: ShareLimits,
 }
 
 impl TorrentMeta {
@@ -95,6 +98,7 @@ impl TorrentMeta {
             completed_at: None,
             moving_to: None,
             adopted: Vec::new(),
+            share_limits: ShareLimits::default(),
         }
     }
 }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use chrono::DateTime;
+
 use revaer_domain::{CompiledSelection, InfoHash, TorrentState, TorrentSummary};
 
 use crate::ffi::alert::StatusRecord;
@@ -27,8 +29,10 @@ pub(crate) struct TorrentRecord {
     pub meta: TorrentMeta,
     /// File slots, once the metadata is known.
     pub layout: Option<Vec<FileSlot>>,
-    /// The latest status from libtorrent.
+    /// The latest status from libtorrent, and when it came.
     pub status: Option<StatusRecord>,
+    /// When `status` came (seeding time runs on from there).
+    pub status_at: Option<Instant>,
     /// The state last reported in an event.
     pub state: TorrentState,
     /// When the last progress event went out and what it said (bytes
@@ -48,6 +52,7 @@ impl TorrentRecord {
             meta,
             layout,
             status: None,
+            status_at: None,
             state,
             last_progress: None,
             last_resume_request: None,
@@ -108,8 +113,7 @@ impl TorrentRecord {
         } else {
             bytes_done as f64 / bytes_wanted as f64
         };
-        let basis = if downloaded == 0 { bytes_done } else { downloaded };
-        let ratio = if basis == 0 { 0.0 } else { uploaded as f64 / basis as f64 };
+        let ratio = self.ratio();
         let eta_secs = (self.state == TorrentState::Downloading && download_bps > 0)
             .then(|| bytes_wanted.saturating_sub(bytes_done).div_ceil(download_bps));
         TorrentSummary {
@@ -132,7 +136,22 @@ impl TorrentRecord {
             labels: self.meta.labels.clone(),
             added_at: Some(self.meta.added_at),
             completed_at: self.meta.completed_at,
+            seeding_secs: get(|s| s.seeding_secs),
+            last_activity_at: status
+                .and_then(|s| (s.last_activity > 0).then_some(s.last_activity))
+                .and_then(|secs| DateTime::from_timestamp(secs, 0)),
+            private: status.is_some_and(|s| s.private_torrent),
+            share_limits: self.meta.share_limits,
         }
+    }
+
+    /// `uploaded / downloaded`, with the bytes present standing in for
+    /// `downloaded` when nothing was downloaded here (a seeder).
+    pub(crate) fn ratio(&self) -> f64 {
+        let Some(status) = self.status.as_ref() else { return 0.0 };
+        let downloaded = status.all_time_download.max(0);
+        let basis = if downloaded == 0 { status.total_wanted_done.max(0) } else { downloaded };
+        if basis == 0 { 0.0 } else { status.all_time_upload.max(0) as f64 / basis as f64 }
     }
 
     pub(crate) fn shared_summary(&self) -> Arc<TorrentSummary> {
@@ -205,6 +224,9 @@ mod tests {
             num_seeds: 1,
             added_time: 0,
             completed_time: 0,
+            seeding_secs: 0,
+            last_activity: 0,
+            private_torrent: false,
         }
     }
 

@@ -6,12 +6,13 @@ use axum::extract::multipart::Multipart;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use revaer_api_models::TorrentAction;
-use revaer_domain::{InfoHash, MagnetUri, RateLimit, TorrentLabels};
+use revaer_domain::{InfoHash, MagnetUri, RateLimit, ShareLimits, TorrentLabels};
 use revaer_engine::{AddOutcome, AddTorrentOptions, TorrentSource};
 use revaer_service::Caller;
 
 use crate::params::{Hashes, Params};
 use crate::reply::{Reply, Text, service_error};
+use crate::share;
 use crate::state::QbitState;
 
 /// Most torrents (files and links) in one add.
@@ -94,6 +95,15 @@ fn options(params: &Params) -> AddTorrentOptions {
         sequential: params.flag("sequentialDownload").unwrap_or(false),
         download_limit: rate("dlLimit"),
         upload_limit: rate("upLimit"),
+        // As qBittorrent reads an add: a value that is no limit defers.
+        share_limits: ShareLimits {
+            ratio: share::ratio_param(params.get("ratioLimit")).unwrap_or_default(),
+            seeding_time_secs: share::minutes_param(params.get("seedingTimeLimit"))
+                .unwrap_or_default(),
+            inactive_time_secs: share::minutes_param(params.get("inactiveSeedingTimeLimit"))
+                .unwrap_or_default(),
+            action: share::action_param(params.get("shareLimitAction")).flatten(),
+        },
         labels: TorrentLabels { category, tags },
         ..AddTorrentOptions::default()
     }

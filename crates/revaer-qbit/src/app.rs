@@ -11,6 +11,7 @@ use axum::extract::State;
 use serde::Serialize;
 
 use crate::reply::Text;
+use crate::share;
 use crate::state::QbitState;
 
 /// The qBittorrent version advertised.
@@ -96,6 +97,7 @@ pub async fn preferences(State(state): State<QbitState>) -> Json<Preferences> {
     let engine = state.service.engine();
     let session = engine.settings();
     let limit = |count: Option<u32>| count.map_or(-1, i64::from);
+    let global = session.share.global.resolve(None, &revaer_domain::ShareLimits::default());
     Json(Preferences {
         save_path: session.download_dir.to_string_lossy().into_owned(),
         temp_path_enabled: false,
@@ -113,13 +115,13 @@ pub async fn preferences(State(state): State<QbitState>) -> Json<Preferences> {
         dl_limit: session.download_limit.get().unwrap_or(0),
         up_limit: session.upload_limit.get().unwrap_or(0),
         max_connec: session.connections_limit,
-        max_ratio_enabled: false,
-        max_ratio: -1.0,
-        max_seeding_time_enabled: false,
-        max_seeding_time: -1,
-        max_inactive_seeding_time_enabled: false,
-        max_inactive_seeding_time: -1,
-        max_ratio_act: 0,
+        max_ratio_enabled: global.ratio.is_some(),
+        max_ratio: share::effective_ratio(&global),
+        max_seeding_time_enabled: global.seeding_time_secs.is_some(),
+        max_seeding_time: share::effective_minutes(global.seeding_time_secs),
+        max_inactive_seeding_time_enabled: global.inactive_time_secs.is_some(),
+        max_inactive_seeding_time: share::effective_minutes(global.inactive_time_secs),
+        max_ratio_act: share::action_code(global.action),
         auto_tmm_enabled: false,
         torrent_content_layout: "Original",
         add_stopped_enabled: false,

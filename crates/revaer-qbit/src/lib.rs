@@ -14,6 +14,7 @@
 //!   (categories, tags, caps); [`transfer`]; [`sync`] (`sync/maindata`,
 //!   incremental per client).
 //! - [`map`]: Revaer's torrents as qBittorrent's rows and states.
+//! - [`share`]: share limits in qBittorrent's numbers.
 //!
 //! Reads answer `GET`, `HEAD` and `POST` (a `GET` reads its query, a
 //! `POST` its form body); mutators need `POST` (`405` otherwise).
@@ -34,6 +35,7 @@ pub mod organise;
 pub mod params;
 pub mod reply;
 pub mod session;
+pub mod share;
 pub mod state;
 pub mod sync;
 pub mod torrents;
@@ -100,6 +102,7 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/deleteTags", post(organise::delete_tags))
         .route("/api/v2/torrents/setDownloadLimit", post(organise::set_download_limit))
         .route("/api/v2/torrents/setUploadLimit", post(organise::set_upload_limit))
+        .route("/api/v2/torrents/setShareLimits", post(share::set_share_limits))
         .route("/api/v2/transfer/setDownloadLimit", post(organise::set_global_download))
         .route("/api/v2/transfer/setUploadLimit", post(organise::set_global_upload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_control));

@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use revaer_domain::{InfoHash, TorrentState, TorrentSummary};
 use revaer_engine::Engine;
+use revaer_engine::config::SharePolicy;
 use serde::Serialize;
+
+use crate::share;
 
 /// What `eta` says when the time left is unknown (qBittorrent's value).
 pub const ETA_UNKNOWN: u64 = 8_640_000;
-/// "Use the global limit" in `ratio_limit` and the time limits.
-pub const USE_GLOBAL: i64 = -2;
-/// "No limit" in `max_ratio` and the maximum times.
-pub const NO_LIMIT: i64 = -1;
 
 /// Whether every wanted byte is there.
 pub fn complete(torrent: &TorrentSummary) -> bool {
@@ -94,10 +93,10 @@ pub struct TorrentInfo {
     pub uploaded_session: u64,
     pub amount_left: u64,
     pub completed: u64,
-    pub max_ratio: i64,
+    pub max_ratio: f64,
     pub max_seeding_time: i64,
     pub max_inactive_seeding_time: i64,
-    pub ratio_limit: i64,
+    pub ratio_limit: f64,
     pub seeding_time_limit: i64,
     pub inactive_seeding_time_limit: i64,
     pub share_limits_mode: &'static str,
@@ -128,7 +127,15 @@ pub struct InfoRow {
 /// engine published a new summary of its torrent, so that listing (and
 /// syncing) thousands of unchanged torrents costs a lookup each.
 #[derive(Debug, Default)]
-pub struct RowCache(Mutex<HashMap<InfoHash, Cached>>);
+pub struct RowCache(Mutex<Rows>);
+
+/// The rows, and the share policy they were built under (a row shows the
+/// limits in force, so a new policy means new rows).
+#[derive(Debug, Default)]
+struct Rows {
+    by_id: HashMap<InfoHash, Cached>,
+    policy: SharePolicy,
+}
 
 /// The summary a row was built from, and the row.
 type Cached = (Arc<TorrentSummary>, Arc<TorrentInfo>);
@@ -136,7 +143,13 @@ type Cached = (Arc<TorrentSummary>, Arc<TorrentInfo>);
 impl RowCache {
     /// The rows of `list`, in its order.
     pub fn rows(&self, engine: &Engine, list: &[Arc<TorrentSummary>]) -> Vec<Arc<TorrentInfo>> {
-        let mut cache = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let policy = engine.settings().share;
+        let mut rows = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if rows.policy != policy {
+            rows.by_id.clear();
+            rows.policy = policy;
+        }
+        let Rows { by_id: cache, policy } = &mut *rows;
         // Torrents that went: forgotten once they are a good part.
         if cache.len() > list.len().saturating_mul(2).max(1024) {
             let live: HashSet<InfoHash> = list.iter().map(|t| t.id).collect();
@@ -154,7 +167,7 @@ impl RowCache {
                 _ => {
                     let trackers = engine.facets(summary.id).map_or(0, |f| f.tracker_hosts.len());
                     let trackers = u32::try_from(trackers).unwrap_or(u32::MAX);
-                    let row = Arc::new(TorrentInfo::of(summary, trackers));
+                    let row = Arc::new(TorrentInfo::of(summary, trackers, policy));
                     cache.insert(summary.id, (Arc::clone(summary), Arc::clone(&row)));
                     row
                 }
@@ -167,12 +180,14 @@ impl TorrentInfo {
     /// The row for `torrent`, which has `trackers` trackers. (`tracker`,
     /// the URL of the one working now, is empty until the engine's
     /// summaries carry tracker status.)
-    pub fn of(torrent: &TorrentSummary, trackers: u32) -> Self {
+    pub fn of(torrent: &TorrentSummary, trackers: u32, policy: &SharePolicy) -> Self {
+        let own = torrent.share_limits;
+        let category = torrent.labels.category.as_ref().and_then(|c| policy.categories.get(c));
+        let limits = own.resolve(category, &policy.global);
         let hash = torrent.id.to_hex();
         let save_path = torrent.save_path.to_string_lossy().into_owned();
         // The torrent's root: its folder, or its one file.
         let content_path = torrent.save_path.join(&torrent.name).to_string_lossy().into_owned();
-        let active = torrent.download_bps > 0 || torrent.upload_bps > 0;
         let added_on = unix(torrent.added_at);
         Self {
             infohash_v1: hash.clone(),
@@ -216,23 +231,26 @@ impl TorrentInfo {
             uploaded_session: torrent.uploaded,
             amount_left: torrent.bytes_wanted.saturating_sub(torrent.bytes_done),
             completed: torrent.bytes_done,
-            max_ratio: NO_LIMIT,
-            max_seeding_time: NO_LIMIT,
-            max_inactive_seeding_time: NO_LIMIT,
-            ratio_limit: USE_GLOBAL,
-            seeding_time_limit: USE_GLOBAL,
-            inactive_seeding_time_limit: USE_GLOBAL,
+            max_ratio: share::effective_ratio(&limits),
+            max_seeding_time: share::effective_minutes(limits.seeding_time_secs),
+            max_inactive_seeding_time: share::effective_minutes(limits.inactive_time_secs),
+            ratio_limit: share::ratio_wire(own.ratio),
+            seeding_time_limit: share::minutes_wire(own.seeding_time_secs),
+            inactive_seeding_time_limit: share::minutes_wire(own.inactive_time_secs),
             share_limits_mode: "Default",
-            share_limit_action: "Default",
+            share_limit_action: share::action_wire(own.action),
             seen_complete: unix(torrent.completed_at),
-            last_activity: if active { Utc::now().timestamp() } else { added_on },
+            last_activity: torrent
+                .last_activity_at
+                .or(torrent.completed_at)
+                .map_or(added_on, |at| at.timestamp()),
             auto_tmm: false,
             time_active: 0,
-            seeding_time: 0,
+            seeding_time: i64::try_from(torrent.seeding_secs).unwrap_or(i64::MAX),
             availability: -1.0,
             reannounce: 0,
             comment: String::new(),
-            private: false,
+            private: torrent.private,
             has_metadata: torrent.state != TorrentState::Metadata,
         }
     }
@@ -261,6 +279,10 @@ pub(crate) fn test_summary(state: TorrentState, done: u64, down: u64, up: u64) -
         labels: revaer_domain::TorrentLabels::default(),
         added_at: None,
         completed_at: None,
+        seeding_secs: 0,
+        last_activity_at: None,
+        private: false,
+        share_limits: revaer_domain::ShareLimits::default(),
     }
 }
 
@@ -289,7 +311,7 @@ mod tests {
         for (state_, done, down, up, expected) in cases {
             assert_eq!(state(&test_summary(state_, done, down, up)), expected, "{state_:?}");
         }
-        let row = TorrentInfo::of(&test_summary(Paused, 10, 0, 0), 0);
+        let row = TorrentInfo::of(&test_summary(Paused, 10, 0, 0), 0, &SharePolicy::default());
         assert_eq!(row.hash, "ab".repeat(20));
         assert_eq!(row.eta, ETA_UNKNOWN);
         assert_eq!(row.content_path, "/d/x");

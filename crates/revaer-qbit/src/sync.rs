@@ -325,7 +325,8 @@ mod tests {
             let mut summary =
                 crate::map::test_summary(revaer_domain::TorrentState::Paused, 0, 0, 0);
             summary.name = name.into();
-            let mut info = TorrentInfo::of(&summary, 0);
+            let mut info =
+                TorrentInfo::of(&summary, 0, &revaer_engine::config::SharePolicy::default());
             info.hash = hash.into();
             let mut id = [0_u8; 20];
             id[0] = hash.as_bytes()[0];

@@ -168,7 +168,7 @@ fn limit_of(limit: revaer_domain::RateLimit) -> i64 {
 pub async fn properties(State(state): State<QbitState>, params: Params) -> Reply<Json<Properties>> {
     let view = state.service.torrent(params.hash()?).await.map_err(service_error)?;
     let (detail, t) = (&view.detail, &view.detail.summary);
-    let row = TorrentInfo::of(t, 0);
+    let row = TorrentInfo::of(t, 0, &state.service.engine().settings().share);
     Ok(Json(Properties {
         save_path: row.save_path,
         download_path: String::new(),
@@ -183,7 +183,7 @@ pub async fn properties(State(state): State<QbitState>, params: Params) -> Reply
         up_limit: limit_of(detail.upload_limit),
         dl_limit: limit_of(detail.download_limit),
         time_elapsed: 0,
-        seeding_time: 0,
+        seeding_time: row.seeding_time,
         nb_connections: t.peers,
         nb_connections_limit: -1,
         share_ratio: t.ratio,
@@ -205,8 +205,8 @@ pub async fn properties(State(state): State<QbitState>, params: Params) -> Reply
         up_speed_avg: t.upload_bps,
         up_speed: t.upload_bps,
         popularity: 0.0,
-        private: false,
-        is_private: false,
+        private: t.private,
+        is_private: t.private,
         has_metadata: row.has_metadata,
         hash: row.hash,
         name: row.name,

@@ -34,7 +34,7 @@ async fn an_added_magnet_is_listed_filtered_labelled_stopped_started_and_deleted
     assert_eq!(row["category"], "tv");
     assert_eq!(row["tags"], "a, b");
     assert_eq!(row["eta"], 8_640_000);
-    assert_eq!(row["ratio_limit"], -2);
+    assert_eq!(row["ratio_limit"], -2.0, "qBittorrent sends a ratio as a number");
     assert!(row["save_path"].as_str().is_some_and(|p| p.ends_with("downloads")));
     // The same again adds nothing: `Fails.`.
     let again = facade.with(&sid, Method::POST, "/api/v2/torrents/add", &add).await;

@@ -112,6 +112,7 @@ impl Service {
                 engine.set_limits(id, download, upload).await?;
             }
             TorrentAction::Move { save_path } => engine.move_storage(id, save_path.into()).await?,
+            TorrentAction::ShareLimits { limits } => engine.set_share_limits(id, limits).await?,
         }
         Ok(())
     }

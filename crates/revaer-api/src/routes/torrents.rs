@@ -78,6 +78,7 @@ pub async fn add_torrent(
         selection,
         download_limit: RateLimit::bytes_per_second(request.download_bps.unwrap_or(0)),
         upload_limit: RateLimit::bytes_per_second(request.upload_bps.unwrap_or(0)),
+        share_limits: request.share_limits.unwrap_or_default(),
         labels,
         ..AddTorrentOptions::default()
     };

@@ -78,5 +78,8 @@ fn to_action(command: ActionCommand) -> (Targets, TorrentAction) {
             (targets, TorrentAction::Rate { download_bps, upload_bps })
         }
         ActionCommand::Move { path, targets } => (targets, TorrentAction::Move { save_path: path }),
+        ActionCommand::Share { targets, limits } => {
+            (targets, TorrentAction::ShareLimits { limits: limits.limits() })
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::io::Read as _;
 use reqwest::Method;
 use revaer_api_models::AddTorrentRequest;
 use revaer_api_models::torrent::MAX_METAINFO_BYTES;
-use revaer_domain::{SelectionRules, TorrentSummary};
+use revaer_domain::{SelectionRules, ShareLimits, TorrentSummary};
 
 use super::invalid;
 use crate::cli::AddArgs;
@@ -39,6 +39,7 @@ pub async fn add(client: &Client, out: Output, args: AddArgs) -> CliResult<()> {
         sequential: args.sequential,
         download_bps: args.download_limit.and_then(|rate| rate.0),
         upload_bps: args.upload_limit.and_then(|rate| rate.0),
+        share_limits: Some(args.share.limits()).filter(|limits| *limits != ShareLimits::default()),
         ..AddTorrentRequest::default()
     };
     let rules = SelectionRules {

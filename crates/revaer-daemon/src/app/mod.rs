@@ -181,7 +181,8 @@ async fn start(
         .chain([resume_dir.clone()])
         .collect();
     let storage = storage_roots(cli, data_dir, settings, &own)?;
-    let session = session_config(&settings.engine_profile, data_dir, cli.peer_port);
+    let session =
+        session_config(&settings.engine_profile, &settings.categories, data_dir, cli.peer_port);
     let engine_config = EngineConfig {
         max_metainfo_bytes: cli.max_torrent_bytes as usize,
         ..EngineConfig::new(resume_dir, session.clone())

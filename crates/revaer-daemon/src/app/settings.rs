@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use revaer_domain::RateLimit;
-use revaer_domain::settings::{AppMode, Encryption, EngineProfile, Settings};
+use revaer_domain::ShareLimits;
+use revaer_domain::settings::{AppMode, Categories, Encryption, EngineProfile, Settings};
+use revaer_engine::config::SharePolicy;
 use revaer_engine::{EncryptionPolicy, SessionConfig};
 use revaer_fsops::{FsopsConfig, Pipeline, Toolbox};
 use revaer_service::Service;
@@ -25,9 +27,11 @@ pub fn resolve(data_dir: &Path, path: &str) -> PathBuf {
     revaer_service::paths::resolve(&joined).unwrap_or(joined)
 }
 
-/// The engine's session settings from the stored profile.
+/// The engine's session settings from the stored profile, with the share
+/// limits of the profile and of every category.
 pub fn session_config(
     profile: &EngineProfile,
+    categories: &Categories,
     data_dir: &Path,
     peer_port: Option<u16>,
 ) -> SessionConfig {
@@ -57,6 +61,15 @@ pub fn session_config(
         download_limit: RateLimit::bytes_per_second(profile.download_limit_bps.unwrap_or(0)),
         upload_limit: RateLimit::bytes_per_second(profile.upload_limit_bps.unwrap_or(0)),
         download_dir: resolve(data_dir, &profile.download_root),
+        share: SharePolicy {
+            global: profile.share_limits,
+            categories: categories
+                .0
+                .iter()
+                .filter(|(_, category)| category.share_limits != ShareLimits::default())
+                .map(|(name, category)| (name.clone(), category.share_limits))
+                .collect(),
+        },
         ..SessionConfig::default()
     }
 }
@@ -141,7 +154,12 @@ pub async fn reload(mut reload: Reload) {
                 continue;
             }
         }
-        let session = session_config(&settings.engine_profile, &reload.data_dir, reload.peer_port);
+        let session = session_config(
+            &settings.engine_profile,
+            &settings.categories,
+            &reload.data_dir,
+            reload.peer_port,
+        );
         if let Err(err) = service.engine().apply_settings(session.clone()).await {
             tracing::warn!(error = %err, "the engine refused the new settings");
         }
@@ -168,12 +186,18 @@ mod tests {
             download_limit_bps: Some(1000),
             ..EngineProfile::default()
         };
-        let session = session_config(&profile, Path::new("/data"), Some(6999));
+        let session =
+            session_config(&profile, &Categories::default(), Path::new("/data"), Some(6999));
         assert_eq!(session.listen, [SocketAddr::from(([127, 0, 0, 1], 6999))]);
         assert_eq!(session.encryption, EncryptionPolicy::Required);
         assert_eq!(session.download_limit, RateLimit::bytes_per_second(1000));
         assert_eq!(session.download_dir, Path::new("/data").join(&profile.download_root));
-        let all = session_config(&EngineProfile::default(), Path::new("/data"), None);
+        let all = session_config(
+            &EngineProfile::default(),
+            &Categories::default(),
+            Path::new("/data"),
+            None,
+        );
         assert_eq!(all.listen.len(), 2, "IPv4 and IPv6 when no interface is named");
         assert!(all.listen.iter().all(|a| a.port() == EngineProfile::default().listen_port));
         assert_eq!(resolve(Path::new("/data"), "/abs"), Path::new("/abs"));

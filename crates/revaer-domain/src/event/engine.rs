@@ -126,6 +126,18 @@ pub struct TrackerError {
     pub message: String,
 }
 
+/// A seeding torrent reached a share limit, and its action ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShareLimitReached {
+    /// The torrent.
+    pub torrent: InfoHash,
+    /// Which limit.
+    pub limit: crate::share::ShareLimitKind,
+    /// What was done.
+    pub action: crate::share::ShareAction,
+}
+
 /// The torrent hit an error (disk full, file permissions, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -179,6 +191,8 @@ pub enum EngineEvent {
     TrackerError(TrackerError),
     /// See [`TorrentError`].
     TorrentError(TorrentError),
+    /// See [`ShareLimitReached`].
+    ShareLimitReached(ShareLimitReached),
     /// See [`ResumeRejected`].
     ResumeRejected(ResumeRejected),
     /// See [`EngineHealthChanged`].
@@ -198,6 +212,7 @@ impl EngineEvent {
             Self::StorageMoved(e) => Some(e.torrent),
             Self::TrackerError(e) => Some(e.torrent),
             Self::TorrentError(e) => Some(e.torrent),
+            Self::ShareLimitReached(e) => Some(e.torrent),
             Self::ResumeRejected(e) => Some(e.torrent),
             Self::Health(_) => None,
         }

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 
 pub use engine::{
     Completed, EngineEvent, EngineHealthChanged, MetadataReceived, Progress, Removed,
-    ResumeRejected, StateChanged, StorageMoved, TorrentAdded, TorrentError, TrackerError,
+    ResumeRejected, ShareLimitReached, StateChanged, StorageMoved, TorrentAdded, TorrentError,
+    TrackerError,
 };
 pub use fsops::{FsopsCompleted, FsopsEvent, FsopsFailed, FsopsStarted, FsopsStep};
 pub use system::{
@@ -58,6 +59,8 @@ pub enum Event {
     TrackerError(TrackerError),
     /// A torrent hit an error.
     TorrentError(TorrentError),
+    /// A seeding torrent reached a share limit.
+    ShareLimitReached(ShareLimitReached),
     /// Resume data was refused; the torrent is rechecked.
     ResumeRejected(ResumeRejected),
     /// The engine's own health changed.
@@ -103,6 +106,7 @@ impl Event {
             Self::StorageMoved(e) => Some(e.torrent),
             Self::TrackerError(e) => Some(e.torrent),
             Self::TorrentError(e) => Some(e.torrent),
+            Self::ShareLimitReached(e) => Some(e.torrent),
             Self::ResumeRejected(e) => Some(e.torrent),
             Self::FsopsStarted(e) => Some(e.torrent),
             Self::FsopsStep(e) => Some(e.torrent),
@@ -144,6 +148,7 @@ impl From<EngineEvent> for Event {
             EngineEvent::StorageMoved(e) => Self::StorageMoved(e),
             EngineEvent::TrackerError(e) => Self::TrackerError(e),
             EngineEvent::TorrentError(e) => Self::TorrentError(e),
+            EngineEvent::ShareLimitReached(e) => Self::ShareLimitReached(e),
             EngineEvent::ResumeRejected(e) => Self::ResumeRejected(e),
             EngineEvent::Health(e) => Self::Health(e),
         }
@@ -228,6 +233,12 @@ mod tests {
                 trace_id: None,
             }),
             Event::Resync(Resync { reason: "missed".into(), next_id: 9 }),
+            EngineEvent::ShareLimitReached(ShareLimitReached {
+                torrent,
+                limit: crate::share::ShareLimitKind::Ratio,
+                action: crate::share::ShareAction::Stop,
+            })
+            .into(),
         ]
     }
 
@@ -253,7 +264,7 @@ mod tests {
 
     #[test]
     fn kinds_name_every_variant_once() {
-        assert_eq!(Event::KINDS.len(), 20);
+        assert_eq!(Event::KINDS.len(), 21);
         assert!(Event::KINDS.contains(&"fsops_step") && Event::KINDS.contains(&"guard_rail"));
         let mut sorted = Event::KINDS.to_vec();
         sorted.sort_unstable();

@@ -27,6 +27,8 @@ pub struct Category {
     pub library_path: String,
     /// Post-processing overrides for this category.
     pub overrides: FsOverrides,
+    /// Share limits for its torrents (`inherit`: the global ones).
+    pub share_limits: crate::share::ShareLimits,
 }
 
 impl Default for Category {
@@ -35,6 +37,7 @@ impl Default for Category {
             save_path: None,
             library_path: "{category}/{name}".to_owned(),
             overrides: FsOverrides::default(),
+            share_limits: crate::share::ShareLimits::default(),
         }
     }
 }
@@ -112,6 +115,8 @@ impl Categories {
                 &format!("{base}/library_path"),
                 problem.unwrap_or_default(),
             );
+            check
+                .extend(category.share_limits.validate(&format!("/categories{base}/share_limits")));
             if let Some(drop) = &category.overrides.cleanup_drop {
                 check.globs(drop, &format!("{base}/overrides/cleanup_drop"), true);
             }

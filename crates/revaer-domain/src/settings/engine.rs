@@ -63,6 +63,9 @@ pub struct EngineProfile {
     pub download_root: String,
     /// Where resume data lives (relative: under the data directory).
     pub resume_dir: String,
+    /// Share limits for every torrent (each overridable per category and
+    /// per torrent; `inherit` here means no limit).
+    pub share_limits: crate::share::ShareLimits,
 }
 
 impl Default for EngineProfile {
@@ -89,6 +92,7 @@ impl Default for EngineProfile {
             sequential_default: false,
             download_root: "downloads".to_owned(),
             resume_dir: "resume".to_owned(),
+            share_limits: crate::share::ShareLimits::default(),
         }
     }
 }
@@ -136,6 +140,7 @@ impl EngineProfile {
         }
         check.path(&self.download_root, "/download_root");
         check.path(&self.resume_dir, "/resume_dir");
+        check.extend(self.share_limits.validate("/engine_profile/share_limits"));
         check.finish()
     }
 }

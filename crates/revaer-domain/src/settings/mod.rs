@@ -144,6 +144,11 @@ impl Check {
         }
     }
 
+    /// Adds violations found by another type's own check.
+    pub(crate) fn extend(&mut self, violations: Vec<Violation>) {
+        self.violations.extend(violations);
+    }
+
     pub(crate) fn finish(self) -> Vec<Violation> {
         self.violations
     }

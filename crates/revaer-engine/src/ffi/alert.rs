@@ -71,6 +71,12 @@ pub(crate) mod ffi {
         num_seeds: i32,
         added_time: i64,
         completed_time: i64,
+        /// Seconds seeded in all (libtorrent keeps it in the resume data).
+        seeding_secs: i64,
+        /// Unix time of the last payload up or down; 0 when never.
+        last_activity: i64,
+        /// The metadata's private flag.
+        private_torrent: bool,
     }
 
     /// Everything one poll produced.

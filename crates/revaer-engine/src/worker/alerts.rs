@@ -296,6 +296,7 @@ impl Worker<'_> {
             let state = derive_state(status);
             let previous = record.state;
             record.status = Some(status.clone());
+            record.status_at = Some(now);
             if record.meta.save_path.as_os_str().is_empty() && !status.save_path.is_empty() {
                 record.meta.save_path = status.save_path.clone().into();
                 persist(&self.store, &record.meta);

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use revaer_domain::event;
 use revaer_domain::{
-    CompiledSelection, EngineEvent, FileEntry, FilePriority, InfoHash, RateLimit, TorrentDetail,
-    TorrentLabels, TrackerEntry, TrackerStatus,
+    CompiledSelection, EngineEvent, FileEntry, FilePriority, InfoHash, RateLimit, ShareLimits,
+    TorrentDetail, TorrentLabels, TrackerEntry, TrackerStatus,
 };
 
 use super::Worker;
@@ -309,6 +309,10 @@ impl Worker<'_> {
         self.update_meta(id, |meta| meta.labels = labels, |_| Ok(()))
     }
 
+    pub(super) fn set_share_limits(&mut self, id: InfoHash, limits: ShareLimits) -> Result<()> {
+        self.update_meta(id, |meta| meta.share_limits = limits, |_| Ok(()))
+    }
+
     pub(super) fn select(
         &mut self,
         id: InfoHash,
@@ -553,6 +557,7 @@ fn new_meta(
 ) -> Result<(TorrentMeta, Option<CompiledSelection>)> {
     meta.magnet = magnet;
     meta.labels = options.labels;
+    meta.share_limits = options.share_limits;
     meta.paused = options.paused;
     meta.sequential = options.sequential;
     meta.download_limit = options.download_limit;

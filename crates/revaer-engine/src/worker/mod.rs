@@ -30,6 +30,7 @@ use crate::torrents::TorrentRecord;
 mod alerts;
 mod commands;
 mod restore;
+mod share;
 
 /// Longest the worker sleeps waiting for a command before it polls alerts.
 const TICK: Duration = Duration::from_millis(20);
@@ -191,6 +192,8 @@ pub(crate) struct Worker<'a> {
     last_status_post: Option<Instant>,
     /// When session statistics (the DHT node count) were last asked for.
     last_stats_post: Option<Instant>,
+    /// When share limits were last checked.
+    last_share_check: Option<Instant>,
 }
 
 impl<'a> Worker<'a> {
@@ -220,6 +223,7 @@ impl<'a> Worker<'a> {
             batch: AlertBatch::default(),
             last_status_post: None,
             last_stats_post: None,
+            last_share_check: None,
         }
     }
 
@@ -319,6 +323,9 @@ impl<'a> Worker<'a> {
             Command::Labels { id, labels, reply } => {
                 let _ = reply.send(self.set_labels(id, labels));
             }
+            Command::ShareLimits { id, limits, reply } => {
+                let _ = reply.send(self.set_share_limits(id, limits));
+            }
             Command::Move { id, path, reply } => self.start_move(id, &path, reply),
             Command::ConnectPeer { id, peer, reply } => {
                 let _ = reply.send(self.connect_peer(id, peer));
@@ -358,6 +365,10 @@ impl<'a> Worker<'a> {
             ffi::session::ffi::post_stats(self.session.pin_mut())
                 .map_err(EngineError::native("post session stats"))?;
             self.last_stats_post = Some(now);
+        }
+        if self.last_share_check.is_none_or(|last| now.duration_since(last) >= share::SHARE_EVERY) {
+            self.enforce_share_limits(now);
+            self.last_share_check = Some(now);
         }
         let interval = self.context.config.resume_save_interval;
         let ready = self
