@@ -43,6 +43,18 @@ pub struct AddTorrentForm {
     download_bps: Option<u64>,
     /// Upload cap in bytes/s.
     upload_bps: Option<u64>,
+    /// The torrent's share limits as JSON.
+    share_limits: Option<String>,
+}
+
+/// A text part holding JSON, read as `T`; errors point under `at`.
+fn json_part<T: serde::de::DeserializeOwned>(value: String, at: &str) -> Result<T, InvalidParam> {
+    parse_json(&axum::body::Bytes::from(value)).map_err(|err| match err {
+        ApiError::Malformed { detail, pointer } => {
+            InvalidParam::new(format!("{at}{}", pointer.unwrap_or_default()), detail)
+        }
+        other => InvalidParam::new(at, other.to_string()),
+    })
 }
 
 /// An add request, with the `.torrent` file part when it came as a form.
@@ -170,15 +182,8 @@ fn set_field(
         "sequential" => request.sequential = flag(&value)?,
         "download_bps" => request.download_bps = rate(&value)?,
         "upload_bps" => request.upload_bps = rate(&value)?,
-        "selection" => {
-            let rules = parse_json(&axum::body::Bytes::from(value)).map_err(|err| match err {
-                ApiError::Malformed { detail, pointer: at } => {
-                    InvalidParam::new(format!("/selection{}", at.unwrap_or_default()), detail)
-                }
-                other => InvalidParam::new("/selection", other.to_string()),
-            })?;
-            request.selection = Some(rules);
-        }
+        "selection" => request.selection = Some(json_part(value, "/selection")?),
+        "share_limits" => request.share_limits = Some(json_part(value, "/share_limits")?),
         _ => return Err(InvalidParam::new(pointer(name), "is not a known field")),
     }
     Ok(())
@@ -203,6 +208,7 @@ mod tests {
             ("sequential", "0"),
             ("upload_bps", "1000"),
             ("selection", r#"{"include": ["*.mkv"]}"#),
+            ("share_limits", r#"{"ratio": 2}"#),
         ] {
             set_field(&mut request, name, value.to_owned()).expect(name);
         }
@@ -210,6 +216,8 @@ mod tests {
         assert!(request.paused && !request.sequential);
         assert_eq!(request.upload_bps, Some(1000));
         assert_eq!(request.selection.expect("rules").include, ["*.mkv"]);
+        let ratio = request.share_limits.expect("limits").ratio;
+        assert_eq!(ratio, revaer_domain::Limit::At(revaer_domain::Ratio::new(2.0).expect("ratio")));
         let err = |name: &str, value: &str| {
             let mut request = AddTorrentRequest::default();
             set_field(&mut request, name, value.to_owned()).expect_err(name).pointer
@@ -217,6 +225,7 @@ mod tests {
         assert_eq!(err("paused", "maybe"), "/paused");
         assert_eq!(err("download_bps", "-1"), "/download_bps");
         assert_eq!(err("selection", r#"{"include": 3}"#), "/selection/include");
+        assert!(err("share_limits", r#"{"ratio": "lots"}"#).starts_with("/share_limits"));
         assert_eq!(err("colour", "red"), "/colour");
         assert_eq!(err("a/b", "x"), "/a~1b");
     }

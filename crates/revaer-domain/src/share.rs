@@ -80,6 +80,7 @@ pub enum Limit<T> {
 
 impl<T: Copy> Limit<T> {
     /// This level's answer, or the one above when it defers.
+    #[must_use]
     pub fn or(self, above: Self) -> Self {
         match self {
             Self::Inherit => above,
@@ -318,7 +319,7 @@ mod tests {
         assert!(ratio(1.0).reached_by(1.0) && ratio(1.0).reached_by(0.9996));
         assert!(!ratio(1.0).reached_by(0.999));
         assert!(ratio(0.0).reached_by(0.0));
-        assert_eq!(ratio(1.2345).get(), 1.235);
+        assert_eq!(ratio(1.2345), ratio(1.235));
     }
 
     #[test]

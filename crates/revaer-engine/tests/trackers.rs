@@ -10,7 +10,7 @@ use common::{FILES, Node, Payload, Tracker, WAIT, completed, wait_event};
 use revaer_domain::{InfoHash, TrackerEntry, TrackerStatus};
 use revaer_engine::{AddTorrentOptions, Engine, EngineConfig, TorrentSource};
 
-/// Listens on 127.0.0.1 and ::1, as a default daemon listens on both
+/// Listens on `127.0.0.1` and `::1`, as a default daemon listens on both
 /// address families: libtorrent then announces once per endpoint, and the
 /// IPv6 one cannot reach an IPv4 tracker.
 fn dual_stack(config: &mut EngineConfig) {

@@ -72,12 +72,13 @@ pub fn action_code(action: ShareAction) -> u8 {
 pub fn ratio_param(text: Option<&str>) -> Option<Limit<Ratio>> {
     let Some(text) = text.map(str::trim) else { return Some(Limit::Inherit) };
     let value = text.parse::<f64>().ok()?;
-    if value == INHERIT as f64 {
-        Some(Limit::Inherit)
-    } else if value == UNLIMITED as f64 {
-        Some(Limit::Unlimited)
-    } else {
-        Ratio::new(value).map(Limit::At)
+    if value >= 0.0 {
+        return Ratio::new(value).map(Limit::At);
+    }
+    match value.round() as i64 {
+        INHERIT => Some(Limit::Inherit),
+        UNLIMITED => Some(Limit::Unlimited),
+        _ => None,
     }
 }
 
@@ -162,7 +163,7 @@ mod tests {
         );
         assert_eq!(action_param(Some("EnableSuperSeeding")), None);
         assert_eq!(minutes_wire(Limit::At(61)), 2);
-        assert_eq!(ratio_wire(Limit::Inherit), -2.0);
+        assert!((ratio_wire(Limit::Inherit) + 2.0).abs() < f64::EPSILON);
         assert_eq!(action_wire(Some(ShareAction::Remove)), "Remove");
     }
 }

@@ -54,16 +54,16 @@ impl Worker<'_> {
     }
 
     fn share_action(&mut self, reached: event::ShareLimitReached) {
-        let id = reached.torrent;
-        tracing::info!(torrent = %id, limit = ?reached.limit, action = %reached.action, "share limit reached");
-        self.emit(EngineEvent::ShareLimitReached(reached.clone()));
-        let result = match reached.action {
+        let (id, action) = (reached.torrent, reached.action);
+        tracing::info!(torrent = %id, limit = ?reached.limit, %action, "share limit reached");
+        self.emit(EngineEvent::ShareLimitReached(reached));
+        let result = match action {
             ShareAction::Stop => self.op(id, TorrentOp::Pause),
             ShareAction::Remove | ShareAction::RemoveWithData => {
                 // The removal reports itself (a `removed` event); nobody
                 // waits for this reply.
                 let (reply, _) = oneshot::channel();
-                self.remove(id, reached.action == ShareAction::RemoveWithData, reply);
+                self.remove(id, action == ShareAction::RemoveWithData, reply);
                 Ok(())
             }
         };

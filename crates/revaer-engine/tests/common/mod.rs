@@ -214,7 +214,7 @@ impl Tracker {
         // Run as root, opentracker chroots here and drops to `nobody`.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod");
-        let list: String = hashes.iter().map(|id| format!("{}\n", id.to_hex())).collect();
+        let list: String = hashes.iter().map(|id| id.to_hex() + "\n").collect();
         std::fs::write(dir.path().join("whitelist.txt"), list).expect("whitelist");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|probe| probe.local_addr())
