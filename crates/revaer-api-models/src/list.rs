@@ -393,6 +393,8 @@ mod tests {
             last_activity_at: None,
             private: false,
             share_limits: revaer_domain::ShareLimits::default(),
+            queue_position: None,
+            force_start: false,
         })
     }
 

@@ -247,11 +247,36 @@ pub enum TorrentAction {
         /// Absolute folder.
         save_path: String,
     },
+    /// Move the torrent in the download queue.
+    Queue {
+        /// Where: `top`, `bottom`, `up` (one place) or `down`.
+        to: QueueTo,
+    },
+    /// Run the torrent outside the queue (`enable`), or give it back.
+    ForceStart {
+        /// On or off.
+        enable: bool,
+    },
     /// Replace the torrent's own share limits.
     ShareLimits {
         /// The limits (each `inherit`, `unlimited` or a value).
         limits: ShareLimits,
     },
+}
+
+/// A move in the download queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum QueueTo {
+    /// To the front.
+    Top,
+    /// To the back.
+    Bottom,
+    /// One place towards the front.
+    Up,
+    /// One place towards the back.
+    Down,
 }
 
 /// `Some(value)` for a field that is present, even as `null`.

@@ -302,6 +302,19 @@ impl ShareArgs {
     }
 }
 
+/// A move in the download queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueueArg {
+    /// To the front.
+    Top,
+    /// To the back.
+    Bottom,
+    /// One place towards the front.
+    Up,
+    /// One place towards the back.
+    Down,
+}
+
 /// File selection rules.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RuleArgs {
@@ -378,6 +391,24 @@ pub enum ActionCommand {
     Move {
         /// Absolute folder.
         path: String,
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+    },
+    /// Move torrents in the download queue.
+    Queue {
+        /// Where.
+        #[arg(value_enum)]
+        to: QueueArg,
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+    },
+    /// Run torrents outside the queue (`on`), or give them back (`off`).
+    ForceStart {
+        /// On or off.
+        #[arg(value_enum)]
+        mode: Switch,
         /// Which torrents.
         #[command(flatten)]
         targets: Targets,

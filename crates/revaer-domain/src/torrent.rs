@@ -223,6 +223,13 @@ pub struct TorrentSummary {
     /// Whether its metadata marks it private (no DHT, PeX or LSD).
     #[serde(default)]
     pub private: bool,
+    /// Its place in the download queue (0 first); `None` when it is in
+    /// none (finished torrents).
+    #[serde(default)]
+    pub queue_position: Option<u32>,
+    /// Whether it runs outside the queue (force-started).
+    #[serde(default)]
+    pub force_start: bool,
     /// Its own share limits (see `share`).
     #[serde(default)]
     pub share_limits: crate::share::ShareLimits,

@@ -77,6 +77,7 @@ StatusRecord to_status(Hash const& id, lt::torrent_status const& st) {
       static_cast<std::int64_t>(st.seeding_duration.count()),
       std::max(unix_seconds(st.last_upload), unix_seconds(st.last_download)),
       is_private,
+      static_cast<std::int32_t>(st.queue_position),
   };
 }
 

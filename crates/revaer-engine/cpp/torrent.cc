@@ -69,7 +69,12 @@ void apply_options(lt::add_torrent_params& atp, AddParams const& p) {
   // add_torrent() checks for duplicates itself; anything that slips past
   // is an error rather than a silent second handle on one torrent.
   atp.flags |= tf::update_subscribe | tf::duplicate_is_error;
-  atp.flags |= p.paused ? tf::paused : tf::auto_managed;
+  // Running torrents belong to the session's queue unless forced.
+  if (p.paused) {
+    atp.flags |= tf::paused;
+  } else if (!p.forced) {
+    atp.flags |= tf::auto_managed;
+  }
   if (p.sequential) atp.flags |= tf::sequential_download;
   if (p.upload_mode) atp.flags |= tf::upload_mode;
   if (p.disable_pex) atp.flags |= tf::disable_pex;
@@ -169,6 +174,7 @@ void set_torrent_flag(Session& session, Hash const& hash, TorrentFlag flag, bool
     case TorrentFlag::Sequential: bits = lt::torrent_flags::sequential_download; break;
     case TorrentFlag::UploadMode: bits = lt::torrent_flags::upload_mode; break;
     case TorrentFlag::DisablePex: bits = lt::torrent_flags::disable_pex; break;
+    case TorrentFlag::AutoManaged: bits = lt::torrent_flags::auto_managed; break;
     default: throw std::invalid_argument("unknown torrent flag");
   }
   auto const& handle = session.impl().handle(hash);
@@ -176,6 +182,17 @@ void set_torrent_flag(Session& session, Hash const& hash, TorrentFlag flag, bool
     handle.set_flags(bits);
   } else {
     handle.unset_flags(bits);
+  }
+}
+
+void queue_torrent(Session& session, Hash const& hash, QueueMove to) {
+  auto const& handle = session.impl().handle(hash);
+  switch (to) {
+    case QueueMove::Top: handle.queue_position_top(); break;
+    case QueueMove::Bottom: handle.queue_position_bottom(); break;
+    case QueueMove::Up: handle.queue_position_up(); break;
+    case QueueMove::Down: handle.queue_position_down(); break;
+    default: throw std::invalid_argument("unknown queue move");
   }
 }
 

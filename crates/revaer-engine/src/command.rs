@@ -84,6 +84,19 @@ pub(crate) enum ParsedSource {
     Metainfo { bytes: Vec<u8>, info: Metainfo },
 }
 
+/// A move in the session's download queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueMove {
+    /// To the front.
+    Top,
+    /// To the back.
+    Bottom,
+    /// One place towards the front.
+    Up,
+    /// One place towards the back.
+    Down,
+}
+
 /// Simple per-torrent operations that take no argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TorrentOp {
@@ -137,6 +150,16 @@ pub(crate) enum Command {
         limits: ShareLimits,
         reply: Reply<()>,
     },
+    Queue {
+        id: InfoHash,
+        to: QueueMove,
+        reply: Reply<()>,
+    },
+    ForceStart {
+        id: InfoHash,
+        enabled: bool,
+        reply: Reply<()>,
+    },
     Move {
         id: InfoHash,
         path: PathBuf,
@@ -176,6 +199,8 @@ impl Command {
             | Self::Limits { reply, .. }
             | Self::Labels { reply, .. }
             | Self::ShareLimits { reply, .. }
+            | Self::Queue { reply, .. }
+            | Self::ForceStart { reply, .. }
             | Self::Move { reply, .. }
             | Self::ConnectPeer { reply, .. }
             | Self::Settings { reply, .. } => drop(reply.send(Err(error()))),

@@ -16,7 +16,8 @@ use revaer_domain::{
 use tokio::sync::{broadcast, oneshot};
 
 use crate::command::{
-    AddOutcome, AddTorrentOptions, Command, ParsedSource, Reply, TorrentOp, TorrentSource,
+    AddOutcome, AddTorrentOptions, Command, ParsedSource, QueueMove, Reply, TorrentOp,
+    TorrentSource,
 };
 use crate::config::{EngineConfig, SessionConfig};
 use crate::error::{EngineError, Result};
@@ -184,6 +185,20 @@ impl Engine {
     /// one fires its action, see [`crate::SessionConfig::share`]).
     pub async fn set_share_limits(&self, id: InfoHash, limits: ShareLimits) -> Result<()> {
         self.request(|reply| Command::ShareLimits { id, limits, reply }).await
+    }
+
+    /// Moves a torrent in the session's download queue (where queueing
+    /// limits are set, the front ones run first; finished torrents are in
+    /// no queue, and a move does nothing to them).
+    pub async fn queue(&self, id: InfoHash, to: QueueMove) -> Result<()> {
+        self.request(|reply| Command::Queue { id, to, reply }).await
+    }
+
+    /// Starts a torrent outside the queue (it runs whatever the queueing
+    /// limits say), or gives it back to the queue. Pausing or resuming it
+    /// ends a force-start.
+    pub async fn set_force_start(&self, id: InfoHash, enabled: bool) -> Result<()> {
+        self.request(|reply| Command::ForceStart { id, enabled, reply }).await
     }
 
     /// Moves the torrent's files under a new absolute save path; seeding

@@ -51,7 +51,7 @@ mod shared;
 mod torrents;
 mod worker;
 
-pub use command::{AddOutcome, AddTorrentOptions, TorrentSource};
+pub use command::{AddOutcome, AddTorrentOptions, QueueMove, TorrentSource};
 pub use config::{DiskBackend, EncryptionPolicy, EngineConfig, SessionConfig};
 pub use error::{EngineError, Result};
 pub use handle::Engine;

@@ -38,6 +38,8 @@ const METAINFO_EXT: &str = "torrent";
 const RESUME_EXT: &str = "fastresume";
 const TOMBSTONE_EXT: &str = "meta.removed";
 const LOCK_FILE: &str = ".lock";
+/// The download queue's order (ids, front first).
+const QUEUE_FILE: &str = "queue.json";
 const REJECTED_DIR: &str = "rejected";
 /// Version of the meta file format.
 const META_VERSION: u32 = 1;
@@ -76,6 +78,9 @@ pub(crate) struct TorrentMeta {
     /// The torrent's own share limits.
     #[serde(default)]
     pub share_limits: ShareLimits,
+    /// Running outside the session's queue.
+    #[serde(default)]
+    pub force_start: bool,
 }
 
 impl TorrentMeta {
@@ -99,6 +104,7 @@ impl TorrentMeta {
             moving_to: None,
             adopted: Vec::new(),
             share_limits: ShareLimits::default(),
+            force_start: false,
         }
     }
 }
@@ -162,6 +168,28 @@ impl ResumeStore {
         write_atomic(&path, &bytes)
     }
 
+    /// Records the download queue's order (front first).
+    pub(crate) fn write_queue(&self, order: &[InfoHash]) -> Result<()> {
+        let path = self.dir.join(QUEUE_FILE);
+        let bytes = serde_json::to_vec(order).map_err(|err| EngineError::Io {
+            op: "encode the queue",
+            path: path.clone(),
+            source: err.into(),
+        })?;
+        write_atomic(&path, &bytes)
+    }
+
+    /// The recorded queue order; empty when there is none, or it cannot be
+    /// read (the order is lost, not the torrents).
+    fn read_queue(&self) -> Vec<InfoHash> {
+        let path = self.dir.join(QUEUE_FILE);
+        let Ok(bytes) = fs::read(&path) else { return Vec::new() };
+        serde_json::from_slice(&bytes).unwrap_or_else(|err| {
+            tracing::warn!(path = %path.display(), error = %err, "unreadable queue order ignored");
+            Vec::new()
+        })
+    }
+
     pub(crate) fn write_metainfo(&self, id: InfoHash, bytes: &[u8]) -> Result<()> {
         let path = self.path(id, METAINFO_EXT);
         if path.exists() { Ok(()) } else { write_atomic(&path, bytes) }
@@ -215,7 +243,8 @@ impl ResumeStore {
     }
 
     /// Everything stored, one entry per torrent id (from any of its files),
-    /// in id order.
+    /// in the recorded queue order, then in id order (added in this order,
+    /// the torrents take their queue places again).
     pub(crate) fn load_all(&self) -> Result<Vec<StoredTorrent>> {
         let entries =
             fs::read_dir(&self.dir).map_err(EngineError::io("read resume directory", &self.dir))?;
@@ -229,6 +258,9 @@ impl ResumeStore {
             .collect::<Vec<_>>();
         ids.sort_unstable();
         ids.dedup();
+        let rank: std::collections::HashMap<InfoHash, usize> =
+            self.read_queue().into_iter().enumerate().map(|(at, id)| (id, at)).collect();
+        ids.sort_by_key(|id| rank.get(id).copied().unwrap_or(usize::MAX));
         let mut stored = Vec::with_capacity(ids.len());
         for id in ids {
             if self.path(id, TOMBSTONE_EXT).exists() {

@@ -142,6 +142,8 @@ impl TorrentRecord {
                 .and_then(|secs| DateTime::from_timestamp(secs, 0)),
             private: status.is_some_and(|s| s.private_torrent),
             share_limits: self.meta.share_limits,
+            queue_position: status.and_then(|s| u32::try_from(s.queue_position).ok()),
+            force_start: self.meta.force_start,
         }
     }
 
@@ -227,6 +229,7 @@ mod tests {
             seeding_secs: 0,
             last_activity: 0,
             private_torrent: false,
+            queue_position: -1,
         }
     }
 

@@ -108,7 +108,7 @@ pub async fn preferences(State(state): State<QbitState>) -> Json<Preferences> {
         pex: session.pex,
         lsd: session.lsd,
         upnp: session.upnp,
-        queueing_enabled: session.active_downloads.is_some() || session.active_limit.is_some(),
+        queueing_enabled: crate::map::queueing(&session),
         max_active_downloads: limit(session.active_downloads),
         max_active_uploads: limit(session.active_seeds),
         max_active_torrents: limit(session.active_limit),

@@ -14,7 +14,8 @@
 //!   (categories, tags, caps); [`transfer`]; [`sync`] (`sync/maindata`,
 //!   incremental per client).
 //! - [`map`]: Revaer's torrents as qBittorrent's rows and states.
-//! - [`share`]: share limits in qBittorrent's numbers.
+//! - [`share`]: share limits in qBittorrent's numbers; [`queue`]: queue
+//!   places and force-start.
 //!
 //! Reads answer `GET`, `HEAD` and `POST` (a `GET` reads its query, a
 //! `POST` its form body); mutators need `POST` (`405` otherwise).
@@ -33,6 +34,7 @@ pub mod auth;
 pub mod map;
 pub mod organise;
 pub mod params;
+pub mod queue;
 pub mod reply;
 pub mod session;
 pub mod share;
@@ -103,6 +105,11 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/setDownloadLimit", post(organise::set_download_limit))
         .route("/api/v2/torrents/setUploadLimit", post(organise::set_upload_limit))
         .route("/api/v2/torrents/setShareLimits", post(share::set_share_limits))
+        .route("/api/v2/torrents/topPrio", post(queue::top))
+        .route("/api/v2/torrents/bottomPrio", post(queue::bottom))
+        .route("/api/v2/torrents/increasePrio", post(queue::up))
+        .route("/api/v2/torrents/decreasePrio", post(queue::down))
+        .route("/api/v2/torrents/setForceStart", post(queue::set_force_start))
         .route("/api/v2/transfer/setDownloadLimit", post(organise::set_global_download))
         .route("/api/v2/transfer/setUploadLimit", post(organise::set_global_upload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_control));

@@ -24,13 +24,16 @@ pub fn complete(torrent: &TorrentSummary) -> bool {
 pub fn state(torrent: &TorrentSummary) -> &'static str {
     let up = complete(torrent);
     match torrent.state {
+        TorrentState::Metadata if torrent.force_start => "forcedMetaDL",
         TorrentState::Metadata => "metaDL",
         TorrentState::Queued if up => "queuedUP",
         TorrentState::Queued => "queuedDL",
         TorrentState::Checking if up => "checkingUP",
         TorrentState::Checking => "checkingDL",
+        TorrentState::Downloading if torrent.force_start => "forcedDL",
         TorrentState::Downloading if torrent.download_bps > 0 => "downloading",
         TorrentState::Downloading => "stalledDL",
+        TorrentState::Seeding if torrent.force_start => "forcedUP",
         TorrentState::Seeding if torrent.upload_bps > 0 => "uploading",
         TorrentState::Seeding => "stalledUP",
         TorrentState::Paused if up => "stoppedUP",
@@ -129,12 +132,37 @@ pub struct InfoRow {
 #[derive(Debug, Default)]
 pub struct RowCache(Mutex<Rows>);
 
-/// The rows, and the share policy they were built under (a row shows the
-/// limits in force, so a new policy means new rows).
+/// What rows show of the session's settings: the share limits in force
+/// and whether queueing is on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowPolicy {
+    /// Share limits above the torrents.
+    pub share: SharePolicy,
+    /// Whether the session queues torrents.
+    pub queueing: bool,
+}
+
+impl RowPolicy {
+    /// The policy of the engine's current settings.
+    pub fn of(engine: &Engine) -> Self {
+        let session = engine.settings();
+        Self { queueing: queueing(&session), share: session.share }
+    }
+}
+
+/// Whether a session queues torrents (some active limit is set).
+pub fn queueing(session: &revaer_engine::SessionConfig) -> bool {
+    session.active_downloads.is_some()
+        || session.active_seeds.is_some()
+        || session.active_limit.is_some()
+}
+
+/// The rows, and the policy they were built under (a row shows the limits
+/// in force and the queue, so a new policy means new rows).
 #[derive(Debug, Default)]
 struct Rows {
     by_id: HashMap<InfoHash, Cached>,
-    policy: SharePolicy,
+    policy: RowPolicy,
 }
 
 /// The summary a row was built from, and the row.
@@ -143,7 +171,7 @@ type Cached = (Arc<TorrentSummary>, Arc<TorrentInfo>);
 impl RowCache {
     /// The rows of `list`, in its order.
     pub fn rows(&self, engine: &Engine, list: &[Arc<TorrentSummary>]) -> Vec<Arc<TorrentInfo>> {
-        let policy = engine.settings().share;
+        let policy = RowPolicy::of(engine);
         let mut rows = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if rows.policy != policy {
             rows.by_id.clear();
@@ -180,10 +208,11 @@ impl TorrentInfo {
     /// The row for `torrent`, which has `trackers` trackers. (`tracker`,
     /// the URL of the one working now, is empty until the engine's
     /// summaries carry tracker status.)
-    pub fn of(torrent: &TorrentSummary, trackers: u32, policy: &SharePolicy) -> Self {
+    pub fn of(torrent: &TorrentSummary, trackers: u32, policy: &RowPolicy) -> Self {
         let own = torrent.share_limits;
-        let category = torrent.labels.category.as_ref().and_then(|c| policy.categories.get(c));
-        let limits = own.resolve(category, &policy.global);
+        let category =
+            torrent.labels.category.as_ref().and_then(|c| policy.share.categories.get(c));
+        let limits = own.resolve(category, &policy.share.global);
         let hash = torrent.id.to_hex();
         let save_path = torrent.save_path.to_string_lossy().into_owned();
         // The torrent's root: its folder, or its one file.
@@ -200,7 +229,13 @@ impl TorrentInfo {
             progress: torrent.progress,
             dlspeed: torrent.download_bps,
             upspeed: torrent.upload_bps,
-            priority: 0,
+            // qBittorrent's numbering: 1 first, 0 in no queue, -1 when the
+            // session does not queue.
+            priority: if policy.queueing {
+                torrent.queue_position.map_or(0, |at| i64::from(at) + 1)
+            } else {
+                -1
+            },
             num_seeds: torrent.seeds,
             num_complete: -1,
             num_leechs: torrent.peers.saturating_sub(torrent.seeds),
@@ -214,7 +249,7 @@ impl TorrentInfo {
             category: torrent.labels.category.clone().unwrap_or_default(),
             tags: torrent.labels.tags.join(", "),
             super_seeding: false,
-            force_start: false,
+            force_start: torrent.force_start,
             save_path,
             download_path: String::new(),
             root_path: content_path.clone(),
@@ -283,6 +318,8 @@ pub(crate) fn test_summary(state: TorrentState, done: u64, down: u64, up: u64) -
         last_activity_at: None,
         private: false,
         share_limits: revaer_domain::ShareLimits::default(),
+        queue_position: None,
+        force_start: false,
     }
 }
 
@@ -311,7 +348,7 @@ mod tests {
         for (state_, done, down, up, expected) in cases {
             assert_eq!(state(&test_summary(state_, done, down, up)), expected, "{state_:?}");
         }
-        let row = TorrentInfo::of(&test_summary(Paused, 10, 0, 0), 0, &SharePolicy::default());
+        let row = TorrentInfo::of(&test_summary(Paused, 10, 0, 0), 0, &RowPolicy::default());
         assert_eq!(row.hash, "ab".repeat(20));
         assert_eq!(row.eta, ETA_UNKNOWN);
         assert_eq!(row.content_path, "/d/x");

@@ -325,8 +325,7 @@ mod tests {
             let mut summary =
                 crate::map::test_summary(revaer_domain::TorrentState::Paused, 0, 0, 0);
             summary.name = name.into();
-            let mut info =
-                TorrentInfo::of(&summary, 0, &revaer_engine::config::SharePolicy::default());
+            let mut info = TorrentInfo::of(&summary, 0, &crate::map::RowPolicy::default());
             info.hash = hash.into();
             let mut id = [0_u8; 20];
             id[0] = hash.as_bytes()[0];

@@ -111,6 +111,13 @@ fn sort(rows: &mut [std::sync::Arc<TorrentInfo>], key: &str) {
         "state" => rows.sort_by_key(|r| r.state),
         "category" => rows.sort_by(|a, b| a.category.cmp(&b.category)),
         "hash" => rows.sort_by(|a, b| a.hash.cmp(&b.hash)),
+        "priority" => rows.sort_by_key(|r| r.priority),
+        "num_seeds" => rows.sort_by_key(|r| r.num_seeds),
+        "num_leechs" => rows.sort_by_key(|r| r.num_leechs),
+        "downloaded" => rows.sort_by_key(|r| r.downloaded),
+        "uploaded" => rows.sort_by_key(|r| r.uploaded),
+        "seeding_time" => rows.sort_by_key(|r| r.seeding_time),
+        "last_activity" => rows.sort_by_key(|r| r.last_activity),
         _ => {}
     }
 }
@@ -168,7 +175,7 @@ fn limit_of(limit: revaer_domain::RateLimit) -> i64 {
 pub async fn properties(State(state): State<QbitState>, params: Params) -> Reply<Json<Properties>> {
     let view = state.service.torrent(params.hash()?).await.map_err(service_error)?;
     let (detail, t) = (&view.detail, &view.detail.summary);
-    let row = TorrentInfo::of(t, 0, &state.service.engine().settings().share);
+    let row = TorrentInfo::of(t, 0, &crate::map::RowPolicy::of(state.service.engine()));
     Ok(Json(Properties {
         save_path: row.save_path,
         download_path: String::new(),

@@ -113,6 +113,8 @@ impl Service {
             }
             TorrentAction::Move { save_path } => engine.move_storage(id, save_path.into()).await?,
             TorrentAction::ShareLimits { limits } => engine.set_share_limits(id, limits).await?,
+            TorrentAction::Queue { to } => engine.queue(id, queue_move(to)).await?,
+            TorrentAction::ForceStart { enable } => engine.set_force_start(id, enable).await?,
         }
         Ok(())
     }
@@ -153,6 +155,16 @@ impl Service {
             self.bus().note_trace(id, trace.clone());
         }
         Ok(())
+    }
+}
+
+fn queue_move(to: revaer_api_models::torrent::QueueTo) -> revaer_engine::QueueMove {
+    use revaer_api_models::torrent::QueueTo;
+    match to {
+        QueueTo::Top => revaer_engine::QueueMove::Top,
+        QueueTo::Bottom => revaer_engine::QueueMove::Bottom,
+        QueueTo::Up => revaer_engine::QueueMove::Up,
+        QueueTo::Down => revaer_engine::QueueMove::Down,
     }
 }
 

@@ -1,13 +1,14 @@
 //! `revaer action …`: pause, resume, remove, reannounce, recheck,
-//! sequential, rate caps and moves, on ids or every torrent matching the
-//! filters.
+//! sequential, rate caps, moves, queue places, force-start and share
+//! limits, on ids or every torrent matching the filters.
 
 use reqwest::Method;
 use revaer_api_models::TorrentAction;
+use revaer_api_models::torrent::QueueTo;
 use revaer_domain::InfoHash;
 
 use super::{all_matching, invalid};
-use crate::cli::{ActionCommand, Switch, Targets};
+use crate::cli::{ActionCommand, QueueArg, Switch, Targets};
 use crate::client::Client;
 use crate::error::{CliError, CliResult};
 use crate::output::Output;
@@ -78,6 +79,18 @@ fn to_action(command: ActionCommand) -> (Targets, TorrentAction) {
             (targets, TorrentAction::Rate { download_bps, upload_bps })
         }
         ActionCommand::Move { path, targets } => (targets, TorrentAction::Move { save_path: path }),
+        ActionCommand::Queue { to, targets } => {
+            let to = match to {
+                QueueArg::Top => QueueTo::Top,
+                QueueArg::Bottom => QueueTo::Bottom,
+                QueueArg::Up => QueueTo::Up,
+                QueueArg::Down => QueueTo::Down,
+            };
+            (targets, TorrentAction::Queue { to })
+        }
+        ActionCommand::ForceStart { mode, targets } => {
+            (targets, TorrentAction::ForceStart { enable: mode == Switch::On })
+        }
         ActionCommand::Share { targets, limits } => {
             (targets, TorrentAction::ShareLimits { limits: limits.limits() })
         }

@@ -12,6 +12,7 @@ struct MetainfoRecord;
 struct TrackerRecord;
 enum class TorrentFlag : std::uint8_t;
 enum class Deletion : std::uint8_t;
+enum class QueueMove : std::uint8_t;
 
 AddedTorrent add_torrent(Session& session, AddParams const& params);
 void remove_torrent(Session& session, Hash const& hash, Deletion deletion);
@@ -20,6 +21,7 @@ void resume_torrent(Session& session, Hash const& hash);
 void reannounce_torrent(Session& session, Hash const& hash);
 void recheck_torrent(Session& session, Hash const& hash);
 void set_torrent_flag(Session& session, Hash const& hash, TorrentFlag flag, bool enabled);
+void queue_torrent(Session& session, Hash const& hash, QueueMove to);
 void set_torrent_limits(Session& session, Hash const& hash, std::int32_t download, std::int32_t upload);
 void set_file_priorities(Session& session, Hash const& hash, rust::Vec<std::uint8_t> const& priorities);
 void move_torrent_storage(Session& session, Hash const& hash, rust::Str path);

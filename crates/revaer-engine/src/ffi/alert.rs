@@ -77,6 +77,9 @@ pub(crate) mod ffi {
         last_activity: i64,
         /// The metadata's private flag.
         private_torrent: bool,
+        /// Place in the download queue (0 first); -1 when not queued
+        /// (finished torrents).
+        queue_position: i32,
     }
 
     /// Everything one poll produced.

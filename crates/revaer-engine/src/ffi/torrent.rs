@@ -11,6 +11,21 @@ pub(crate) mod ffi {
         UploadMode,
         /// Do not exchange peers with PEX.
         DisablePex,
+        /// Started and stopped by the session's queue (off: forced).
+        AutoManaged,
+    }
+
+    /// A move in the download queue.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum QueueMove {
+        /// To the front.
+        Top,
+        /// To the back.
+        Bottom,
+        /// One place towards the front.
+        Up,
+        /// One place towards the back.
+        Down,
     }
 
     /// What a removal deletes besides the torrent itself. libtorrent
@@ -37,6 +52,8 @@ pub(crate) mod ffi {
         resume: Vec<u8>,
         save_path: String,
         paused: bool,
+        /// Running outside the queue (force-started).
+        forced: bool,
         sequential: bool,
         upload_mode: bool,
         disable_pex: bool,
@@ -109,6 +126,7 @@ pub(crate) mod ffi {
             flag: TorrentFlag,
             enabled: bool,
         ) -> Result<()>;
+        fn queue_torrent(session: Pin<&mut Session>, hash: &[u8; 20], to: QueueMove) -> Result<()>;
         fn set_torrent_limits(
             session: Pin<&mut Session>,
             hash: &[u8; 20],
@@ -150,4 +168,4 @@ pub(crate) mod ffi {
     }
 }
 
-pub(crate) use ffi::{AddParams, FileRecord, TorrentFlag, TrackerRecord};
+pub(crate) use ffi::{AddParams, FileRecord, QueueMove, TorrentFlag, TrackerRecord};

@@ -295,6 +295,9 @@ impl Worker<'_> {
             let Some(record) = self.torrents.get_mut(&id) else { continue };
             let state = derive_state(status);
             let previous = record.state;
+            let moved =
+                record.status.as_ref().is_none_or(|s| s.queue_position != status.queue_position);
+            self.queue_dirty |= moved;
             record.status = Some(status.clone());
             record.status_at = Some(now);
             if record.meta.save_path.as_os_str().is_empty() && !status.save_path.is_empty() {

@@ -10,7 +10,7 @@ use revaer_domain::{
 };
 
 use super::Worker;
-use crate::command::{AddOutcome, AddTorrentOptions, ParsedSource, Reply, TorrentOp};
+use crate::command::{AddOutcome, AddTorrentOptions, ParsedSource, QueueMove, Reply, TorrentOp};
 use crate::config::SessionConfig;
 use crate::error::{EngineError, Result};
 use crate::ffi;
@@ -35,6 +35,7 @@ pub(super) fn add_params(
         resume: resume.map(<[u8]>::to_vec).unwrap_or_default(),
         save_path: meta.save_path.to_str().unwrap_or_default().to_owned(),
         paused: meta.paused,
+        forced: meta.force_start,
         sequential: meta.sequential,
         upload_mode,
         disable_pex: !pex,
@@ -229,7 +230,7 @@ impl Worker<'_> {
         match op {
             TorrentOp::Pause => self.update_meta(
                 id,
-                |meta| meta.paused = true,
+                |meta| (meta.paused, meta.force_start) = (true, false),
                 |worker| {
                     call(
                         ffi::torrent::ffi::pause_torrent(worker.session.pin_mut(), id.as_bytes()),
@@ -241,7 +242,7 @@ impl Worker<'_> {
             ),
             TorrentOp::Resume => self.update_meta(
                 id,
-                |meta| meta.paused = false,
+                |meta| (meta.paused, meta.force_start) = (false, false),
                 |worker| {
                     call(
                         ffi::torrent::ffi::resume_torrent(worker.session.pin_mut(), id.as_bytes()),
@@ -307,6 +308,46 @@ impl Worker<'_> {
     pub(super) fn set_labels(&mut self, id: InfoHash, labels: TorrentLabels) -> Result<()> {
         labels.validate()?;
         self.update_meta(id, |meta| meta.labels = labels, |_| Ok(()))
+    }
+
+    pub(super) fn queue(&mut self, id: InfoHash, to: QueueMove) -> Result<()> {
+        self.record(id)?;
+        let to = match to {
+            QueueMove::Top => ffi::torrent::QueueMove::Top,
+            QueueMove::Bottom => ffi::torrent::QueueMove::Bottom,
+            QueueMove::Up => ffi::torrent::QueueMove::Up,
+            QueueMove::Down => ffi::torrent::QueueMove::Down,
+        };
+        ffi::torrent::ffi::queue_torrent(self.session.pin_mut(), id.as_bytes(), to)
+            .map_err(EngineError::native("move in the queue"))?;
+        self.refresh_soon();
+        Ok(())
+    }
+
+    /// Force-starts a torrent (resumed, outside the queue), or hands it
+    /// back to the queue.
+    pub(super) fn force_start(&mut self, id: InfoHash, enabled: bool) -> Result<()> {
+        let change = |meta: &mut TorrentMeta| {
+            meta.force_start = enabled;
+            if enabled {
+                meta.paused = false;
+            }
+        };
+        // A paused torrent stays paused: the queue would start it.
+        let paused = self.record(id)?.meta.paused;
+        self.update_meta(id, change, |worker| {
+            let hash = id.as_bytes();
+            if !enabled && paused {
+                return Ok(());
+            }
+            if enabled {
+                ffi::torrent::ffi::resume_torrent(worker.session.pin_mut(), hash)
+                    .map_err(EngineError::native("resume"))?;
+            }
+            let flag = TorrentFlag::AutoManaged;
+            ffi::torrent::ffi::set_torrent_flag(worker.session.pin_mut(), hash, flag, !enabled)
+                .map_err(EngineError::native("force-start"))
+        })
     }
 
     pub(super) fn set_share_limits(&mut self, id: InfoHash, limits: ShareLimits) -> Result<()> {

@@ -36,6 +36,9 @@ mod share;
 const TICK: Duration = Duration::from_millis(20);
 /// How often session statistics are asked for while the DHT runs.
 const STATS_EVERY: Duration = Duration::from_secs(5);
+/// Most often the download queue's order is recorded (it changes with
+/// every add, removal, completion and move).
+const QUEUE_SAVE_EVERY: Duration = Duration::from_secs(5);
 /// Longest the session may take to report its listen sockets at start.
 const LISTEN_WAIT: Duration = Duration::from_secs(5);
 /// Longest shutdown waits for resume data.
@@ -194,6 +197,10 @@ pub(crate) struct Worker<'a> {
     last_stats_post: Option<Instant>,
     /// When share limits were last checked.
     last_share_check: Option<Instant>,
+    /// Whether a queue place changed since the order was last recorded.
+    pub queue_dirty: bool,
+    /// When the queue order was last recorded.
+    last_queue_save: Option<Instant>,
 }
 
 impl<'a> Worker<'a> {
@@ -224,6 +231,8 @@ impl<'a> Worker<'a> {
             last_status_post: None,
             last_stats_post: None,
             last_share_check: None,
+            queue_dirty: false,
+            last_queue_save: None,
         }
     }
 
@@ -326,6 +335,12 @@ impl<'a> Worker<'a> {
             Command::ShareLimits { id, limits, reply } => {
                 let _ = reply.send(self.set_share_limits(id, limits));
             }
+            Command::Queue { id, to, reply } => {
+                let _ = reply.send(self.queue(id, to));
+            }
+            Command::ForceStart { id, enabled, reply } => {
+                let _ = reply.send(self.force_start(id, enabled));
+            }
             Command::Move { id, path, reply } => self.start_move(id, &path, reply),
             Command::ConnectPeer { id, peer, reply } => {
                 let _ = reply.send(self.connect_peer(id, peer));
@@ -370,6 +385,12 @@ impl<'a> Worker<'a> {
             self.enforce_share_limits(now);
             self.last_share_check = Some(now);
         }
+        if self.queue_dirty
+            && self.last_queue_save.is_none_or(|last| now.duration_since(last) >= QUEUE_SAVE_EVERY)
+        {
+            self.save_queue();
+            self.last_queue_save = Some(now);
+        }
         let interval = self.context.config.resume_save_interval;
         let ready = self
             .dirty
@@ -385,6 +406,22 @@ impl<'a> Worker<'a> {
             self.request_save(id);
         }
         Ok(())
+    }
+
+    /// Records the download queue's order (torrents in no queue last, so
+    /// that one that goes back to downloading keeps its turn).
+    fn save_queue(&mut self) {
+        self.queue_dirty = false;
+        let mut order: Vec<(i32, InfoHash)> = self
+            .torrents
+            .values()
+            .map(|r| (r.status.as_ref().map_or(-1, |s| s.queue_position), r.id()))
+            .collect();
+        order.sort_by_key(|(at, id)| (*at < 0, *at, *id));
+        let ids: Vec<InfoHash> = order.into_iter().map(|(_, id)| id).collect();
+        if let Err(err) = self.store.write_queue(&ids) {
+            tracing::warn!(error = %err, "recording the queue order failed");
+        }
     }
 
     /// Requests fresh resume data for a torrent.
@@ -432,6 +469,9 @@ impl<'a> Worker<'a> {
         }
         if !self.saving.is_empty() {
             tracing::warn!(missing = self.saving.len(), "shutdown without fresh resume data");
+        }
+        if self.queue_dirty {
+            self.save_queue();
         }
         // A deletion not reported yet is not started: the files stay.
         self.own_deletes.clear();
