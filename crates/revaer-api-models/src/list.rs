@@ -395,6 +395,9 @@ mod tests {
             share_limits: revaer_domain::ShareLimits::default(),
             queue_position: None,
             force_start: false,
+            sequential: false,
+            download_limit: revaer_domain::RateLimit::UNLIMITED,
+            upload_limit: revaer_domain::RateLimit::UNLIMITED,
         })
     }
 

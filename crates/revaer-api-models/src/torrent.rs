@@ -257,12 +257,21 @@ pub enum TorrentAction {
         /// On or off.
         enable: bool,
     },
+    /// Connect to peers (as a tracker would hand them out).
+    AddPeers {
+        /// `ip:port` (IPv6 as `[ip]:port`), at most 100.
+        #[cfg_attr(feature = "openapi", schema(max_items = 100, min_items = 1))]
+        peers: Vec<String>,
+    },
     /// Replace the torrent's own share limits.
     ShareLimits {
         /// The limits (each `inherit`, `unlimited` or a value).
         limits: ShareLimits,
     },
 }
+
+/// Most peers one `add_peers` action names.
+pub const MAX_PEERS: usize = 100;
 
 /// A move in the download queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -303,6 +312,18 @@ impl TorrentAction {
                     ("/download_bps", download_bps.flatten()),
                     ("/upload_bps", upload_bps.flatten()),
                 ]);
+                if errors.is_empty() { Ok(()) } else { Err(errors) }
+            }
+            Self::AddPeers { peers } => {
+                let mut errors: Vec<InvalidParam> = peers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, peer)| peer.parse::<std::net::SocketAddr>().is_err())
+                    .map(|(at, _)| InvalidParam::new(format!("/peers/{at}"), "not an ip:port"))
+                    .collect();
+                if peers.is_empty() || peers.len() > MAX_PEERS {
+                    errors.push(InvalidParam::new("/peers", format!("1 to {MAX_PEERS} peers")));
+                }
                 if errors.is_empty() { Ok(()) } else { Err(errors) }
             }
             Self::ShareLimits { limits } => {

@@ -413,6 +413,15 @@ pub enum ActionCommand {
         #[command(flatten)]
         targets: Targets,
     },
+    /// Connect torrents to peers.
+    AddPeers {
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+        /// A peer, `ip:port` or `[ipv6]:port` (repeatable).
+        #[arg(long = "peer", required = true)]
+        peers: Vec<String>,
+    },
     /// Replace the torrents' own share limits (a limit not given inherits).
     Share {
         /// Which torrents.

@@ -184,8 +184,8 @@ async fn torrents_are_added_listed_inspected_and_acted_on() {
         assert_eq!(code(&done), 0, "{args:?}: {}", stderr(&done));
     }
     let detail = d.engine.detail(ID.parse().expect("hash")).await.expect("detail");
-    assert_eq!(detail.download_limit.get(), Some(5 * 1024 * 1024));
-    assert!(detail.sequential);
+    assert_eq!(detail.summary.download_limit.get(), Some(5 * 1024 * 1024));
+    assert!(detail.summary.sequential);
 
     let removed = d.run(&["action", "remove", ID, "--delete-data"]).await;
     assert_eq!(code(&removed), 0, "{}", stderr(&removed));

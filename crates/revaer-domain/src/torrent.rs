@@ -223,6 +223,15 @@ pub struct TorrentSummary {
     /// Whether its metadata marks it private (no DHT, PeX or LSD).
     #[serde(default)]
     pub private: bool,
+    /// Whether pieces are fetched in order.
+    #[serde(default)]
+    pub sequential: bool,
+    /// Per-torrent download cap.
+    #[serde(default)]
+    pub download_limit: RateLimit,
+    /// Per-torrent upload cap.
+    #[serde(default)]
+    pub upload_limit: RateLimit,
     /// Its place in the download queue (0 first); `None` when it is in
     /// none (finished torrents).
     #[serde(default)]
@@ -278,12 +287,6 @@ pub struct TorrentDetail {
     /// Path of the payload: the single file, or the top-level folder.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub content_path: PathBuf,
-    /// Whether pieces are fetched in order.
-    pub sequential: bool,
-    /// Per-torrent download cap.
-    pub download_limit: RateLimit,
-    /// Per-torrent upload cap.
-    pub upload_limit: RateLimit,
     /// Why the torrent stopped, when `state` is `error`.
     pub error: Option<String>,
     /// Trackers with their status.

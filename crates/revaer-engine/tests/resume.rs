@@ -49,8 +49,8 @@ async fn restart_mid_download_resumes_without_refetching() {
     let restored = second.summary(payload.id).expect("torrent restored");
     assert_eq!(restored.labels, labels);
     let detail = second.detail(payload.id).await.expect("detail");
-    assert!(detail.sequential);
-    assert_eq!(detail.download_limit, RateLimit::bytes_per_second(CAP));
+    assert!(detail.summary.sequential);
+    assert_eq!(detail.summary.download_limit, RateLimit::bytes_per_second(CAP));
     let mut events = second.subscribe();
     second.set_limits(payload.id, RateLimit::UNLIMITED, RateLimit::UNLIMITED).await.expect("uncap");
     second.connect_peer(payload.id, seed.peer()).await.expect("connect");

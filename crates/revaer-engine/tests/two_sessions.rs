@@ -347,7 +347,7 @@ async fn assert_cap_holds(session_wide: bool) {
     let detail = leech.engine.detail(payload.id).await.expect("detail");
     let expected =
         if session_wide { RateLimit::UNLIMITED } else { RateLimit::bytes_per_second(cap) };
-    assert_eq!(detail.download_limit, expected);
+    assert_eq!(detail.summary.download_limit, expected);
     leech.stop().await;
     seed.stop().await;
 }

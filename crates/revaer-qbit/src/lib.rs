@@ -15,7 +15,8 @@
 //!   incremental per client).
 //! - [`map`]: Revaer's torrents as qBittorrent's rows and states.
 //! - [`share`]: share limits in qBittorrent's numbers; [`queue`]: queue
-//!   places and force-start.
+//!   places and force-start; [`edit`]: locations, sequential download,
+//!   file priorities and peers.
 //!
 //! Reads answer `GET`, `HEAD` and `POST` (a `GET` reads its query, a
 //! `POST` its form body); mutators need `POST` (`405` otherwise).
@@ -31,6 +32,7 @@
 pub mod actions;
 pub mod app;
 pub mod auth;
+pub mod edit;
 pub mod map;
 pub mod organise;
 pub mod params;
@@ -110,6 +112,10 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/increasePrio", post(queue::up))
         .route("/api/v2/torrents/decreasePrio", post(queue::down))
         .route("/api/v2/torrents/setForceStart", post(queue::set_force_start))
+        .route("/api/v2/torrents/setLocation", post(edit::set_location))
+        .route("/api/v2/torrents/toggleSequentialDownload", post(edit::toggle_sequential))
+        .route("/api/v2/torrents/filePrio", post(edit::file_priority))
+        .route("/api/v2/torrents/addPeers", post(edit::add_peers))
         .route("/api/v2/transfer/setDownloadLimit", post(organise::set_global_download))
         .route("/api/v2/transfer/setUploadLimit", post(organise::set_global_upload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_control));

@@ -43,6 +43,11 @@ pub fn state(torrent: &TorrentSummary) -> &'static str {
     }
 }
 
+/// A cap as `torrents/info` sends it: bytes/s, `0` for none.
+fn rate(limit: revaer_domain::RateLimit) -> i64 {
+    limit.get().map_or(0, |bps| i64::try_from(bps).unwrap_or(i64::MAX))
+}
+
 fn unix(at: Option<DateTime<Utc>>) -> i64 {
     at.map_or(-1, |at| at.timestamp())
 }
@@ -244,7 +249,7 @@ impl TorrentInfo {
             popularity: 0.0,
             eta: torrent.eta_secs.filter(|eta| *eta < ETA_UNKNOWN).unwrap_or(ETA_UNKNOWN),
             state: state(torrent),
-            seq_dl: false,
+            seq_dl: torrent.sequential,
             f_l_piece_prio: false,
             category: torrent.labels.category.clone().unwrap_or_default(),
             tags: torrent.labels.tags.join(", "),
@@ -258,8 +263,8 @@ impl TorrentInfo {
             completion_on: unix(torrent.completed_at),
             tracker: String::new(),
             trackers_count: trackers,
-            dl_limit: 0,
-            up_limit: 0,
+            dl_limit: rate(torrent.download_limit),
+            up_limit: rate(torrent.upload_limit),
             downloaded: torrent.downloaded,
             uploaded: torrent.uploaded,
             downloaded_session: torrent.downloaded,
@@ -320,6 +325,9 @@ pub(crate) fn test_summary(state: TorrentState, done: u64, down: u64, up: u64) -
         share_limits: revaer_domain::ShareLimits::default(),
         queue_position: None,
         force_start: false,
+        sequential: false,
+        download_limit: revaer_domain::RateLimit::UNLIMITED,
+        upload_limit: revaer_domain::RateLimit::UNLIMITED,
     }
 }
 

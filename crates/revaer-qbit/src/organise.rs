@@ -232,35 +232,33 @@ pub async fn set_upload_limit(
 
 /// The caps of the torrents `hashes` names, by hash (`0`: none, as
 /// qBittorrent answers).
-async fn caps(
+fn caps(
     state: &QbitState,
     params: &Params,
-    pick: fn(&revaer_domain::TorrentDetail) -> revaer_domain::RateLimit,
-) -> Reply<Json<BTreeMap<String, u64>>> {
-    let mut caps = BTreeMap::new();
-    for id in named(state, params) {
-        let detail = state.service.engine().detail(id).await;
-        if let Ok(detail) = detail {
-            caps.insert(id.to_hex(), pick(&detail).get().unwrap_or(0));
-        }
-    }
-    Ok(Json(caps))
+    pick: fn(&revaer_domain::TorrentSummary) -> revaer_domain::RateLimit,
+) -> Json<BTreeMap<String, u64>> {
+    let engine = state.service.engine();
+    let caps = named(state, params)
+        .into_iter()
+        .filter_map(|id| engine.summary(id).map(|t| (id.to_hex(), pick(&t).get().unwrap_or(0))))
+        .collect();
+    Json(caps)
 }
 
 /// `torrents/downloadLimit`: `hashes` → `{hash: bytes/s}` (`0`: none).
 pub async fn download_limit(
     State(state): State<QbitState>,
     params: Params,
-) -> Reply<Json<BTreeMap<String, u64>>> {
-    caps(&state, &params, |detail| detail.download_limit).await
+) -> Json<BTreeMap<String, u64>> {
+    caps(&state, &params, |t| t.download_limit)
 }
 
 /// `torrents/uploadLimit`: `hashes` → `{hash: bytes/s}` (`0`: none).
 pub async fn upload_limit(
     State(state): State<QbitState>,
     params: Params,
-) -> Reply<Json<BTreeMap<String, u64>>> {
-    caps(&state, &params, |detail| detail.upload_limit).await
+) -> Json<BTreeMap<String, u64>> {
+    caps(&state, &params, |t| t.upload_limit)
 }
 
 /// `transfer/setDownloadLimit` and `transfer/setUploadLimit`: `limit`

@@ -171,10 +171,16 @@ fn limit_of(limit: revaer_domain::RateLimit) -> i64 {
     limit.get().and_then(|bps| i64::try_from(bps).ok()).unwrap_or(-1)
 }
 
+/// The engine's detail of the torrent `hash` names (`404` when none).
+async fn detail(state: &QbitState, params: &Params) -> Reply<revaer_domain::TorrentDetail> {
+    let id = params.hash()?;
+    state.service.engine().detail(id).await.map_err(|err| service_error(err.into()))
+}
+
 /// `torrents/properties?hash=` (`404` for an unknown torrent).
 pub async fn properties(State(state): State<QbitState>, params: Params) -> Reply<Json<Properties>> {
-    let view = state.service.torrent(params.hash()?).await.map_err(service_error)?;
-    let (detail, t) = (&view.detail, &view.detail.summary);
+    let detail = detail(&state, &params).await?;
+    let t = &detail.summary;
     let row = TorrentInfo::of(t, 0, &crate::map::RowPolicy::of(state.service.engine()));
     Ok(Json(Properties {
         save_path: row.save_path,
@@ -187,8 +193,8 @@ pub async fn properties(State(state): State<QbitState>, params: Params) -> Reply
         total_uploaded_session: t.uploaded,
         total_downloaded: t.downloaded,
         total_downloaded_session: t.downloaded,
-        up_limit: limit_of(detail.upload_limit),
-        dl_limit: limit_of(detail.download_limit),
+        up_limit: limit_of(t.upload_limit),
+        dl_limit: limit_of(t.download_limit),
         time_elapsed: 0,
         seeding_time: row.seeding_time,
         nb_connections: t.peers,
@@ -245,9 +251,8 @@ pub fn priority_of(priority: FilePriority) -> u8 {
 
 /// `torrents/files?hash=`.
 pub async fn files(State(state): State<QbitState>, params: Params) -> Reply<Json<Vec<FileRow>>> {
-    let view = state.service.torrent(params.hash()?).await.map_err(service_error)?;
-    let rows = view
-        .detail
+    let detail = detail(&state, &params).await?;
+    let rows = detail
         .files
         .iter()
         .map(|file| FileRow {
@@ -297,7 +302,7 @@ pub async fn trackers(
     State(state): State<QbitState>,
     params: Params,
 ) -> Reply<Json<Vec<TrackerRow>>> {
-    let view = state.service.torrent(params.hash()?).await.map_err(service_error)?;
+    let detail = detail(&state, &params).await?;
     let session = state.service.engine().settings();
     let mut rows = vec![
         pseudo("** [DHT] **", session.dht),
@@ -305,7 +310,7 @@ pub async fn trackers(
         pseudo("** [LSD] **", session.lsd),
     ];
     let count = |n: Option<u32>| n.map_or(-1, i64::from);
-    rows.extend(view.detail.trackers.iter().map(|tracker| TrackerRow {
+    rows.extend(detail.trackers.iter().map(|tracker| TrackerRow {
         url: tracker.url.clone(),
         status: match tracker.status {
             TrackerStatus::NotContacted => 1,

@@ -103,17 +103,23 @@ impl Service {
             TorrentAction::Recheck {} => engine.recheck(id).await?,
             TorrentAction::Sequential { enable } => engine.set_sequential(id, enable).await?,
             TorrentAction::Rate { download_bps, upload_bps } => {
-                let detail = engine.detail(id).await?;
+                let current = engine.summary(id).ok_or(EngineError::NotFound { id })?;
                 let cap = |value: Option<Option<u64>>, current: RateLimit| {
                     value.map_or(current, |bps| RateLimit::bytes_per_second(bps.unwrap_or(0)))
                 };
-                let download = cap(download_bps, detail.download_limit);
-                let upload = cap(upload_bps, detail.upload_limit);
+                let download = cap(download_bps, current.download_limit);
+                let upload = cap(upload_bps, current.upload_limit);
                 engine.set_limits(id, download, upload).await?;
             }
             TorrentAction::Move { save_path } => engine.move_storage(id, save_path.into()).await?,
             TorrentAction::ShareLimits { limits } => engine.set_share_limits(id, limits).await?,
             TorrentAction::Queue { to } => engine.queue(id, queue_move(to)).await?,
+            TorrentAction::AddPeers { peers } => {
+                // Checked by `validate` above.
+                for peer in peers.iter().filter_map(|peer| peer.parse().ok()) {
+                    engine.connect_peer(id, peer).await?;
+                }
+            }
             TorrentAction::ForceStart { enable } => engine.set_force_start(id, enable).await?,
         }
         Ok(())

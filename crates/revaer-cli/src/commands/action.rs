@@ -91,6 +91,7 @@ fn to_action(command: ActionCommand) -> (Targets, TorrentAction) {
         ActionCommand::ForceStart { mode, targets } => {
             (targets, TorrentAction::ForceStart { enable: mode == Switch::On })
         }
+        ActionCommand::AddPeers { targets, peers } => (targets, TorrentAction::AddPeers { peers }),
         ActionCommand::Share { targets, limits } => {
             (targets, TorrentAction::ShareLimits { limits: limits.limits() })
         }

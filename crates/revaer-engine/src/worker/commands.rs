@@ -473,7 +473,6 @@ impl Worker<'_> {
         let record = self.record(id)?;
         let layout = record.layout.clone();
         let (summary, content_path) = (record.summary(), record.content_path());
-        let meta = record.meta.clone();
         let error = record.status.as_ref().map(|s| s.error.clone()).filter(|e| !e.is_empty());
         let files = match &layout {
             Some(layout) => {
@@ -496,16 +495,7 @@ impl Worker<'_> {
             .into_iter()
             .map(tracker_entry)
             .collect();
-        Ok(TorrentDetail {
-            summary,
-            content_path,
-            sequential: meta.sequential,
-            download_limit: meta.download_limit,
-            upload_limit: meta.upload_limit,
-            error,
-            trackers,
-            files,
-        })
+        Ok(TorrentDetail { summary, content_path, error, trackers, files })
     }
 
     /// Publishes a torrent's facets (after an add, a restore and the
