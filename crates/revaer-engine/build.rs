@@ -3,7 +3,7 @@
 //! Probes libtorrent-rasterbar through pkg-config (never downloads or builds
 //! it), forwards its preprocessor defines to our C++ (they change libtorrent's
 //! struct layouts, so they must match the library's build), and compiles the
-//! three glue translation units plus the cxx-generated bridges.
+//! glue translation units plus the cxx-generated bridges.
 
 /// Oldest libtorrent-rasterbar this bridge is written against (Debian
 /// bookworm ships 2.0.8).
@@ -14,6 +14,7 @@ const BRIDGES: &[(&str, &str)] = &[
     ("src/ffi/session.rs", "cpp/session.cc"),
     ("src/ffi/torrent.rs", "cpp/torrent.cc"),
     ("src/ffi/alert.rs", "cpp/alert.cc"),
+    ("src/ffi/detail.rs", "cpp/detail.cc"),
 ];
 
 /// Headers the glue and bridges include.
@@ -22,6 +23,7 @@ const HEADERS: &[&str] = &[
     "include/revaer-engine/session.h",
     "include/revaer-engine/torrent.h",
     "include/revaer-engine/alert.h",
+    "include/revaer-engine/detail.h",
     "cpp/session_impl.h",
 ];
 

@@ -396,6 +396,7 @@ mod tests {
             queue_position: None,
             force_start: false,
             sequential: false,
+            first_last_piece: false,
             download_limit: revaer_domain::RateLimit::UNLIMITED,
             upload_limit: revaer_domain::RateLimit::UNLIMITED,
         })

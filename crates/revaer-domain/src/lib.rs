@@ -9,6 +9,7 @@
 //! - [`info_hash`]: the torrent identity ([`InfoHash`]), hex on the wire.
 //! - [`magnet`]: validated magnet URIs ([`MagnetUri`]).
 //! - [`torrent`]: lifecycle state, summaries and detail views, rate limits.
+//! - [`peer`]: a torrent's peers and its pieces.
 //! - [`mod@file`]: files inside a torrent and their priorities.
 //! - [`selection`]: include/exclude globs, the skip-fluff preset and per-file
 //!   priorities, compiled once and evaluated against a file list.
@@ -48,6 +49,7 @@ pub mod fsops;
 pub mod health;
 pub mod info_hash;
 pub mod magnet;
+pub mod peer;
 pub mod selection;
 pub mod settings;
 pub mod share;
@@ -60,9 +62,10 @@ pub use file::{FileEntry, FilePriority};
 pub use health::{Component, ComponentHealth, HealthStatus};
 pub use info_hash::{InfoHash, InfoHashError};
 pub use magnet::{MagnetError, MagnetUri};
+pub use peer::{PeerConnection, PeerEntry, PeerFlags, PeerSource, PieceMap, PieceState};
 pub use selection::{CompiledSelection, PriorityOverride, SelectionError, SelectionRules};
 pub use share::{Limit, Ratio, ShareAction, ShareLimits};
 pub use torrent::{
-    RateLimit, TorrentDetail, TorrentLabels, TorrentState, TorrentSummary, TrackerEntry,
-    TrackerStatus,
+    RateLimit, TorrentDetail, TorrentLabels, TorrentState, TorrentSummary, TrackerEdit,
+    TrackerEntry, TrackerReplace, TrackerSpec, TrackerStatus,
 };

@@ -171,6 +171,7 @@ impl TorrentLabels {
 /// One row of a torrent list: everything a list view shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[allow(clippy::struct_excessive_bools, reason = "independent per-torrent switches")]
 pub struct TorrentSummary {
     /// The info-hash.
     pub id: InfoHash,
@@ -239,6 +240,10 @@ pub struct TorrentSummary {
     /// Whether it runs outside the queue (force-started).
     #[serde(default)]
     pub force_start: bool,
+    /// Whether the first and last pieces of each wanted file come first
+    /// (so that a player can read a file's header and index early).
+    #[serde(default)]
+    pub first_last_piece: bool,
     /// Its own share limits (see `share`).
     #[serde(default)]
     pub share_limits: crate::share::ShareLimits,
@@ -275,6 +280,54 @@ pub struct TrackerEntry {
     pub seeds: Option<u32>,
     /// Leechers the tracker reported.
     pub leechers: Option<u32>,
+}
+
+/// A tracker to add, at its tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TrackerSpec {
+    /// Announce URL (`http://`, `https://` or `udp://`).
+    pub url: String,
+    /// Tier (lower is tried first); 0 when absent.
+    #[serde(default)]
+    pub tier: u8,
+}
+
+/// One tracker URL replaced by another (keeping its tier).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TrackerReplace {
+    /// The tracker's URL now.
+    pub from: String,
+    /// Its new URL.
+    pub to: String,
+}
+
+/// A change to a torrent's trackers, applied as one: replacements first,
+/// then removals, then additions (a URL already there is not added twice).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TrackerEdit {
+    /// Trackers to add.
+    #[serde(default)]
+    pub add: Vec<TrackerSpec>,
+    /// URLs of trackers to remove (each must be there).
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// URLs to replace (each `from` must be there, no `to` may be).
+    #[serde(default)]
+    pub replace: Vec<TrackerReplace>,
+}
+
+impl TrackerEdit {
+    /// Whether the edit changes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty() && self.replace.is_empty()
+    }
 }
 
 /// Everything a UI needs about one torrent.

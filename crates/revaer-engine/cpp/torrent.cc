@@ -84,11 +84,18 @@ void apply_options(lt::add_torrent_params& atp, AddParams const& p) {
   }
   atp.download_limit = p.download_limit > 0 ? p.download_limit : -1;
   atp.upload_limit = p.upload_limit > 0 ? p.upload_limit : -1;
-  for (auto const& tracker : p.trackers) {
-    std::string url(tracker);
-    if (std::find(atp.trackers.begin(), atp.trackers.end(), url) == atp.trackers.end()) {
-      atp.trackers.push_back(url);
-    }
+  if (p.exact_trackers) {
+    atp.trackers.clear();
+    atp.tracker_tiers.clear();
+    atp.flags |= tf::override_trackers;
+  }
+  for (std::size_t i = 0; i < p.trackers.size(); ++i) {
+    std::string url(p.trackers[i]);
+    if (std::find(atp.trackers.begin(), atp.trackers.end(), url) != atp.trackers.end()) continue;
+    // tracker_tiers runs alongside trackers (resume data fills both).
+    atp.tracker_tiers.resize(atp.trackers.size(), 0);
+    atp.trackers.push_back(url);
+    atp.tracker_tiers.push_back(i < p.tracker_tiers.size() ? p.tracker_tiers[i] : 0);
   }
 }
 

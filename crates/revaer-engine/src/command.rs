@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use revaer_domain::{
-    CompiledSelection, FileEntry, InfoHash, MagnetUri, RateLimit, ShareLimits, TorrentDetail,
-    TorrentLabels, TorrentSummary,
+    CompiledSelection, FileEntry, InfoHash, MagnetUri, PeerEntry, PieceMap, RateLimit, ShareLimits,
+    TorrentDetail, TorrentLabels, TorrentSummary, TrackerEdit,
 };
 use tokio::sync::oneshot;
 
@@ -52,6 +52,8 @@ pub struct AddTorrentOptions {
     /// The torrent's own share limits (the engine enforces them, with the
     /// category's and the global ones from [`SessionConfig::share`]).
     pub share_limits: ShareLimits,
+    /// Fetch the first and last pieces of each wanted file first.
+    pub first_last_piece: bool,
 }
 
 /// The result of an add.
@@ -170,6 +172,24 @@ pub(crate) enum Command {
         peer: SocketAddr,
         reply: Reply<()>,
     },
+    Trackers {
+        id: InfoHash,
+        edit: TrackerEdit,
+        reply: Reply<()>,
+    },
+    FirstLastPiece {
+        id: InfoHash,
+        enabled: bool,
+        reply: Reply<()>,
+    },
+    Peers {
+        id: InfoHash,
+        reply: Reply<Vec<PeerEntry>>,
+    },
+    Pieces {
+        id: InfoHash,
+        reply: Reply<PieceMap>,
+    },
     Detail {
         id: InfoHash,
         reply: Reply<TorrentDetail>,
@@ -193,6 +213,8 @@ impl Command {
             Self::Add { reply, .. } => drop(reply.send(Err(error()))),
             Self::Select { reply, .. } => drop(reply.send(Err(error()))),
             Self::Detail { reply, .. } => drop(reply.send(Err(error()))),
+            Self::Peers { reply, .. } => drop(reply.send(Err(error()))),
+            Self::Pieces { reply, .. } => drop(reply.send(Err(error()))),
             Self::Remove { reply, .. }
             | Self::Op { reply, .. }
             | Self::Sequential { reply, .. }
@@ -203,6 +225,8 @@ impl Command {
             | Self::ForceStart { reply, .. }
             | Self::Move { reply, .. }
             | Self::ConnectPeer { reply, .. }
+            | Self::Trackers { reply, .. }
+            | Self::FirstLastPiece { reply, .. }
             | Self::Settings { reply, .. } => drop(reply.send(Err(error()))),
             Self::Shutdown { reply } => drop(reply.send(())),
             #[cfg(feature = "fault-injection")]

@@ -119,6 +119,15 @@ pub enum EngineError {
         /// Why.
         reason: &'static str,
     },
+    /// A tracker edit names a tracker that is not there, or one already
+    /// there.
+    #[error("tracker {url}: {reason}")]
+    TrackerConflict {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// The engine did not start listening or did not answer in time.
     #[error("the engine did not {op} within {seconds} s")]
     Timeout {

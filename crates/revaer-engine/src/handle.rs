@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use revaer_domain::{
-    CompiledSelection, EngineEvent, FileEntry, InfoHash, RateLimit, ShareLimits, TorrentDetail,
-    TorrentLabels, TorrentSummary,
+    CompiledSelection, EngineEvent, FileEntry, InfoHash, PeerEntry, PieceMap, RateLimit,
+    ShareLimits, TorrentDetail, TorrentLabels, TorrentSummary, TrackerEdit,
 };
 use tokio::sync::{broadcast, oneshot};
 
@@ -210,6 +210,30 @@ impl Engine {
     /// Connects the torrent to a peer (as a tracker or PEX would).
     pub async fn connect_peer(&self, id: InfoHash, peer: SocketAddr) -> Result<()> {
         self.request(|reply| Command::ConnectPeer { id, peer, reply }).await
+    }
+
+    /// Changes the torrent's trackers: replacements, then removals, then
+    /// additions, as one change that survives a restart. A URL to replace
+    /// or remove that is not there, or a replacement already there, is
+    /// refused ([`EngineError::TrackerConflict`]) and nothing changes.
+    pub async fn edit_trackers(&self, id: InfoHash, edit: TrackerEdit) -> Result<()> {
+        self.request(|reply| Command::Trackers { id, edit, reply }).await
+    }
+
+    /// Fetches the first and last pieces of each wanted file first (or
+    /// not): a player can then open a file before it is complete.
+    pub async fn set_first_last_piece(&self, id: InfoHash, enabled: bool) -> Result<()> {
+        self.request(|reply| Command::FirstLastPiece { id, enabled, reply }).await
+    }
+
+    /// The torrent's connected peers.
+    pub async fn peers(&self, id: InfoHash) -> Result<Vec<PeerEntry>> {
+        self.request(|reply| Command::Peers { id, reply }).await
+    }
+
+    /// What the engine has of each of the torrent's pieces.
+    pub async fn pieces(&self, id: InfoHash) -> Result<PieceMap> {
+        self.request(|reply| Command::Pieces { id, reply }).await
     }
 
     /// Everything about one torrent: files, trackers, caps.

@@ -28,7 +28,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use revaer_domain::{InfoHash, RateLimit, SelectionRules, ShareLimits, TorrentLabels};
+use revaer_domain::{InfoHash, RateLimit, SelectionRules, ShareLimits, TorrentLabels, TrackerSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
@@ -46,6 +46,7 @@ const META_VERSION: u32 = 1;
 
 /// Revaer's per-torrent record, persisted as `<id>.meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::struct_excessive_bools, reason = "independent per-torrent switches")]
 pub(crate) struct TorrentMeta {
     pub version: u32,
     pub id: InfoHash,
@@ -81,6 +82,13 @@ pub(crate) struct TorrentMeta {
     /// Running outside the session's queue.
     #[serde(default)]
     pub force_start: bool,
+    /// The first and last pieces of each wanted file come first.
+    #[serde(default)]
+    pub first_last_piece: bool,
+    /// The exact tracker list once it has been edited (`trackers` and the
+    /// metainfo's no longer count then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracker_list: Option<Vec<TrackerSpec>>,
 }
 
 impl TorrentMeta {
@@ -105,6 +113,8 @@ impl TorrentMeta {
             adopted: Vec::new(),
             share_limits: ShareLimits::default(),
             force_start: false,
+            first_last_piece: false,
+            tracker_list: None,
         }
     }
 }

@@ -144,6 +144,7 @@ impl TorrentRecord {
             share_limits: self.meta.share_limits,
             queue_position: status.and_then(|s| u32::try_from(s.queue_position).ok()),
             force_start: self.meta.force_start,
+            first_last_piece: self.meta.first_last_piece,
             sequential: self.meta.sequential,
             download_limit: self.meta.download_limit,
             upload_limit: self.meta.upload_limit,

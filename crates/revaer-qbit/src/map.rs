@@ -326,6 +326,7 @@ pub(crate) fn test_summary(state: TorrentState, done: u64, down: u64, up: u64) -
         queue_position: None,
         force_start: false,
         sequential: false,
+        first_last_piece: false,
         download_limit: revaer_domain::RateLimit::UNLIMITED,
         upload_limit: revaer_domain::RateLimit::UNLIMITED,
     }

@@ -18,6 +18,9 @@ pub(crate) mod ffi {
         ResumeFailed,
         StorageMoved,
         StorageMoveFailed,
+        /// File priorities took effect (libtorrent has just recomputed the
+        /// piece priorities from them).
+        FilePriorities,
         /// Session statistics (asked for every few seconds while the DHT
         /// runs): `count` is the DHT nodes of every routing table.
         DhtStats,

@@ -5,7 +5,9 @@
 //! - [`session`]: creating the session and applying settings;
 //! - [`torrent`]: adding, commanding and querying torrents, and reading or
 //!   creating metainfo;
-//! - [`alert`]: draining libtorrent's alert queue into plain records.
+//! - [`alert`]: draining libtorrent's alert queue into plain records;
+//! - [`detail`]: a torrent's peers and pieces, its tracker list and its
+//!   edge-piece priorities.
 //!
 //! Every C++ function that can throw is declared `-> Result<..>`, so an
 //! exception becomes a `cxx::Exception` instead of `std::terminate`. Plain
@@ -18,5 +20,6 @@
 #![allow(unused_qualifications, clippy::pedantic)]
 
 pub(crate) mod alert;
+pub(crate) mod detail;
 pub(crate) mod session;
 pub(crate) mod torrent;

@@ -61,6 +61,11 @@ pub(crate) mod ffi {
         download_limit: i32,
         upload_limit: i32,
         trackers: Vec<String>,
+        /// The tier of each of `trackers` (0 when shorter).
+        tracker_tiers: Vec<u8>,
+        /// `trackers` is the whole list: the metainfo's and the resume
+        /// data's are ignored.
+        exact_trackers: bool,
     }
 
     /// What `add_torrent` did.

@@ -71,6 +71,7 @@ impl Worker<'_> {
                 let message = format!("{} ({})", alert.message, alert.detail);
                 self.finish_move(id, Err(EngineError::MoveFailed { id, message }));
             }
+            AlertKind::FilePriorities => self.apply_edges(id),
             _ => {}
         }
     }
@@ -259,6 +260,7 @@ impl Worker<'_> {
         });
         record.layout = Some(layout);
         let name = record.name();
+        self.apply_edges(id);
         self.request_save(id);
         self.refresh_facets(id);
         self.emit(EngineEvent::MetadataReceived(event::MetadataReceived {

@@ -42,7 +42,12 @@ pub(super) fn add_params(
         file_priorities: meta.file_priorities.clone(),
         download_limit: meta.download_limit.to_libtorrent(),
         upload_limit: meta.upload_limit.to_libtorrent(),
-        trackers: meta.trackers.clone(),
+        trackers: match &meta.tracker_list {
+            Some(list) => list.iter().map(|t| t.url.clone()).collect(),
+            None => meta.trackers.clone(),
+        },
+        tracker_tiers: meta.tracker_list.iter().flatten().map(|t| t.tier).collect(),
+        exact_trackers: meta.tracker_list.is_some(),
     }
 }
 
@@ -53,7 +58,7 @@ impl Worker<'_> {
 
     /// Changes a torrent's record: the new record is written first, then
     /// `apply` runs; the in-memory record changes only if both succeed.
-    fn update_meta(
+    pub(super) fn update_meta(
         &mut self,
         id: InfoHash,
         change: impl FnOnce(&mut TorrentMeta),
@@ -161,6 +166,7 @@ impl Worker<'_> {
         self.context.shared.publish(record.shared_summary());
         self.torrents.insert(id, record);
         self.refresh_facets(id);
+        self.apply_edges(id);
         self.request_save(id);
         self.refresh_soon();
         self.emit(event);
@@ -399,6 +405,7 @@ impl Worker<'_> {
                 .map_err(EngineError::native("set file priorities"))
             },
         )?;
+        self.apply_edges(id);
         let done = self.file_progress(id, &layout)?;
         Ok(visible_files(&layout, |index| {
             let level = priorities.get(index).copied().unwrap_or(4);
@@ -594,6 +601,7 @@ fn new_meta(
     meta.download_limit = options.download_limit;
     meta.upload_limit = options.upload_limit;
     meta.trackers = options.trackers;
+    meta.first_last_piece = options.first_last_piece;
     if let Some(layout) = layout {
         meta.adopted = crate::owned::adopted(&meta.save_path, layout);
         if !options.selection.rules().is_default() {
@@ -608,7 +616,7 @@ fn new_meta(
     Ok((meta, pending.then_some(options.selection)))
 }
 
-fn check_trackers(trackers: &[String]) -> Result<()> {
+pub(super) fn check_trackers(trackers: &[String]) -> Result<()> {
     if trackers.len() > MAX_TRACKERS {
         return Err(EngineError::InvalidTracker {
             index: MAX_TRACKERS,

@@ -29,6 +29,7 @@ use crate::torrents::TorrentRecord;
 
 mod alerts;
 mod commands;
+mod detail;
 mod restore;
 mod share;
 
@@ -347,6 +348,18 @@ impl<'a> Worker<'a> {
             }
             Command::Detail { id, reply } => {
                 let _ = reply.send(self.detail(id));
+            }
+            Command::Trackers { id, edit, reply } => {
+                let _ = reply.send(self.edit_trackers(id, &edit));
+            }
+            Command::FirstLastPiece { id, enabled, reply } => {
+                let _ = reply.send(self.set_first_last(id, enabled));
+            }
+            Command::Peers { id, reply } => {
+                let _ = reply.send(self.peers(id));
+            }
+            Command::Pieces { id, reply } => {
+                let _ = reply.send(self.pieces(id));
             }
             Command::Settings { config, reply } => {
                 let _ = reply.send(self.apply_settings(*config));

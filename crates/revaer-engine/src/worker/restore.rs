@@ -129,6 +129,7 @@ impl Worker<'_> {
         });
         self.torrents.insert(id, record);
         self.refresh_facets(id);
+        self.apply_edges(id);
         self.emit(event);
     }
 
