@@ -37,5 +37,7 @@ pub mod transfer;
 
 pub use list::{ListQuery, Order, SortKey, TorrentPage};
 pub use problem::{InvalidParam, PROBLEM_CONTENT_TYPE, Problem};
-pub use torrent::{AddTorrentRequest, SelectRequest, SelectResult, TorrentAction, TorrentView};
+pub use torrent::{
+    AddTorrentRequest, PeerList, SelectRequest, SelectResult, TorrentAction, TorrentView,
+};
 pub use transfer::{TransferLimits, TransferStats};

@@ -6,7 +6,8 @@ use data_encoding::BASE64;
 use revaer_domain::fsops::StepRecord;
 use revaer_domain::torrent::LabelError;
 use revaer_domain::{
-    FileEntry, MagnetUri, SelectionRules, ShareLimits, TorrentDetail, TorrentLabels,
+    FileEntry, MagnetUri, PeerEntry, SelectionRules, ShareLimits, TorrentDetail, TorrentLabels,
+    TrackerEdit, TrackerReplace, TrackerSpec,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -45,6 +46,9 @@ pub struct AddTorrentRequest {
     /// Fetch pieces in order.
     #[serde(default)]
     pub sequential: bool,
+    /// Fetch the first and last pieces of each file first (a preview).
+    #[serde(default)]
+    pub first_last_piece: bool,
     /// Which files to download.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<SelectionRules>,
@@ -263,6 +267,28 @@ pub enum TorrentAction {
         #[cfg_attr(feature = "openapi", schema(max_items = 100, min_items = 1))]
         peers: Vec<String>,
     },
+    /// Edit the trackers, as one change: replacements first, then
+    /// removals, then additions. A removal or replacement of a URL that is
+    /// not there, or a replacement by one that is, is refused (409).
+    Trackers {
+        /// Trackers to add (a URL already there is not added twice).
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(max_items = 256))]
+        add: Vec<TrackerSpec>,
+        /// URLs to remove.
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(max_items = 256))]
+        remove: Vec<String>,
+        /// URLs to replace, each keeping its tier.
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(max_items = 256))]
+        replace: Vec<TrackerReplace>,
+    },
+    /// Fetch the first and last pieces of each file first, or not.
+    FirstLastPiece {
+        /// On or off.
+        enable: bool,
+    },
     /// Replace the torrent's own share limits.
     ShareLimits {
         /// The limits (each `inherit`, `unlimited` or a value).
@@ -326,6 +352,19 @@ impl TorrentAction {
                 }
                 if errors.is_empty() { Ok(()) } else { Err(errors) }
             }
+            Self::Trackers { add, remove, replace } => {
+                let edit = TrackerEdit {
+                    add: add.clone(),
+                    remove: remove.clone(),
+                    replace: replace.clone(),
+                };
+                let errors: Vec<InvalidParam> = edit
+                    .problems("")
+                    .into_iter()
+                    .map(|(pointer, reason)| InvalidParam::new(pointer, reason))
+                    .collect();
+                if errors.is_empty() { Ok(()) } else { Err(errors) }
+            }
             Self::ShareLimits { limits } => {
                 let errors = share_problems(limits, "/limits");
                 if errors.is_empty() { Ok(()) } else { Err(errors) }
@@ -370,6 +409,14 @@ pub struct FsopsStatus {
     pub steps: Vec<StepRecord>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// `GET /v1/torrents/{id}/peers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PeerList {
+    /// The connected peers (handshakes in progress are left out).
+    pub peers: Vec<PeerEntry>,
 }
 
 /// `POST /v1/torrents/{id}/select`: the files with their new priorities.
@@ -445,5 +492,15 @@ mod tests {
         assert_eq!(moved.validate().expect_err("relative")[0].pointer, "/save_path");
         assert!(serde_json::from_str::<TorrentAction>(r#"{"type":"explode"}"#).is_err());
         assert!(serde_json::from_str::<TorrentAction>(r#"{"type":"pause","x":1}"#).is_err());
+        let none: TorrentAction = serde_json::from_str(r#"{"type":"trackers"}"#).expect("parse");
+        assert_eq!(none.validate().expect_err("empty")[0].pointer, "/add");
+        let bad: TorrentAction = serde_json::from_str(
+            r#"{"type":"trackers","add":[{"url":"http://t/a"},{"url":"ftp://t"}],
+                "replace":[{"from":"http://t/a","to":"http://t /b"}]}"#,
+        )
+        .expect("parse");
+        let pointers: Vec<String> =
+            bad.validate().expect_err("bad").into_iter().map(|e| e.pointer).collect();
+        assert_eq!(pointers, ["/add/1/url", "/replace/0/to"]);
     }
 }

@@ -200,7 +200,7 @@ fn engine_problem(err: &EngineError) -> Problem {
         E::InvalidSelection { source } => invalid(&source.pointer(), err),
         E::InvalidPath { .. } => invalid("/save_path", err),
         E::InvalidTracker { .. } | E::InvalidLabels { .. } => invalid("", err),
-        E::MetadataPending { .. } | E::MoveInProgress { .. } => {
+        E::MetadataPending { .. } | E::MoveInProgress { .. } | E::TrackerConflict { .. } => {
             Problem::new("conflict", "Not possible now", 409).detail(err.to_string())
         }
         E::Restarting | E::Stopped | E::Timeout { .. } => {

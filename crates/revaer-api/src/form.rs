@@ -37,6 +37,8 @@ pub struct AddTorrentForm {
     paused: Option<bool>,
     /// `true` or `false`.
     sequential: Option<bool>,
+    /// `true` or `false`.
+    first_last_piece: Option<bool>,
     /// The selection rules as JSON.
     selection: Option<String>,
     /// Download cap in bytes/s.
@@ -180,6 +182,7 @@ fn set_field(
             .extend(value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)),
         "paused" => request.paused = flag(&value)?,
         "sequential" => request.sequential = flag(&value)?,
+        "first_last_piece" => request.first_last_piece = flag(&value)?,
         "download_bps" => request.download_bps = rate(&value)?,
         "upload_bps" => request.upload_bps = rate(&value)?,
         "selection" => request.selection = Some(json_part(value, "/selection")?),

@@ -386,3 +386,53 @@ async fn health_answers_without_a_key() {
     assert_eq!(api.raw(remote(None, "/health")).await.status, 200);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn trackers_edge_pieces_peers_and_pieces_of_one_torrent() {
+    let api = Api::start().await;
+    let metainfo = payload(api.dir.path(), "Edges");
+    let body = json!({"metainfo": metainfo, "paused": true, "first_last_piece": true});
+    let added = api.call(Method::POST, "/v1/torrents", Some(body)).await;
+    assert_eq!(added.status, 201, "{}", added.json);
+    assert_eq!(added.json["first_last_piece"], true);
+    let id = added.json["id"].as_str().expect("id").to_owned();
+    let uri = format!("/v1/torrents/{id}/action");
+    let act = |action: serde_json::Value| api.call(Method::POST, &uri, Some(action));
+    let own = "udp://tracker.example.org:6969/announce";
+    let edit = json!({"type": "trackers",
+        "add": [{"url": "http://backup.example.org/announce", "tier": 1}],
+        "replace": [{"from": own, "to": "https://tracker.example.org/announce"}]});
+    assert_eq!(act(edit).await.status, 204);
+    let detail = api.call(Method::GET, &format!("/v1/torrents/{id}"), None).await;
+    let urls: Vec<(&str, i64)> = detail.json["trackers"]
+        .as_array()
+        .expect("trackers")
+        .iter()
+        .filter_map(|t| Some((t["url"].as_str()?, t["tier"].as_i64()?)))
+        .collect();
+    assert_eq!(
+        urls,
+        [("https://tracker.example.org/announce", 0), ("http://backup.example.org/announce", 1)]
+    );
+    let gone = act(json!({"type": "trackers", "remove": [own]})).await;
+    gone.problem(409);
+    let junk = json!({"type": "trackers", "add": [{"url": "ftp://x"}], "remove": ["a"]});
+    assert_eq!(act(junk).await.problem(400), ["/add/0/url"]);
+    assert_eq!(act(json!({"type": "trackers"})).await.problem(400), ["/add"]);
+
+    assert_eq!(act(json!({"type": "first_last_piece", "enable": false})).await.status, 204);
+    let detail = api.call(Method::GET, &format!("/v1/torrents/{id}"), None).await;
+    assert_eq!(detail.json["first_last_piece"], false);
+
+    let pieces = api.call(Method::GET, &format!("/v1/torrents/{id}/pieces"), None).await;
+    assert_eq!(pieces.status, 200, "{}", pieces.json);
+    assert_eq!(pieces.json["piece_size"], 16_384);
+    // 41 000 bytes in 16 KiB pieces: three, none had.
+    assert_eq!(pieces.json["states"], "000");
+    let peers = api.call(Method::GET, &format!("/v1/torrents/{id}/peers"), None).await;
+    assert_eq!((peers.status.as_u16(), &peers.json), (200, &json!({"peers": []})));
+    let unknown = "0123456789abcdef0123456789abcdef01234567";
+    api.call(Method::GET, &format!("/v1/torrents/{unknown}/peers"), None).await.problem(404);
+    api.call(Method::GET, &format!("/v1/torrents/{unknown}/pieces"), None).await.problem(404);
+    api.stop().await;
+}

@@ -10,7 +10,7 @@ use revaer_api_models::events::Event;
 use revaer_api_models::{Order, SortKey};
 use revaer_domain::selection::PriorityOverride;
 use revaer_domain::share::{Limit, Ratio, ShareAction, ShareLimits};
-use revaer_domain::{InfoHash, Scope, TorrentState};
+use revaer_domain::{InfoHash, Scope, TorrentState, TrackerReplace};
 
 use crate::output::Format;
 use crate::parse::{
@@ -118,6 +118,19 @@ pub enum Command {
         /// (10) or is removed (4).
         #[arg(long)]
         follow: bool,
+    },
+    /// The peers a torrent is connected to now.
+    Peers {
+        /// The torrent's info-hash.
+        #[arg(value_parser = info_hash_arg)]
+        id: InfoHash,
+    },
+    /// Which pieces of a torrent are had (`#`), downloading (`+`) or
+    /// missing (`.`).
+    Pieces {
+        /// The torrent's info-hash.
+        #[arg(value_parser = info_hash_arg)]
+        id: InfoHash,
     },
     /// Choose which files to download.
     Select(SelectArgs),
@@ -242,6 +255,9 @@ pub struct AddArgs {
     /// Download pieces in order.
     #[arg(long)]
     pub sequential: bool,
+    /// Download the first and last pieces of each file first.
+    #[arg(long)]
+    pub first_last_piece: bool,
     /// File selection rules.
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -413,6 +429,34 @@ pub enum ActionCommand {
         #[command(flatten)]
         targets: Targets,
     },
+    /// Download the first and last pieces of each file first (`on`), or
+    /// not (`off`).
+    FirstLast {
+        /// On or off.
+        #[arg(value_enum)]
+        mode: Switch,
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+    },
+    /// Edit the trackers: replacements, then removals, then additions.
+    Trackers {
+        /// Which torrents.
+        #[command(flatten)]
+        targets: Targets,
+        /// A tracker URL to add (repeatable).
+        #[arg(long = "add")]
+        add: Vec<String>,
+        /// The tier of the added trackers (0 is tried first).
+        #[arg(long, default_value_t = 0)]
+        tier: u8,
+        /// A tracker URL to remove (repeatable).
+        #[arg(long = "remove")]
+        remove: Vec<String>,
+        /// `OLD=NEW`: replace a tracker URL, keeping its tier (repeatable).
+        #[arg(long = "replace", value_parser = replace_arg)]
+        replace: Vec<TrackerReplace>,
+    },
     /// Connect torrents to peers.
     AddPeers {
         /// Which torrents.
@@ -538,4 +582,13 @@ pub struct TailArgs {
     /// Start from now, keeping no resume file.
     #[arg(long, conflicts_with = "resume_file")]
     pub no_resume: bool,
+}
+
+/// `OLD=NEW` for `action trackers --replace`.
+fn replace_arg(value: &str) -> Result<TrackerReplace, String> {
+    value
+        .split_once('=')
+        .filter(|(from, to)| !from.is_empty() && !to.is_empty())
+        .map(|(from, to)| TrackerReplace { from: from.to_owned(), to: to.to_owned() })
+        .ok_or_else(|| "expected OLD=NEW".to_owned())
 }

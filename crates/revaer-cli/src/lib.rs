@@ -61,6 +61,8 @@ pub fn command_name(command: &Command) -> &'static str {
         Command::Add(_) => "add",
         Command::Status { follow: false, .. } => "status",
         Command::Status { follow: true, .. } => "status --follow",
+        Command::Peers { .. } => "peers",
+        Command::Pieces { .. } => "pieces",
         Command::Select(_) => "select",
         Command::Action { .. } => "action",
         Command::Transfer(_) => "transfer",
@@ -78,7 +80,7 @@ pub fn command_name(command: &Command) -> &'static str {
 /// the exit code.
 pub async fn run(cli: Cli, out: Output, trace_id: String) -> CliResult<()> {
     use commands::{
-        action, add, config, follow, health, keys, ls, select, setup, status, tail, transfer,
+        action, add, config, follow, health, keys, ls, select, setup, status, swarm, tail, transfer,
     };
     // Local commands: nothing to connect to.
     match &cli.command {
@@ -102,6 +104,8 @@ pub async fn run(cli: Cli, out: Output, trace_id: String) -> CliResult<()> {
         Command::Add(args) => add::add(&client, out, args).await,
         Command::Status { id, follow: false } => status::status(&client, out, id).await,
         Command::Status { id, follow: true } => follow::follow(&client, out, id).await,
+        Command::Peers { id } => swarm::peers(&client, out, id).await,
+        Command::Pieces { id } => swarm::pieces(&client, out, id).await,
         Command::Select(args) => select::select(&client, out, args).await,
         Command::Action { action: command } => action::action(&client, out, command).await,
         Command::Transfer(args) => transfer::transfer(&client, out, args).await,

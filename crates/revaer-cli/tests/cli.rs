@@ -178,6 +178,8 @@ async fn torrents_are_added_listed_inspected_and_acted_on() {
         vec!["action", "resume", ID],
         vec!["action", "rate", ID, "--download", "5MiB/s", "--upload", "unlimited"],
         vec!["action", "sequential", "on", ID],
+        vec!["action", "first-last", "on", ID],
+        vec!["action", "trackers", ID, "--add", "http://t.example/announce", "--tier", "2"],
         vec!["action", "pause", "--all-matching", "--category", "tv"],
     ] {
         let done = d.run(&args).await;
@@ -185,7 +187,16 @@ async fn torrents_are_added_listed_inspected_and_acted_on() {
     }
     let detail = d.engine.detail(ID.parse().expect("hash")).await.expect("detail");
     assert_eq!(detail.summary.download_limit.get(), Some(5 * 1024 * 1024));
-    assert!(detail.summary.sequential);
+    assert!(detail.summary.sequential && detail.summary.first_last_piece);
+    let added = detail.trackers.iter().find(|t| t.url == "http://t.example/announce");
+    assert_eq!(added.map(|t| t.tier), Some(2), "{:?}", detail.trackers);
+    let conflict = d.run(&["action", "trackers", ID, "--remove", "http://absent/"]).await;
+    assert_ne!(code(&conflict), 0, "removing a tracker that is not there fails");
+    let peers = d.run(&["--output", "table", "peers", ID]).await;
+    assert_eq!(code(&peers), 0, "{}", stderr(&peers));
+    assert!(String::from_utf8_lossy(&peers.stdout).starts_with("PEER"));
+    let pieces = d.run(&["pieces", ID]).await;
+    assert_eq!(stdout_json(&pieces)["states"], "", "no metadata, no pieces");
 
     let removed = d.run(&["action", "remove", ID, "--delete-data"]).await;
     assert_eq!(code(&removed), 0, "{}", stderr(&removed));
@@ -224,6 +235,7 @@ async fn failures_exit_with_their_codes_and_problems() {
         vec!["ls", "--state", "downloading,flying"],
         vec!["tail", "--type", "explosion"],
         vec!["action", "sequential", "maybe", ID],
+        vec!["action", "trackers", ID, "--replace", "no-equals-sign"],
         vec!["keys", "issue", "--label", "x", "--expires-at", "tomorrow"],
     ] {
         let refused = d.run(&args).await;

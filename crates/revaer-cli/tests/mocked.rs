@@ -75,7 +75,7 @@ fn add_sends_the_request_the_api_takes() {
     let mock = server.mock(|when, then| {
         when.method(POST).path("/v1/torrents").header("content-type", "application/json").json_body(json!({
             "magnet": magnet, "category": "tv", "tags": ["hd", "new"], "paused": true,
-            "sequential": false, "selection": {"include": ["*.mkv"], "exclude": [], "skip_fluff": true, "priorities": []},
+            "sequential": false, "first_last_piece": false, "selection": {"include": ["*.mkv"], "exclude": [], "skip_fluff": true, "priorities": []},
             "download_bps": 5_242_880
         }));
         then.status(201).json_body(summary());

@@ -328,6 +328,60 @@ impl TrackerEdit {
     pub fn is_empty(&self) -> bool {
         self.add.is_empty() && self.remove.is_empty() && self.replace.is_empty()
     }
+
+    /// Every problem of the edit, each with the JSON Pointer (under
+    /// `base`) of the field at fault: an empty edit, a list over
+    /// [`MAX_TRACKER_EDITS`], or a new URL that is no tracker URL.
+    #[must_use]
+    pub fn problems(&self, base: &str) -> Vec<(String, &'static str)> {
+        let mut found = Vec::new();
+        if self.is_empty() {
+            found.push((format!("{base}/add"), "give add, remove or replace"));
+        }
+        for (name, len) in [
+            ("add", self.add.len()),
+            ("remove", self.remove.len()),
+            ("replace", self.replace.len()),
+        ] {
+            if len > MAX_TRACKER_EDITS {
+                found.push((format!("{base}/{name}"), "at most 256 trackers"));
+            }
+        }
+        for (at, spec) in self.add.iter().enumerate() {
+            if let Err(reason) = check_tracker_url(&spec.url) {
+                found.push((format!("{base}/add/{at}/url"), reason));
+            }
+        }
+        for (at, replace) in self.replace.iter().enumerate() {
+            if let Err(reason) = check_tracker_url(&replace.to) {
+                found.push((format!("{base}/replace/{at}/to"), reason));
+            }
+        }
+        found
+    }
+}
+
+/// Most trackers one list of a [`TrackerEdit`] names.
+pub const MAX_TRACKER_EDITS: usize = 256;
+/// Longest tracker URL, in bytes.
+pub const MAX_TRACKER_URL: usize = 2048;
+
+/// Whether `url` can be a tracker: `http://`, `https://` or `udp://`, at
+/// most [`MAX_TRACKER_URL`] bytes, no whitespace.
+///
+/// # Errors
+/// Why it cannot.
+pub fn check_tracker_url(url: &str) -> Result<(), &'static str> {
+    let scheme_ok = ["http://", "https://", "udp://"].iter().any(|scheme| url.starts_with(scheme));
+    if url.len() > MAX_TRACKER_URL {
+        Err("longer than 2048 bytes")
+    } else if !scheme_ok {
+        Err("must be an http://, https:// or udp:// URL")
+    } else if url.chars().any(char::is_whitespace) {
+        Err("must not contain whitespace")
+    } else {
+        Ok(())
+    }
 }
 
 /// Everything a UI needs about one torrent.

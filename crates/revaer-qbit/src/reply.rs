@@ -61,6 +61,9 @@ pub fn service_error(err: revaer_service::ServiceError) -> Failure {
         }
         S::TooLarge { .. } => Text::status(StatusCode::PAYLOAD_TOO_LARGE),
         S::Conflict(why) => Text::error(StatusCode::CONFLICT, why),
+        S::Engine(err @ E::TrackerConflict { .. }) => {
+            Text::error(StatusCode::CONFLICT, err.to_string())
+        }
         S::Store(revaer_store::StoreError::StaleRevision { .. }) => {
             Text::status(StatusCode::CONFLICT)
         }

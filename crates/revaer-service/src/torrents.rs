@@ -6,7 +6,10 @@
 use revaer_api_models::torrent::FsopsStatus;
 use revaer_api_models::{InvalidParam, ListQuery, TorrentAction, TorrentPage, TorrentView};
 use revaer_domain::fsops::StepRecord;
-use revaer_domain::{CompiledSelection, FileEntry, InfoHash, RateLimit, SelectionRules};
+use revaer_domain::{
+    CompiledSelection, FileEntry, InfoHash, PeerEntry, PieceMap, RateLimit, SelectionRules,
+    TrackerEdit,
+};
 use revaer_engine::metainfo::Metainfo;
 use revaer_engine::{AddOutcome, AddTorrentOptions, EngineError, Facets, TorrentSource};
 use revaer_store::FsJob;
@@ -121,8 +124,24 @@ impl Service {
                 }
             }
             TorrentAction::ForceStart { enable } => engine.set_force_start(id, enable).await?,
+            TorrentAction::Trackers { add, remove, replace } => {
+                engine.edit_trackers(id, TrackerEdit { add, remove, replace }).await?;
+            }
+            TorrentAction::FirstLastPiece { enable } => {
+                engine.set_first_last_piece(id, enable).await?;
+            }
         }
         Ok(())
+    }
+
+    /// The torrent's connected peers.
+    pub async fn peers(&self, id: InfoHash) -> Result<Vec<PeerEntry>> {
+        Ok(self.engine().peers(id).await?)
+    }
+
+    /// The torrent's pieces: which are had, which downloading.
+    pub async fn pieces(&self, id: InfoHash) -> Result<PieceMap> {
+        Ok(self.engine().pieces(id).await?)
     }
 
     /// Applies file selection rules; answers the files with their new

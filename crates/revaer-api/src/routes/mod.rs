@@ -10,6 +10,7 @@ pub mod events;
 pub mod health;
 pub mod keys;
 pub mod setup;
+pub mod swarm;
 pub mod torrents;
 pub mod transfer;
 
@@ -39,6 +40,8 @@ pub fn protected(limits: ApiLimits) -> OpenApiRouter<ApiState> {
             routes!(torrents::add_torrent).layer(DefaultBodyLimit::max(limits.json_body)),
         ))
         .routes(scoped(Read, routes!(torrents::get_torrent)))
+        .routes(scoped(Read, routes!(swarm::torrent_peers)))
+        .routes(scoped(Read, routes!(swarm::torrent_pieces)))
         .routes(scoped(Control, routes!(torrents::delete_torrent)))
         .routes(scoped(Control, routes!(torrents::torrent_action)))
         .routes(scoped(Control, routes!(torrents::select_files)))

@@ -75,6 +75,7 @@ pub async fn add_torrent(
         save_path: request.save_path.as_ref().map(Into::into),
         paused: request.paused,
         sequential: request.sequential,
+        first_last_piece: request.first_last_piece,
         selection,
         download_limit: RateLimit::bytes_per_second(request.download_bps.unwrap_or(0)),
         upload_limit: RateLimit::bytes_per_second(request.upload_bps.unwrap_or(0)),

@@ -1,11 +1,11 @@
 //! `revaer action …`: pause, resume, remove, reannounce, recheck,
-//! sequential, rate caps, moves, queue places, force-start and share
-//! limits, on ids or every torrent matching the filters.
+//! sequential, first/last piece, rate caps, moves, queue places,
+//! force-start, trackers, peers and share limits, on ids or every torrent matching the filters.
 
 use reqwest::Method;
 use revaer_api_models::TorrentAction;
 use revaer_api_models::torrent::QueueTo;
-use revaer_domain::InfoHash;
+use revaer_domain::{InfoHash, TrackerSpec};
 
 use super::{all_matching, invalid};
 use crate::cli::{ActionCommand, QueueArg, Switch, Targets};
@@ -90,6 +90,13 @@ fn to_action(command: ActionCommand) -> (Targets, TorrentAction) {
         }
         ActionCommand::ForceStart { mode, targets } => {
             (targets, TorrentAction::ForceStart { enable: mode == Switch::On })
+        }
+        ActionCommand::FirstLast { mode, targets } => {
+            (targets, TorrentAction::FirstLastPiece { enable: mode == Switch::On })
+        }
+        ActionCommand::Trackers { targets, add, tier, remove, replace } => {
+            let add = add.into_iter().map(|url| TrackerSpec { url, tier }).collect();
+            (targets, TorrentAction::Trackers { add, remove, replace })
         }
         ActionCommand::AddPeers { targets, peers } => (targets, TorrentAction::AddPeers { peers }),
         ActionCommand::Share { targets, limits } => {

@@ -37,6 +37,7 @@ pub async fn add(client: &Client, out: Output, args: AddArgs) -> CliResult<()> {
         tags: args.tag,
         paused: args.paused,
         sequential: args.sequential,
+        first_last_piece: args.first_last_piece,
         download_bps: args.download_limit.and_then(|rate| rate.0),
         upload_bps: args.upload_limit.and_then(|rate| rate.0),
         share_limits: Some(args.share.limits()).filter(|limits| *limits != ShareLimits::default()),

@@ -11,6 +11,7 @@ pub mod ls;
 pub mod select;
 pub mod setup;
 pub mod status;
+pub mod swarm;
 pub mod tail;
 pub mod transfer;
 

@@ -581,8 +581,6 @@ pub(crate) fn tracker_host(url: &str) -> Option<String> {
 
 /// Most extra trackers accepted on one add.
 const MAX_TRACKERS: usize = 64;
-/// Longest tracker URL accepted, in bytes.
-const MAX_TRACKER_LEN: usize = 2048;
 
 /// A new torrent's record from its add options: labels, state, caps,
 /// trackers and file priorities (known now for a `.torrent`; for a magnet,
@@ -624,18 +622,8 @@ pub(super) fn check_trackers(trackers: &[String]) -> Result<()> {
         });
     }
     for (index, url) in trackers.iter().enumerate() {
-        let scheme_ok =
-            ["http://", "https://", "udp://"].iter().any(|scheme| url.starts_with(scheme));
-        let reason = if url.len() > MAX_TRACKER_LEN {
-            "longer than 2048 bytes"
-        } else if !scheme_ok {
-            "must be an http://, https:// or udp:// URL"
-        } else if url.chars().any(char::is_whitespace) {
-            "must not contain whitespace"
-        } else {
-            continue;
-        };
-        return Err(EngineError::InvalidTracker { index, reason });
+        revaer_domain::torrent::check_tracker_url(url)
+            .map_err(|reason| EngineError::InvalidTracker { index, reason })?;
     }
     Ok(())
 }
@@ -681,7 +669,10 @@ mod tests {
         };
         assert!(bad("ftp://t/a").contains("http"));
         assert!(bad("http://t/a b").contains("whitespace"));
-        assert!(bad(&format!("http://{}", "a".repeat(MAX_TRACKER_LEN))).contains("2048"));
+        assert!(
+            bad(&format!("http://{}", "a".repeat(revaer_domain::torrent::MAX_TRACKER_URL)))
+                .contains("2048")
+        );
         let many = vec!["http://t/a".to_owned(); MAX_TRACKERS + 1];
         assert!(matches!(check_trackers(&many), Err(EngineError::InvalidTracker { .. })));
     }
