@@ -1,7 +1,7 @@
 """Drives revaerd's qBittorrent-compatible API with the qbittorrent-api
 client library, as a user's script would: log in with an API key, read
 the versions, add, list, categorise, tag, limit (rates and share limits),
-stop, start and delete a torrent.
+edit trackers, read peers and pieces, stop, start and delete a torrent.
 
 Usage: qbit_client.py URL KEY  (exit status 0 when every check holds)
 """
@@ -56,6 +56,31 @@ def main(url: str, key: str) -> None:
     assert torrent.max_ratio == 1.5 and torrent.max_seeding_time == 120, torrent
     client.transfer_set_download_limit(limit=1048576)
     assert client.transfer_download_limit() == 1048576
+
+    client.torrents_add_trackers(
+        torrent_hash=HASH, urls=["http://a.example/announce", "udp://b.example:6969"]
+    )
+    client.torrents_edit_tracker(
+        torrent_hash=HASH,
+        original_url="udp://b.example:6969",
+        new_url="udp://c.example:6969",
+    )
+    client.torrents_remove_trackers(torrent_hash=HASH, urls="http://a.example/announce")
+    urls = [t.url for t in client.torrents_trackers(torrent_hash=HASH) if t.tier >= 0]
+    assert "udp://c.example:6969" in urls and "http://a.example/announce" not in urls, urls
+    try:
+        client.torrents_remove_trackers(torrent_hash=HASH, urls="udp://absent:1")
+        raise AssertionError("removing an absent tracker is a conflict")
+    except qbittorrentapi.Conflict409Error:
+        pass
+
+    client.torrents_toggle_first_last_piece_priority(torrent_hashes=HASH)
+    assert client.torrents_info(torrent_hashes=HASH)[0].f_l_piece_prio is True
+    peers = client.sync_torrent_peers(torrent_hash=HASH, rid=0)
+    assert peers.full_update is True and peers.peers == {}, peers
+    again = client.sync_torrent_peers(torrent_hash=HASH, rid=peers.rid)
+    assert "full_update" not in again and again.rid != peers.rid, again
+    assert client.torrents_piece_states(torrent_hash=HASH) == [], "no metadata yet"
 
     client.torrents_start(torrent_hashes=HASH)
     client.torrents_stop(torrent_hashes=HASH)

@@ -168,8 +168,9 @@ void translate_torrent(Hash const& id, lt::alert const* alert, rust::Vec<AlertRe
     out.push_back(std::move(r));
   } else if (auto const* a = alert_cast<save_resume_data_failed_alert>(alert)) {
     push(AlertKind::ResumeFailed, a->error.message(), {});
-  } else if (alert_cast<file_prio_alert>(alert) != nullptr) {
-    push(AlertKind::FilePriorities, {}, {});
+  } else if (alert_cast<file_prio_alert>(alert) != nullptr ||
+             alert_cast<torrent_checked_alert>(alert) != nullptr) {
+    push(AlertKind::PrioritiesReset, {}, {});
   } else if (auto const* a = alert_cast<storage_moved_alert>(alert)) {
     push(AlertKind::StorageMoved, {}, a->storage_path());
   } else if (auto const* a = alert_cast<storage_moved_failed_alert>(alert)) {

@@ -117,7 +117,8 @@ void set_edge_pieces(Session& session, Hash const& hash, bool enabled) {
   // Each piece at the highest priority of the files it holds, as libtorrent
   // derives them. prioritize_files() is not used to reset: it recomputes
   // piece priorities only once the disk thread answers, which would undo
-  // the raise below (a file_prio_alert makes the worker raise them again).
+  // the raise below (file_prio_alert and torrent_checked_alert make the
+  // worker raise them again).
   std::vector<lt::download_priority_t> pieces(
       static_cast<std::size_t>(storage.num_pieces()), lt::dont_download);
   auto const file_priority = [&](lt::file_index_t i) {

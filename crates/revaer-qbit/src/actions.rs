@@ -93,6 +93,7 @@ fn options(params: &Params) -> AddTorrentOptions {
         save_path: params.get("savepath").map(str::trim).filter(|p| !p.is_empty()).map(Into::into),
         paused: params.flag("stopped").or_else(|| params.flag("paused")).unwrap_or(false),
         sequential: params.flag("sequentialDownload").unwrap_or(false),
+        first_last_piece: params.flag("firstLastPiecePrio").unwrap_or(false),
         download_limit: rate("dlLimit"),
         upload_limit: rate("upLimit"),
         // As qBittorrent reads an add: a value that is no limit defers.

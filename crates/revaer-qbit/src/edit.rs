@@ -1,5 +1,5 @@
 //! Per-torrent edits: `setLocation`, `toggleSequentialDownload`,
-//! `filePrio` and `addPeers`.
+//! `toggleFirstLastPiecePrio`, `filePrio` and `addPeers`.
 
 use axum::Extension;
 use axum::extract::State;
@@ -36,6 +36,20 @@ pub async fn toggle_sequential(
     for id in crate::actions::named(&state, &params) {
         let Some(torrent) = state.service.engine().summary(id) else { continue };
         let action = TorrentAction::Sequential { enable: !torrent.sequential };
+        state.service.act(&caller, id, action).await.map_err(service_error)?;
+    }
+    Ok(Text::body(""))
+}
+
+/// `torrents/toggleFirstLastPiecePrio`: `hashes`, each switched.
+pub async fn toggle_first_last(
+    State(state): State<QbitState>,
+    Extension(caller): Extension<Caller>,
+    params: Params,
+) -> Reply<Text> {
+    for id in crate::actions::named(&state, &params) {
+        let Some(torrent) = state.service.engine().summary(id) else { continue };
+        let action = TorrentAction::FirstLastPiece { enable: !torrent.first_last_piece };
         state.service.act(&caller, id, action).await.map_err(service_error)?;
     }
     Ok(Text::body(""))

@@ -38,11 +38,14 @@ pub mod organise;
 pub mod params;
 pub mod queue;
 pub mod reply;
+pub mod rid;
 pub mod session;
 pub mod share;
 pub mod state;
+pub mod swarm;
 pub mod sync;
 pub mod torrents;
+pub mod trackers;
 pub mod transfer;
 
 use axum::Router;
@@ -80,6 +83,8 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/downloadLimit", read(organise::download_limit))
         .route("/api/v2/torrents/uploadLimit", read(organise::upload_limit))
         .route("/api/v2/sync/maindata", read(sync::maindata))
+        .route("/api/v2/sync/torrentPeers", read(swarm::torrent_peers))
+        .route("/api/v2/torrents/pieceStates", read(swarm::piece_states))
         .route("/api/v2/transfer/info", read(transfer::info))
         .route("/api/v2/transfer/downloadLimit", read(organise::global_download))
         .route("/api/v2/transfer/uploadLimit", read(organise::global_upload))
@@ -116,6 +121,10 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/toggleSequentialDownload", post(edit::toggle_sequential))
         .route("/api/v2/torrents/filePrio", post(edit::file_priority))
         .route("/api/v2/torrents/addPeers", post(edit::add_peers))
+        .route("/api/v2/torrents/toggleFirstLastPiecePrio", post(edit::toggle_first_last))
+        .route("/api/v2/torrents/addTrackers", post(trackers::add_trackers))
+        .route("/api/v2/torrents/removeTrackers", post(trackers::remove_trackers))
+        .route("/api/v2/torrents/editTracker", post(trackers::edit_tracker))
         .route("/api/v2/transfer/setDownloadLimit", post(organise::set_global_download))
         .route("/api/v2/transfer/setUploadLimit", post(organise::set_global_upload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_control));

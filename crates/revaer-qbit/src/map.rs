@@ -250,7 +250,7 @@ impl TorrentInfo {
             eta: torrent.eta_secs.filter(|eta| *eta < ETA_UNKNOWN).unwrap_or(ETA_UNKNOWN),
             state: state(torrent),
             seq_dl: torrent.sequential,
-            f_l_piece_prio: false,
+            f_l_piece_prio: torrent.first_last_piece,
             category: torrent.labels.category.clone().unwrap_or_default(),
             tags: torrent.labels.tags.join(", "),
             super_seeding: false,

@@ -30,6 +30,8 @@ pub struct QbitState {
     pub sessions: Arc<Sessions>,
     /// Each client's `sync/maindata` state.
     pub syncs: Arc<SyncStates>,
+    /// Each client's `sync/torrentPeers` state, per torrent.
+    pub peer_syncs: Arc<crate::swarm::PeerSyncs>,
     /// Torrent rows, rebuilt only for torrents that changed.
     pub rows: Arc<RowCache>,
     /// The settings as the store last delivered them.
@@ -46,6 +48,7 @@ impl QbitState {
             service,
             sessions: Arc::default(),
             syncs: Arc::default(),
+            peer_syncs: Arc::default(),
             rows: Arc::default(),
             config: Arc::new(config),
         }

@@ -14,8 +14,7 @@
 //! one with only its changed fields; `hash` is the key, never a field.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -27,12 +26,10 @@ use revaer_domain::InfoHash;
 use crate::map::TorrentInfo;
 use crate::params::Params;
 use crate::reply::{Reply, service_error};
+#[cfg(test)]
+use crate::rid::next_rid;
+use crate::rid::{RidStates, changed, fields};
 use crate::state::QbitState;
-
-/// Sync states kept at once (the least recently used goes first).
-pub const MAX_STATES: usize = 256;
-/// A sync state unused this long is dropped.
-pub const STATE_TIMEOUT: Duration = Duration::from_hours(1);
 
 /// Who a sync state belongs to: a session id, or a key used without one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -47,19 +44,9 @@ pub struct Snapshot {
     server: Map<String, Value>,
 }
 
-#[derive(Debug)]
-struct SyncState {
-    /// The `rid` of the last reply and what it held.
-    sent: (u64, Arc<Snapshot>),
-    /// The `rid` before it and what it held (what the client holds if the
-    /// last reply was lost).
-    acked: Option<(u64, Arc<Snapshot>)>,
-    used: Instant,
-}
-
-/// Every client's sync state.
+/// Every client's `sync/maindata` state.
 #[derive(Debug, Default)]
-pub struct SyncStates(Mutex<HashMap<Client, SyncState>>);
+pub struct SyncStates(RidStates<Client, Snapshot>);
 
 /// A `sync/maindata` reply. A full update carries every key (typed
 /// clients expect them on an empty daemon too); a delta only those with
@@ -124,23 +111,6 @@ pub enum Row {
     Changed(Map<String, Value>),
 }
 
-fn next_rid(rid: u64) -> u64 {
-    (rid % 1_000_000) + 1
-}
-
-/// A torrent row as a JSON object (without its `hash`, the map's key).
-fn fields(row: &TorrentInfo) -> Map<String, Value> {
-    match serde_json::to_value(row) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    }
-}
-
-/// The fields of `now` that differ from `before`.
-fn changed(before: &Map<String, Value>, now: Map<String, Value>) -> Map<String, Value> {
-    now.into_iter().filter(|(key, value)| before.get(key) != Some(value)).collect()
-}
-
 /// What takes a client from `old` to `new` (everything when `old` is
 /// `None`).
 pub fn delta(old: Option<&Snapshot>, new: &Snapshot, rid: u64) -> MainData {
@@ -201,39 +171,7 @@ pub fn delta(old: Option<&Snapshot>, new: &Snapshot, rid: u64) -> MainData {
 impl SyncStates {
     /// The reply for `client` asking with `rid`, given `now`.
     pub fn reply(&self, client: &Client, rid: u64, now: Snapshot) -> MainData {
-        let now = Arc::new(now);
-        let mut states = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let clock = Instant::now();
-        if states.len() >= MAX_STATES && !states.contains_key(client) {
-            states.retain(|_, state| clock.duration_since(state.used) < STATE_TIMEOUT);
-            if states.len() >= MAX_STATES
-                && let Some(oldest) =
-                    states.iter().min_by_key(|(_, s)| s.used).map(|(c, _)| c.clone())
-            {
-                states.remove(&oldest);
-            }
-        }
-        let (base, last) = match states.get(client) {
-            Some(state) if rid != 0 && rid == state.sent.0 => {
-                (Some(Arc::clone(&state.sent.1)), state.sent.0)
-            }
-            Some(state) => match &state.acked {
-                Some((acked, snapshot)) if rid != 0 && rid == *acked => {
-                    (Some(Arc::clone(snapshot)), state.sent.0)
-                }
-                _ => (None, state.sent.0),
-            },
-            // A new state starts its rids anywhere, so that a rid another
-            // state (or an earlier one of this client) sent never matches.
-            None => (None, rand::Rng::random_range(&mut rand::rng(), 0..1_000_000)),
-        };
-        let new_rid = next_rid(last);
-        let data = delta(base.as_deref(), &now, new_rid);
-        // What the client holds once it asks with `new_rid`: `now`; if it
-        // asks with `rid` again instead, what it held before.
-        let acked = base.map(|snapshot| (rid, snapshot));
-        states.insert(client.clone(), SyncState { sent: (new_rid, now), acked, used: clock });
-        data
+        self.0.reply(client, rid, now, delta)
     }
 }
 
@@ -382,11 +320,5 @@ mod tests {
         assert_eq!(json(&syncs.reply(&me, 0, snap(&[])))["full_update"], true);
         let other = json(&syncs.reply(&Client("other".into()), rid(&next), snap(&[])));
         assert_eq!(other["full_update"], true);
-    }
-
-    #[test]
-    fn rids_wrap_at_a_million() {
-        assert_eq!(next_rid(1_000_000), 1);
-        assert_eq!(next_rid(7), 8);
     }
 }

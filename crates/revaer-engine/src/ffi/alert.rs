@@ -18,9 +18,10 @@ pub(crate) mod ffi {
         ResumeFailed,
         StorageMoved,
         StorageMoveFailed,
-        /// File priorities took effect (libtorrent has just recomputed the
-        /// piece priorities from them).
-        FilePriorities,
+        /// libtorrent has just recomputed the piece priorities from the
+        /// file priorities: new file priorities took effect, or the
+        /// torrent's data was checked.
+        PrioritiesReset,
         /// Session statistics (asked for every few seconds while the DHT
         /// runs): `count` is the DHT nodes of every routing table.
         DhtStats,

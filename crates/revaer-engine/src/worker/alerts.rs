@@ -71,7 +71,7 @@ impl Worker<'_> {
                 let message = format!("{} ({})", alert.message, alert.detail);
                 self.finish_move(id, Err(EngineError::MoveFailed { id, message }));
             }
-            AlertKind::FilePriorities => self.apply_edges(id),
+            AlertKind::PrioritiesReset => self.apply_edges(id),
             _ => {}
         }
     }
