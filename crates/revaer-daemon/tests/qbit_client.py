@@ -7,6 +7,7 @@ Usage: qbit_client.py URL KEY  (exit status 0 when every check holds)
 """
 
 import sys
+import time
 
 import qbittorrentapi
 
@@ -32,6 +33,13 @@ def main(url: str, key: str) -> None:
     assert torrent.state == "stoppedDL", torrent.state
     assert sorted(torrent.tags.split(", ")) == ["a", "b"], torrent.tags
     assert client.torrents_info(status_filter="stopped")[0].hash == HASH
+    # The event reaches the log a moment after the add answers.
+    deadline = time.monotonic() + 10
+    while "Added new torrent: 'Show'" not in (messages := [l.message for l in client.log_main()]):
+        assert time.monotonic() < deadline, messages
+        time.sleep(0.1)
+    newest = client.log_main()[-1].id
+    assert client.log_main(last_known_id=newest) == [], "nothing after the newest"
 
     client.torrents_create_category(name="movies")
     assert "movies" in client.torrents_categories()

@@ -33,6 +33,7 @@ pub mod actions;
 pub mod app;
 pub mod auth;
 pub mod edit;
+pub mod log;
 pub mod map;
 pub mod organise;
 pub mod params;
@@ -82,6 +83,7 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/tags", read(torrents::tags))
         .route("/api/v2/torrents/downloadLimit", read(organise::download_limit))
         .route("/api/v2/torrents/uploadLimit", read(organise::upload_limit))
+        .route("/api/v2/log/main", read(log::main))
         .route("/api/v2/sync/maindata", read(sync::maindata))
         .route("/api/v2/sync/torrentPeers", read(swarm::torrent_peers))
         .route("/api/v2/torrents/pieceStates", read(swarm::piece_states))

@@ -165,6 +165,17 @@ impl EventBus {
         self.sender.receiver_count()
     }
 
+    /// Every event still in the ring, oldest first.
+    pub fn recent(&self) -> Vec<BusEvent> {
+        self.ring().events.iter().cloned().collect()
+    }
+
+    /// An event's place in this run: 1 for its first event, then up by one
+    /// (small enough for a JavaScript number, unlike the id).
+    pub fn sequence(&self, id: u64) -> u64 {
+        id.saturating_sub(self.base)
+    }
+
     /// The id the next event gets.
     pub fn next_id(&self) -> u64 {
         self.ring().next_id
