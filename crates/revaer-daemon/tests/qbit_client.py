@@ -1,6 +1,6 @@
 """Drives revaerd's qBittorrent-compatible API with the qbittorrent-api
 client library, as a user's script would: log in with an API key, read
-the versions, add, list, categorise, tag, limit (rates and share limits),
+the versions, change a preference, add, list, categorise, tag, limit (rates and share limits),
 edit trackers, read peers and pieces, stop, start and delete a torrent.
 
 Usage: qbit_client.py URL KEY  (exit status 0 when every check holds)
@@ -21,7 +21,11 @@ def main(url: str, key: str) -> None:
     client.auth_log_in()
     assert client.app.version == "v5.0.5", client.app.version
     assert client.app.web_api_version == "2.11.2", client.app.web_api_version
-    assert client.app.preferences["save_path"], "a save path"
+    prefs = client.app.preferences
+    assert prefs["save_path"], "a save path"
+    # As VueTorrent does: the whole object back, one value changed.
+    client.app_set_preferences(prefs={**prefs, "max_active_downloads": 7, "queueing_enabled": True})
+    assert client.app.preferences["max_active_downloads"] == 7, client.app.preferences
 
     added = client.torrents_add(
         urls=f"magnet:?xt=urn:btih:{HASH}&dn=Show", category="tv", tags="a,b", is_stopped=True

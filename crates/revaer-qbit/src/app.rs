@@ -94,11 +94,16 @@ pub struct Preferences {
 
 /// `app/preferences`: the engine's settings as they are now.
 pub async fn preferences(State(state): State<QbitState>) -> Json<Preferences> {
+    Json(current_preferences(&state))
+}
+
+/// The preferences as `app/preferences` answers them now.
+pub fn current_preferences(state: &QbitState) -> Preferences {
     let engine = state.service.engine();
     let session = engine.settings();
     let limit = |count: Option<u32>| count.map_or(-1, i64::from);
     let global = session.share.global.resolve(None, &revaer_domain::ShareLimits::default());
-    Json(Preferences {
+    Preferences {
         save_path: session.download_dir.to_string_lossy().into_owned(),
         temp_path_enabled: false,
         temp_path: String::new(),
@@ -129,7 +134,7 @@ pub async fn preferences(State(state): State<QbitState>) -> Json<Preferences> {
         alternative_webui_enabled: false,
         resume_data_storage_type: "Legacy",
         web_ui_port: 0,
-    })
+    }
 }
 
 /// `app/defaultSavePath`.

@@ -37,6 +37,7 @@ pub mod log;
 pub mod map;
 pub mod organise;
 pub mod params;
+pub mod prefs;
 pub mod queue;
 pub mod reply;
 pub mod rid;
@@ -127,6 +128,7 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/addTrackers", post(trackers::add_trackers))
         .route("/api/v2/torrents/removeTrackers", post(trackers::remove_trackers))
         .route("/api/v2/torrents/editTracker", post(trackers::edit_tracker))
+        .route("/api/v2/app/setPreferences", post(prefs::set_preferences))
         .route("/api/v2/transfer/setDownloadLimit", post(organise::set_global_download))
         .route("/api/v2/transfer/setUploadLimit", post(organise::set_global_upload))
         .route_layer(from_fn_with_state(state.clone(), auth::require_control));
