@@ -399,6 +399,7 @@ mod tests {
             first_last_piece: false,
             download_limit: revaer_domain::RateLimit::UNLIMITED,
             upload_limit: revaer_domain::RateLimit::UNLIMITED,
+            content_path: std::path::PathBuf::new(),
         })
     }
 

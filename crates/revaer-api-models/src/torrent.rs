@@ -6,8 +6,8 @@ use data_encoding::BASE64;
 use revaer_domain::fsops::StepRecord;
 use revaer_domain::torrent::LabelError;
 use revaer_domain::{
-    FileEntry, MagnetUri, PeerEntry, SelectionRules, ShareLimits, TorrentDetail, TorrentLabels,
-    TrackerEdit, TrackerReplace, TrackerSpec,
+    ContentLayout, FileEntry, MagnetUri, PeerEntry, SelectionRules, ShareLimits, TorrentDetail,
+    TorrentLabels, TrackerEdit, TrackerReplace, TrackerSpec,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -15,6 +15,14 @@ use crate::problem::InvalidParam;
 
 /// Largest `.torrent` accepted, in bytes (base64 in JSON, or a file part).
 pub const MAX_METAINFO_BYTES: usize = 16 * 1024 * 1024;
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_original(layout: &ContentLayout) -> bool {
+    *layout == ContentLayout::Original
+}
+
 /// Longest `save_path`, in bytes.
 const MAX_PATH: usize = 4096;
 
@@ -23,6 +31,7 @@ const MAX_PATH: usize = 4096;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[allow(clippy::struct_excessive_bools, reason = "the request's JSON flags, each independent")]
 pub struct AddTorrentRequest {
     /// A magnet URI (exactly one of `magnet` and `metainfo`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,6 +58,14 @@ pub struct AddTorrentRequest {
     /// Fetch the first and last pieces of each file first (a preview).
     #[serde(default)]
     pub first_last_piece: bool,
+    /// Where the files go under the save path (default `original`).
+    #[serde(default, skip_serializing_if = "is_original")]
+    pub content_layout: ContentLayout,
+    /// Trust the files already in the save path: seed without checking
+    /// them first (each piece is checked when first sent). Only for a
+    /// `.torrent`: a magnet has no files to trust yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_checking: bool,
     /// Which files to download.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<SelectionRules>,

@@ -39,6 +39,10 @@ pub struct AddTorrentForm {
     sequential: Option<bool>,
     /// `true` or `false`.
     first_last_piece: Option<bool>,
+    /// `original`, `subfolder` or `no_subfolder`.
+    content_layout: Option<String>,
+    /// `true` or `false`.
+    skip_checking: Option<bool>,
     /// The selection rules as JSON.
     selection: Option<String>,
     /// Download cap in bytes/s.
@@ -183,6 +187,13 @@ fn set_field(
         "paused" => request.paused = flag(&value)?,
         "sequential" => request.sequential = flag(&value)?,
         "first_last_piece" => request.first_last_piece = flag(&value)?,
+        "skip_checking" => request.skip_checking = flag(&value)?,
+        "content_layout" => {
+            request.content_layout = serde_json::from_value(serde_json::Value::String(value))
+                .map_err(|_| {
+                    InvalidParam::new(pointer(name), "must be original, subfolder or no_subfolder")
+                })?;
+        }
         "download_bps" => request.download_bps = rate(&value)?,
         "upload_bps" => request.upload_bps = rate(&value)?,
         "selection" => request.selection = Some(json_part(value, "/selection")?),

@@ -87,10 +87,13 @@ async fn bad_forms_answer_problems_and_add_nothing() {
         .await
         .problem(413);
     let pointers = api
-        .raw(post_form(&api, form(&[("colour", "red"), ("paused", "maybe")], Some(b"x"))))
+        .raw(post_form(
+            &api,
+            form(&[("colour", "red"), ("paused", "maybe"), ("content_layout", "flat")], Some(b"x")),
+        ))
         .await
         .problem(400);
-    assert_eq!(pointers, ["/colour", "/paused"]);
+    assert_eq!(pointers, ["/colour", "/paused", "/content_layout"]);
     let magnet = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567";
     let two = api.raw(post_form(&api, form(&[("magnet", magnet)], Some(b"d4:infode")))).await;
     assert_eq!(two.problem(400), ["/torrent"]);

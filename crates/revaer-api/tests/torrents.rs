@@ -436,3 +436,38 @@ async fn trackers_edge_pieces_peers_and_pieces_of_one_torrent() {
     api.call(Method::GET, &format!("/v1/torrents/{unknown}/pieces"), None).await.problem(404);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn a_torrent_laid_out_without_its_folder_seeds_unchecked_from_where_its_files_lie() {
+    let api = Api::start().await;
+    let metainfo = payload(api.dir.path(), "Laid");
+    // The files are in `Laid/`: with no top folder, that is the save path.
+    let save_path = api.dir.path().join("Laid");
+    let junk = json!({"metainfo": metainfo, "content_layout": "flat"});
+    let refused = api.call(Method::POST, "/v1/torrents", Some(junk)).await;
+    assert_eq!(refused.problem(400), ["/content_layout"]);
+    let body = json!({"metainfo": metainfo, "save_path": save_path,
+        "content_layout": "no_subfolder", "skip_checking": true});
+    let added = api.call(Method::POST, "/v1/torrents", Some(body)).await;
+    assert_eq!(added.status, 201, "{}", added.json);
+    assert_eq!(added.json["content_path"], save_path.to_str().expect("utf-8"));
+    let id = added.json["id"].as_str().expect("id").to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let detail = loop {
+        let detail = api.call(Method::GET, &format!("/v1/torrents/{id}"), None).await;
+        if detail.json["state"] == "seeding" {
+            break detail;
+        }
+        assert!(std::time::Instant::now() < deadline, "seeds at once: {}", detail.json);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(detail.json["progress"], 1.0);
+    let paths: Vec<&str> = detail.json["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["a.mkv", "sub/b.srt"], "no top folder");
+    api.stop().await;
+}

@@ -237,6 +237,7 @@ pub struct Filters {
 
 /// `revaer add`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "independent command-line flags")]
 pub struct AddArgs {
     /// A magnet URI, a `.torrent` file, or `-` (a `.torrent` on stdin).
     pub source: String,
@@ -258,6 +259,13 @@ pub struct AddArgs {
     /// Download the first and last pieces of each file first.
     #[arg(long)]
     pub first_last_piece: bool,
+    /// Where the files go under the save path.
+    #[arg(long, value_enum, default_value = "original")]
+    pub content_layout: LayoutArg,
+    /// Trust the files already in the save path: seed without checking
+    /// them first (a `.torrent` only).
+    #[arg(long)]
+    pub skip_checking: bool,
     /// File selection rules.
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -314,6 +322,27 @@ impl ShareArgs {
                 ThenArg::Remove => ShareAction::Remove,
                 ThenArg::RemoveWithData => ShareAction::RemoveWithData,
             }),
+        }
+    }
+}
+
+/// Where a torrent's files go under its save path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    /// As the torrent names them.
+    Original,
+    /// Always in a folder (a single file gets one named after it).
+    Subfolder,
+    /// Without the torrent's top folder.
+    NoSubfolder,
+}
+
+impl From<LayoutArg> for revaer_domain::ContentLayout {
+    fn from(arg: LayoutArg) -> Self {
+        match arg {
+            LayoutArg::Original => Self::Original,
+            LayoutArg::Subfolder => Self::Subfolder,
+            LayoutArg::NoSubfolder => Self::NoSubfolder,
         }
     }
 }

@@ -76,7 +76,7 @@ fn add_sends_the_request_the_api_takes() {
         when.method(POST).path("/v1/torrents").header("content-type", "application/json").json_body(json!({
             "magnet": magnet, "category": "tv", "tags": ["hd", "new"], "paused": true,
             "sequential": false, "first_last_piece": false, "selection": {"include": ["*.mkv"], "exclude": [], "skip_fluff": true, "priorities": []},
-            "download_bps": 5_242_880
+            "download_bps": 5_242_880, "content_layout": "no_subfolder", "skip_checking": true
         }));
         then.status(201).json_body(summary());
     });
@@ -97,6 +97,9 @@ fn add_sends_the_request_the_api_takes() {
             "--skip-fluff",
             "--download-limit",
             "5MiB/s",
+            "--content-layout",
+            "no-subfolder",
+            "--skip-checking",
         ],
     );
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));

@@ -81,6 +81,66 @@ impl FileEntry {
     }
 }
 
+/// Where a torrent's files go under its save path (qBittorrent's
+/// `contentLayout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ContentLayout {
+    /// As the torrent names them.
+    #[default]
+    Original,
+    /// Always in a folder: a single-file torrent's file goes into a folder
+    /// named after it, without its extension.
+    Subfolder,
+    /// Without the torrent's top folder: a multi-file torrent's files lie
+    /// in the save path itself.
+    NoSubfolder,
+}
+
+impl ContentLayout {
+    /// The new path of each file of a torrent, given the paths it names
+    /// (`/`-separated; `None` for padding, which is never renamed): `None`
+    /// where a path stays as it is.
+    pub fn arrange(self, paths: &[Option<&str>]) -> Vec<Option<String>> {
+        let files: Vec<&str> = paths.iter().flatten().copied().collect();
+        let rename =
+            |f: &dyn Fn(&str) -> String| paths.iter().map(|path| path.map(f)).collect::<Vec<_>>();
+        match self {
+            Self::Original => vec![None; paths.len()],
+            Self::Subfolder => match files.as_slice() {
+                [single] if !single.contains('/') => {
+                    // A name of dots only (never from a sane torrent) gets
+                    // no folder: it would name no folder, or the parent.
+                    let stem = std::path::Path::new(single)
+                        .file_stem()
+                        .and_then(|stem| stem.to_str())
+                        .filter(|stem| !stem.chars().all(|c| c == '.'))
+                        .map(str::to_owned);
+                    match stem {
+                        Some(stem) => rename(&|path| format!("{stem}/{path}")),
+                        None => vec![None; paths.len()],
+                    }
+                }
+                _ => vec![None; paths.len()],
+            },
+            Self::NoSubfolder => {
+                let top = files.first().and_then(|path| path.split_once('/')).map(|(top, _)| top);
+                match top {
+                    Some(top)
+                        if files.iter().all(|path| {
+                            path.split_once('/').is_some_and(|(first, _)| first == top)
+                        }) =>
+                    {
+                        rename(&|path| path[top.len() + 1..].to_owned())
+                    }
+                    _ => vec![None; paths.len()],
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +169,25 @@ mod tests {
         };
         assert!((file.progress() - 0.25).abs() < f64::EPSILON);
         assert!((FileEntry { size: 0, ..file }.progress() - 1.0).abs() < f64::EPSILON);
+    }
+    #[test]
+    fn layouts_add_or_drop_the_top_folder() {
+        let multi = [Some("Show/a.mkv"), None, Some("Show/sub/b.nfo")];
+        assert_eq!(ContentLayout::Original.arrange(&multi), vec![None, None, None]);
+        assert_eq!(
+            ContentLayout::NoSubfolder.arrange(&multi),
+            vec![Some("a.mkv".into()), None, Some("sub/b.nfo".into())]
+        );
+        assert_eq!(ContentLayout::Subfolder.arrange(&multi), vec![None, None, None]);
+        let single = [Some("movie.2024.mkv")];
+        assert_eq!(
+            ContentLayout::Subfolder.arrange(&single),
+            vec![Some("movie.2024/movie.2024.mkv".into())]
+        );
+        assert_eq!(ContentLayout::NoSubfolder.arrange(&single), vec![None]);
+        assert_eq!(ContentLayout::Subfolder.arrange(&[Some("..")]), vec![None], "never the parent");
+        // Files under different tops have no top folder to drop.
+        let loose = [Some("a/x"), Some("b/y")];
+        assert_eq!(ContentLayout::NoSubfolder.arrange(&loose), vec![None, None]);
     }
 }

@@ -58,7 +58,7 @@ pub mod torrent;
 
 pub use access::{Scope, Scopes, UnknownScope};
 pub use event::{EngineEvent, Event, FsopsEvent, StreamEvent};
-pub use file::{FileEntry, FilePriority};
+pub use file::{ContentLayout, FileEntry, FilePriority};
 pub use health::{Component, ComponentHealth, HealthStatus};
 pub use info_hash::{InfoHash, InfoHashError};
 pub use magnet::{MagnetError, MagnetUri};

@@ -247,6 +247,12 @@ pub struct TorrentSummary {
     /// Its own share limits (see `share`).
     #[serde(default)]
     pub share_limits: crate::share::ShareLimits,
+    /// Path of the payload: the file of a single-file torrent, else its
+    /// top folder (the save path itself when its files lie in it without
+    /// one).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub content_path: PathBuf,
 }
 
 /// How a tracker is doing.
@@ -391,9 +397,6 @@ pub struct TorrentDetail {
     /// The list-view fields.
     #[serde(flatten)]
     pub summary: TorrentSummary,
-    /// Path of the payload: the single file, or the top-level folder.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub content_path: PathBuf,
     /// Why the torrent stopped, when `state` is `error`.
     pub error: Option<String>,
     /// Trackers with their status.

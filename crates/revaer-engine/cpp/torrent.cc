@@ -78,6 +78,10 @@ void apply_options(lt::add_torrent_params& atp, AddParams const& p) {
   if (p.sequential) atp.flags |= tf::sequential_download;
   if (p.upload_mode) atp.flags |= tf::upload_mode;
   if (p.disable_pex) atp.flags |= tf::disable_pex;
+  if (p.seed_mode) atp.flags |= tf::seed_mode;
+  for (auto const& rename : p.renamed_files) {
+    atp.renamed_files[lt::file_index_t(static_cast<int>(rename.index))] = std::string(rename.path);
+  }
   if (!p.file_priorities.empty()) {
     atp.file_priorities.clear();
     for (auto prio : p.file_priorities) atp.file_priorities.emplace_back(prio);
@@ -172,7 +176,19 @@ void reannounce_torrent(Session& session, Hash const& hash) {
 }
 
 void recheck_torrent(Session& session, Hash const& hash) {
-  session.impl().handle(hash).force_recheck();
+  auto const& handle = session.impl().handle(hash);
+  if (!(handle.flags() & lt::torrent_flags::paused)) {
+    handle.force_recheck();
+    return;
+  }
+  // libtorrent checks a paused torrent only once it runs: run it for the
+  // check alone, as qBittorrent does; stop_when_ready pauses it again
+  // (and takes it off the queue) as soon as the check is done. The flag
+  // goes on once the torrent is checking: set on a torrent in a
+  // downloading or seeding state, it would stop it at once and be spent.
+  handle.force_recheck();
+  handle.set_flags(lt::torrent_flags::stop_when_ready);
+  handle.resume();
 }
 
 void set_torrent_flag(Session& session, Hash const& hash, TorrentFlag flag, bool enabled) {
@@ -237,6 +253,17 @@ void request_resume_data(Session& session, Hash const& hash) {
   // idle torrents short.
   session.impl().handle(hash).save_resume_data(lt::torrent_handle::flush_disk_cache |
                                                lt::torrent_handle::only_if_modified);
+}
+
+void rename_torrent_files(Session& session, Hash const& hash, rust::Slice<FileRename const> renames) {
+  auto const& handle = session.impl().handle(hash);
+  auto const info = handle.torrent_file();
+  if (!info) throw std::invalid_argument("metadata not yet known");
+  for (auto const& rename : renames) {
+    lt::file_index_t const index(static_cast<int>(rename.index));
+    if (index >= info->files().end_file()) throw std::out_of_range("no such file");
+    handle.rename_file(index, std::string(rename.path));
+  }
 }
 
 rust::Vec<FileRecord> torrent_files(Session& session, Hash const& hash) {

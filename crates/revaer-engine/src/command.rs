@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use revaer_domain::{
-    CompiledSelection, FileEntry, InfoHash, MagnetUri, PeerEntry, PieceMap, RateLimit, ShareLimits,
-    TorrentDetail, TorrentLabels, TorrentSummary, TrackerEdit,
+    CompiledSelection, ContentLayout, FileEntry, InfoHash, MagnetUri, PeerEntry, PieceMap,
+    RateLimit, ShareLimits, TorrentDetail, TorrentLabels, TorrentSummary, TrackerEdit,
 };
 use tokio::sync::oneshot;
 
@@ -27,6 +27,7 @@ pub enum TorrentSource {
 
 /// Options for adding a torrent (all optional).
 #[derive(Debug, Clone, Default)]
+#[allow(clippy::struct_excessive_bools, reason = "independent add flags, as the API takes them")]
 pub struct AddTorrentOptions {
     /// Absolute directory to save into; the engine's download directory
     /// when `None`.
@@ -54,6 +55,14 @@ pub struct AddTorrentOptions {
     pub share_limits: ShareLimits,
     /// Fetch the first and last pieces of each wanted file first.
     pub first_last_piece: bool,
+    /// Where the files go under the save path (for a magnet, applied when
+    /// the metadata arrives).
+    pub content_layout: ContentLayout,
+    /// Trust the files already on disk: seed without checking them first
+    /// (libtorrent's seed mode; each piece is checked when first sent, and
+    /// a piece that fails sends the torrent to a full check). Ignored for
+    /// a magnet, which has no files to trust yet.
+    pub skip_checking: bool,
 }
 
 /// The result of an add.

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use revaer_domain::{CompiledSelection, FileEntry, FilePriority, InfoHash, SelectionRules};
+use revaer_domain::{
+    CompiledSelection, ContentLayout, FileEntry, FilePriority, InfoHash, SelectionRules,
+};
 
 use crate::error::{EngineError, Result};
 use crate::ffi;
@@ -28,6 +30,40 @@ pub(crate) struct FileSlot {
     pub path: String,
     pub size: u64,
     pub pad: bool,
+}
+
+/// `slots` (as the metainfo names them) laid out as `layout` asks: the
+/// slots with the paths the files have on disk, and the renames that tell
+/// libtorrent so.
+pub(crate) fn arrange(
+    mut slots: Vec<FileSlot>,
+    layout: ContentLayout,
+) -> (Vec<FileSlot>, Vec<ffi::torrent::FileRename>) {
+    let paths: Vec<Option<&str>> =
+        slots.iter().map(|slot| (!slot.pad).then_some(slot.path.as_str())).collect();
+    let arranged = layout.arrange(&paths);
+    let mut renames = Vec::new();
+    for (index, (slot, path)) in slots.iter_mut().zip(arranged).enumerate() {
+        if let (Some(path), Ok(index)) = (path, u32::try_from(index)) {
+            renames.push(ffi::torrent::FileRename { index, path: path.clone() });
+            slot.path = path;
+        }
+    }
+    (slots, renames)
+}
+
+/// [`arrange`] for slots known or not yet (a magnet's before metadata).
+pub(crate) fn arrange_known(
+    slots: Option<Vec<FileSlot>>,
+    layout: ContentLayout,
+) -> (Option<Vec<FileSlot>>, Vec<ffi::torrent::FileRename>) {
+    match slots {
+        Some(slots) => {
+            let (slots, renames) = arrange(slots, layout);
+            (Some(slots), renames)
+        }
+        None => (None, Vec::new()),
+    }
 }
 
 impl From<ffi::torrent::FileRecord> for FileSlot {

@@ -28,7 +28,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use revaer_domain::{InfoHash, RateLimit, SelectionRules, ShareLimits, TorrentLabels, TrackerSpec};
+use revaer_domain::{
+    ContentLayout, InfoHash, RateLimit, SelectionRules, ShareLimits, TorrentLabels, TrackerSpec,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
@@ -89,6 +91,10 @@ pub(crate) struct TorrentMeta {
     /// metainfo's no longer count then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracker_list: Option<Vec<TrackerSpec>>,
+    /// Where the files go under the save path: the paths on disk are the
+    /// metainfo's laid out so, at every restore as at the add.
+    #[serde(default)]
+    pub content_layout: ContentLayout,
 }
 
 impl TorrentMeta {
@@ -115,6 +121,7 @@ impl TorrentMeta {
             force_start: false,
             first_last_piece: false,
             tracker_list: None,
+            content_layout: ContentLayout::Original,
         }
     }
 }

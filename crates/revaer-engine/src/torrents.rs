@@ -73,24 +73,33 @@ impl TorrentRecord {
             .unwrap_or_else(|| self.meta.name.clone())
     }
 
-    /// The payload: the single file, or the top-level folder.
+    /// The payload, as qBittorrent's `content_path` is: the file of a
+    /// single-file torrent (wherever it lies), else the top folder, or the
+    /// save path itself when the files lie in it without one.
     pub(crate) fn content_path(&self) -> PathBuf {
-        let top = self
-            .layout
-            .as_ref()
-            .and_then(|layout| layout.iter().find(|slot| !slot.pad))
-            .map_or_else(
-                // Before metadata the name is a magnet's `dn`: only its last
-                // component counts, so it cannot point outside the save path.
-                || {
-                    let name = self.name();
-                    Path::new(&name)
-                        .file_name()
-                        .map_or_else(|| self.id().to_hex(), |n| n.to_string_lossy().into_owned())
-                },
-                |slot| slot.path.split('/').next().unwrap_or_default().to_owned(),
-            );
-        self.meta.save_path.join(top)
+        let Some(layout) = self.layout.as_ref() else {
+            // Before metadata the name is a magnet's `dn`: only its last
+            // component counts, so it cannot point outside the save path.
+            let name = self.name();
+            let top = Path::new(&name)
+                .file_name()
+                .map_or_else(|| self.id().to_hex(), |n| n.to_string_lossy().into_owned());
+            return self.meta.save_path.join(top);
+        };
+        let mut files = layout.iter().filter(|slot| !slot.pad).map(|slot| slot.path.as_str());
+        let Some(first) = files.next() else { return self.meta.save_path.clone() };
+        let mut rest = files.peekable();
+        if rest.peek().is_none() {
+            return self.meta.save_path.join(first);
+        }
+        match first.split_once('/') {
+            Some((top, _))
+                if rest.all(|path| path.split_once('/').is_some_and(|(t, _)| t == top)) =>
+            {
+                self.meta.save_path.join(top)
+            }
+            _ => self.meta.save_path.clone(),
+        }
     }
 
     pub(crate) fn summary(&self) -> TorrentSummary {
@@ -148,6 +157,7 @@ impl TorrentRecord {
             sequential: self.meta.sequential,
             download_limit: self.meta.download_limit,
             upload_limit: self.meta.upload_limit,
+            content_path: self.content_path(),
         }
     }
 
@@ -267,6 +277,22 @@ mod tests {
         assert_eq!(summary.size, 1000);
         assert_eq!(summary.name, "n");
         assert_eq!(record.content_path(), PathBuf::from("/d/n"));
+    }
+
+    #[test]
+    fn the_content_path_follows_the_layout() {
+        let meta = TorrentMeta::new(InfoHash::from_bytes([1; 20]), "n".into(), "/d".into());
+        let slot = |path: &str, pad| FileSlot { path: path.into(), size: 1, pad };
+        let at =
+            |layout: Vec<FileSlot>| TorrentRecord::new(meta.clone(), Some(layout)).content_path();
+        assert_eq!(
+            at(vec![slot("n/a", false), slot("n/.pad/1", true), slot("n/b", false)]),
+            PathBuf::from("/d/n")
+        );
+        assert_eq!(at(vec![slot("f.mkv", false)]), PathBuf::from("/d/f.mkv"));
+        assert_eq!(at(vec![slot("f/f.mkv", false)]), PathBuf::from("/d/f/f.mkv"), "the file");
+        assert_eq!(at(vec![slot("a", false), slot("b", false)]), PathBuf::from("/d"));
+        assert_eq!(at(vec![slot("x/a", false), slot("y/b", false)]), PathBuf::from("/d"));
     }
 
     #[test]

@@ -43,7 +43,7 @@ async fn torrent_file_add_transfers_every_byte() {
     let detail = leech.engine.detail(payload.id).await.expect("detail");
     assert_eq!(detail.files.len(), FILES.len());
     assert!(detail.files.iter().all(|file| file.bytes_done == file.size));
-    assert_eq!(detail.content_path, content_path);
+    assert_eq!(detail.summary.content_path, content_path);
 
     // Adding it again changes nothing and says so.
     let again =
@@ -540,8 +540,12 @@ async fn removing_a_magnet_with_data_before_its_metadata_succeeds() {
         .await
         .expect("add");
     let detail = node.engine.detail(id).await.expect("detail");
-    assert!(detail.content_path.starts_with(node.downloads()), "{:?}", detail.content_path);
-    assert!(!detail.content_path.to_string_lossy().contains(".."));
+    assert!(
+        detail.summary.content_path.starts_with(node.downloads()),
+        "{:?}",
+        detail.summary.content_path
+    );
+    assert!(!detail.summary.content_path.to_string_lossy().contains(".."));
     let trackers =
         AddTorrentOptions { trackers: vec!["gopher://x".into()], ..AddTorrentOptions::default() };
     let other = MagnetUri::parse("magnet:?xt=urn:btih:d12fe1c06bba254a9dc9f519b335aa7c1367a88a")

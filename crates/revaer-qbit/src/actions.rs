@@ -6,7 +6,7 @@ use axum::extract::multipart::Multipart;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use revaer_api_models::TorrentAction;
-use revaer_domain::{InfoHash, MagnetUri, RateLimit, ShareLimits, TorrentLabels};
+use revaer_domain::{ContentLayout, InfoHash, MagnetUri, RateLimit, ShareLimits, TorrentLabels};
 use revaer_engine::{AddOutcome, AddTorrentOptions, TorrentSource};
 use revaer_service::Caller;
 
@@ -71,10 +71,33 @@ impl FromRequest<QbitState> for AddForm {
     }
 }
 
+/// `contentLayout` (`Original`, `Subfolder`, `NoSubfolder`), else the
+/// legacy `root_folder` (`true`: a subfolder, `false`: none).
+fn content_layout(params: &Params) -> ContentLayout {
+    let named = params.get("contentLayout").and_then(|layout| {
+        [
+            ("original", ContentLayout::Original),
+            ("subfolder", ContentLayout::Subfolder),
+            ("nosubfolder", ContentLayout::NoSubfolder),
+        ]
+        .into_iter()
+        .find(|(name, _)| layout.trim().eq_ignore_ascii_case(name))
+        .map(|(_, layout)| layout)
+    });
+    named
+        .or_else(|| {
+            params.flag("root_folder").map(|root| {
+                if root { ContentLayout::Subfolder } else { ContentLayout::NoSubfolder }
+            })
+        })
+        .unwrap_or_default()
+}
+
 /// The add options of a request: save path, category, tags, stopped
-/// (`stopped` or 4.x's `paused`), sequential, rate caps. Options Revaer
-/// does not have yet (`contentLayout`, `skip_checking`, share limits) are
-/// accepted and ignored.
+/// (`stopped` or 4.x's `paused`), sequential, first and last pieces, rate
+/// caps, share limits, content layout (`contentLayout`, or before 4.3.2
+/// `root_folder`) and `skip_checking` (`seedMode` from WebAPI 2.16). A
+/// value that does not parse counts as not given.
 fn options(params: &Params) -> AddTorrentOptions {
     let tags = params
         .get("tags")
@@ -94,6 +117,11 @@ fn options(params: &Params) -> AddTorrentOptions {
         paused: params.flag("stopped").or_else(|| params.flag("paused")).unwrap_or(false),
         sequential: params.flag("sequentialDownload").unwrap_or(false),
         first_last_piece: params.flag("firstLastPiecePrio").unwrap_or(false),
+        content_layout: content_layout(params),
+        skip_checking: params
+            .flag("skip_checking")
+            .or_else(|| params.flag("seedMode"))
+            .unwrap_or(false),
         download_limit: rate("dlLimit"),
         upload_limit: rate("upLimit"),
         // As qBittorrent reads an add: a value that is no limit defers.

@@ -221,7 +221,7 @@ impl TorrentInfo {
         let hash = torrent.id.to_hex();
         let save_path = torrent.save_path.to_string_lossy().into_owned();
         // The torrent's root: its folder, or its one file.
-        let content_path = torrent.save_path.join(&torrent.name).to_string_lossy().into_owned();
+        let content_path = torrent.content_path.to_string_lossy().into_owned();
         let added_on = unix(torrent.added_at);
         Self {
             infohash_v1: hash.clone(),
@@ -329,6 +329,7 @@ pub(crate) fn test_summary(state: TorrentState, done: u64, down: u64, up: u64) -
         first_last_piece: false,
         download_limit: revaer_domain::RateLimit::UNLIMITED,
         upload_limit: revaer_domain::RateLimit::UNLIMITED,
+        content_path: "/d/x".into(),
     }
 }
 

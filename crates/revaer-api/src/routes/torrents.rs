@@ -76,6 +76,8 @@ pub async fn add_torrent(
         paused: request.paused,
         sequential: request.sequential,
         first_last_piece: request.first_last_piece,
+        content_layout: request.content_layout,
+        skip_checking: request.skip_checking,
         selection,
         download_limit: RateLimit::bytes_per_second(request.download_bps.unwrap_or(0)),
         upload_limit: RateLimit::bytes_per_second(request.upload_bps.unwrap_or(0)),

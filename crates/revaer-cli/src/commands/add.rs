@@ -38,6 +38,8 @@ pub async fn add(client: &Client, out: Output, args: AddArgs) -> CliResult<()> {
         paused: args.paused,
         sequential: args.sequential,
         first_last_piece: args.first_last_piece,
+        content_layout: args.content_layout.into(),
+        skip_checking: args.skip_checking,
         download_bps: args.download_limit.and_then(|rate| rate.0),
         upload_bps: args.upload_limit.and_then(|rate| rate.0),
         share_limits: Some(args.share.limits()).filter(|limits| *limits != ShareLimits::default()),

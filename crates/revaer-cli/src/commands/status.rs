@@ -34,7 +34,7 @@ fn detail_text(view: &TorrentView) -> String {
         eta(s.eta_secs),
         s.peers,
         s.seeds,
-        d.content_path.display(),
+        d.summary.content_path.display(),
     );
     if let Some(error) = &d.error {
         let _ = writeln!(text, "  error     {error}");

@@ -313,7 +313,7 @@ async fn enqueue(
         .store
         .create_fs_job(&NewFsJob {
             info_hash: torrent,
-            source_path: detail.content_path.to_string_lossy().into_owned(),
+            source_path: detail.summary.content_path.to_string_lossy().into_owned(),
             trace_id,
         })
         .await?;

@@ -8,6 +8,7 @@ namespace revaer {
 struct AddParams;
 struct AddedTorrent;
 struct FileRecord;
+struct FileRename;
 struct MetainfoRecord;
 struct TrackerRecord;
 enum class TorrentFlag : std::uint8_t;
@@ -27,6 +28,7 @@ void set_file_priorities(Session& session, Hash const& hash, rust::Vec<std::uint
 void move_torrent_storage(Session& session, Hash const& hash, rust::Str path);
 void connect_torrent_peer(Session& session, Hash const& hash, rust::Str ip, std::uint16_t port);
 void request_resume_data(Session& session, Hash const& hash);
+void rename_torrent_files(Session& session, Hash const& hash, rust::Slice<FileRename const> renames);
 rust::Vec<FileRecord> torrent_files(Session& session, Hash const& hash);
 rust::Vec<TrackerRecord> torrent_trackers(Session& session, Hash const& hash);
 rust::Vec<std::uint8_t> torrent_metainfo(Session& session, Hash const& hash);

@@ -66,6 +66,18 @@ pub(crate) mod ffi {
         /// `trackers` is the whole list: the metainfo's and the resume
         /// data's are ignored.
         exact_trackers: bool,
+        /// Files named otherwise than the metainfo names them.
+        renamed_files: Vec<FileRename>,
+        /// Trust the files on disk: seed without checking them (each piece
+        /// is checked when first sent).
+        seed_mode: bool,
+    }
+
+    /// A file's new path, relative to the save path.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct FileRename {
+        index: u32,
+        path: String,
     }
 
     /// What `add_torrent` did.
@@ -155,6 +167,11 @@ pub(crate) mod ffi {
             port: u16,
         ) -> Result<()>;
         fn request_resume_data(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<()>;
+        fn rename_torrent_files(
+            session: Pin<&mut Session>,
+            hash: &[u8; 20],
+            renames: &[FileRename],
+        ) -> Result<()>;
         fn torrent_files(session: Pin<&mut Session>, hash: &[u8; 20]) -> Result<Vec<FileRecord>>;
         fn torrent_trackers(
             session: Pin<&mut Session>,
@@ -173,4 +190,4 @@ pub(crate) mod ffi {
     }
 }
 
-pub(crate) use ffi::{AddParams, FileRecord, QueueMove, TorrentFlag, TrackerRecord};
+pub(crate) use ffi::{AddParams, FileRecord, FileRename, QueueMove, TorrentFlag, TrackerRecord};

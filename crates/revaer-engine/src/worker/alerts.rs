@@ -11,7 +11,7 @@ use super::Worker;
 use crate::error::{EngineError, Result};
 use crate::ffi;
 use crate::ffi::alert::{AlertKind, AlertRecord, StatusRecord};
-use crate::metainfo::{FileSlot, Metainfo, priorities_with, visible_files};
+use crate::metainfo::{FileSlot, Metainfo, arrange, priorities_with, visible_files};
 use crate::torrents::derive_state;
 
 /// At most this many progress events per torrent per second.
@@ -216,7 +216,17 @@ impl Worker<'_> {
         let selection = pending.clone().unwrap_or_default();
         let files = ffi::torrent::ffi::torrent_files(self.session.pin_mut(), id.as_bytes())
             .map_err(EngineError::native("read files"))?;
-        let layout = files.into_iter().map(FileSlot::from).collect::<Vec<_>>();
+        let content_layout = record.meta.content_layout;
+        let (layout, renames) =
+            arrange(files.into_iter().map(FileSlot::from).collect(), content_layout);
+        if !renames.is_empty() {
+            ffi::torrent::ffi::rename_torrent_files(
+                self.session.pin_mut(),
+                id.as_bytes(),
+                &renames,
+            )
+            .map_err(EngineError::native("lay out the files"))?;
+        }
         let priorities = match priorities_with(&layout, &selection) {
             Ok(priorities) => priorities,
             Err(err) => {

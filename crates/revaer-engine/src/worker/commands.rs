@@ -14,11 +14,41 @@ use crate::command::{AddOutcome, AddTorrentOptions, ParsedSource, QueueMove, Rep
 use crate::config::SessionConfig;
 use crate::error::{EngineError, Result};
 use crate::ffi;
-use crate::ffi::torrent::{AddParams, TorrentFlag, TrackerRecord};
-use crate::metainfo::{FileSlot, priorities_with, visible_files};
+use crate::ffi::torrent::{AddParams, FileRename, TorrentFlag, TrackerRecord};
+use crate::metainfo::{FileSlot, arrange_known, priorities_with, visible_files};
 use crate::owned::OwnDelete;
 use crate::resume::TorrentMeta;
 use crate::torrents::{TorrentRecord, check_target};
+
+/// What an add's source gives: the id, a name, the file slots and the
+/// metainfo (a `.torrent`) or the magnet.
+struct SourceParts {
+    id: InfoHash,
+    name: String,
+    layout: Option<Vec<FileSlot>>,
+    metainfo: Option<Vec<u8>>,
+    magnet: Option<String>,
+}
+
+impl SourceParts {
+    fn of(source: ParsedSource) -> Self {
+        match source {
+            ParsedSource::Magnet(magnet) => {
+                let id = magnet.info_hash();
+                let name = magnet.display_name().map_or_else(|| id.to_hex(), str::to_owned);
+                let magnet = Some(magnet.as_str().to_owned());
+                Self { id, name, layout: None, metainfo: None, magnet }
+            }
+            ParsedSource::Metainfo { bytes, info } => Self {
+                id: info.id,
+                name: info.name.clone(),
+                layout: Some(info.layout().to_vec()),
+                metainfo: Some(bytes),
+                magnet: None,
+            },
+        }
+    }
+}
 
 /// libtorrent add parameters for a torrent's record.
 pub(super) fn add_params(
@@ -27,6 +57,7 @@ pub(super) fn add_params(
     resume: Option<&[u8]>,
     upload_mode: bool,
     pex: bool,
+    renamed_files: Vec<FileRename>,
 ) -> AddParams {
     AddParams {
         id: *meta.id.as_bytes(),
@@ -48,6 +79,8 @@ pub(super) fn add_params(
         },
         tracker_tiers: meta.tracker_list.iter().flatten().map(|t| t.tier).collect(),
         exact_trackers: meta.tracker_list.is_some(),
+        renamed_files,
+        seed_mode: false,
     }
 }
 
@@ -92,16 +125,9 @@ impl Worker<'_> {
     ) -> Result<AddOutcome> {
         options.labels.validate()?;
         check_trackers(&options.trackers)?;
-        let (id, name, layout, metainfo, magnet) = match source {
-            ParsedSource::Magnet(magnet) => {
-                let id = magnet.info_hash();
-                let name = magnet.display_name().map_or_else(|| id.to_hex(), str::to_owned);
-                (id, name, None, None, Some(magnet.as_str().to_owned()))
-            }
-            ParsedSource::Metainfo { bytes, info } => {
-                (info.id, info.name.clone(), Some(info.layout().to_vec()), Some(bytes), None)
-            }
-        };
+        let SourceParts { id, name, layout, metainfo, magnet } = SourceParts::of(source);
+        let (layout, renames) = arrange_known(layout, options.content_layout);
+        let seed_mode = options.skip_checking && layout.is_some();
         if let Some(existing) = self.torrents.get(&id) {
             return Ok(AddOutcome::Duplicate(existing.summary()));
         }
@@ -121,13 +147,15 @@ impl Worker<'_> {
             let _ = self.store.remove(id);
             return Err(err);
         }
-        let params = add_params(
+        let mut params = add_params(
             &meta,
             metainfo.as_deref(),
             None,
             pending_selection.is_some(),
             self.session_config.pex,
+            renames,
         );
+        params.seed_mode = seed_mode;
         let added = match ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params) {
             Ok(added) => added,
             Err(err) => {
@@ -479,7 +507,7 @@ impl Worker<'_> {
     pub(super) fn detail(&mut self, id: InfoHash) -> Result<TorrentDetail> {
         let record = self.record(id)?;
         let layout = record.layout.clone();
-        let (summary, content_path) = (record.summary(), record.content_path());
+        let summary = record.summary();
         let error = record.status.as_ref().map(|s| s.error.clone()).filter(|e| !e.is_empty());
         let files = match &layout {
             Some(layout) => {
@@ -502,7 +530,7 @@ impl Worker<'_> {
             .into_iter()
             .map(tracker_entry)
             .collect();
-        Ok(TorrentDetail { summary, content_path, error, trackers, files })
+        Ok(TorrentDetail { summary, error, trackers, files })
     }
 
     /// Publishes a torrent's facets (after an add, a restore and the
@@ -600,6 +628,7 @@ fn new_meta(
     meta.upload_limit = options.upload_limit;
     meta.trackers = options.trackers;
     meta.first_last_piece = options.first_last_piece;
+    meta.content_layout = options.content_layout;
     if let Some(layout) = layout {
         meta.adopted = crate::owned::adopted(&meta.save_path, layout);
         if !options.selection.rules().is_default() {

@@ -9,7 +9,7 @@ use super::Worker;
 use super::commands::add_params;
 use crate::error::Result;
 use crate::ffi;
-use crate::metainfo::{FileSlot, Metainfo, priorities_for};
+use crate::metainfo::{FileSlot, Metainfo, arrange_known, priorities_for};
 use crate::resume::{StoredTorrent, TorrentMeta};
 use crate::torrents::TorrentRecord;
 
@@ -76,6 +76,9 @@ impl Worker<'_> {
             }
             self.reject(id, reason.clone());
         }
+        // The files as they lie on disk: the metainfo's, laid out as at the
+        // add (libtorrent is told again, in case the resume data missed it).
+        let (layout, renames) = arrange_known(layout, meta.content_layout);
         let moved = settle_interrupted_move(&mut meta, layout.as_deref());
         if let Some(layout) = &layout
             && meta.file_priorities.is_empty()
@@ -86,8 +89,14 @@ impl Worker<'_> {
         let pending = if layout.is_none() { self.pending_selection(&meta) } else { None };
         let metainfo = layout.as_ref().and(stored.metainfo.as_deref());
         let pex = self.session_config.pex;
-        let mut params =
-            add_params(&meta, metainfo, stored.resume.as_deref(), pending.is_some(), pex);
+        let mut params = add_params(
+            &meta,
+            metainfo,
+            stored.resume.as_deref(),
+            pending.is_some(),
+            pex,
+            renames.clone(),
+        );
         let mut added = ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params);
         if let Err(err) = &added
             && stored.resume.is_some()
@@ -96,7 +105,7 @@ impl Worker<'_> {
             if meta.save_path.as_os_str().is_empty() {
                 meta.save_path.clone_from(&self.session_config.download_dir);
             }
-            params = add_params(&meta, metainfo, None, pending.is_some(), pex);
+            params = add_params(&meta, metainfo, None, pending.is_some(), pex, renames);
             added = ffi::torrent::ffi::add_torrent(self.session.pin_mut(), &params);
         }
         match added {
