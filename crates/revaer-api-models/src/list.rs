@@ -400,6 +400,7 @@ mod tests {
             download_limit: revaer_domain::RateLimit::UNLIMITED,
             upload_limit: revaer_domain::RateLimit::UNLIMITED,
             content_path: std::path::PathBuf::new(),
+            root_path: None,
         })
     }
 

@@ -103,6 +103,16 @@ impl ContentLayout {
     /// (`/`-separated; `None` for padding, which is never renamed): `None`
     /// where a path stays as it is.
     pub fn arrange(self, paths: &[Option<&str>]) -> Vec<Option<String>> {
+        let renamed = self.renames(paths);
+        // Each new path stays inside the save path (the paths given are
+        // libtorrent's, already cleaned; this holds whatever they are).
+        let inside = |path: &String| {
+            path.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        };
+        if renamed.iter().flatten().all(inside) { renamed } else { vec![None; paths.len()] }
+    }
+
+    fn renames(self, paths: &[Option<&str>]) -> Vec<Option<String>> {
         let files: Vec<&str> = paths.iter().flatten().copied().collect();
         let rename =
             |f: &dyn Fn(&str) -> String| paths.iter().map(|path| path.map(f)).collect::<Vec<_>>();
@@ -189,5 +199,11 @@ mod tests {
         // Files under different tops have no top folder to drop.
         let loose = [Some("a/x"), Some("b/y")];
         assert_eq!(ContentLayout::NoSubfolder.arrange(&loose), vec![None, None]);
+        // Paths no sane torrent names give no renames that could leave the
+        // save path.
+        for odd in [[Some("top/../../etc"), Some("top/x")], [Some("top//x"), Some("top/y")]] {
+            assert_eq!(ContentLayout::NoSubfolder.arrange(&odd), vec![None, None], "{odd:?}");
+        }
+        assert_eq!(ContentLayout::Subfolder.arrange(&[Some("/abs")]), vec![None]);
     }
 }

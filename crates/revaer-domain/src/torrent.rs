@@ -253,6 +253,11 @@ pub struct TorrentSummary {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub content_path: PathBuf,
+    /// The top folder every file lies under, if they share one (none when
+    /// they lie straight in the save path, or before metadata).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub root_path: Option<PathBuf>,
 }
 
 /// How a tracker is doing.

@@ -161,12 +161,15 @@ void remove_torrent(Session& session, Hash const& hash, Deletion deletion) {
 
 void pause_torrent(Session& session, Hash const& hash) {
   auto const& handle = session.impl().handle(hash);
-  handle.unset_flags(lt::torrent_flags::auto_managed);
+  handle.unset_flags(lt::torrent_flags::auto_managed | lt::torrent_flags::stop_when_ready);
   handle.pause();
 }
 
 void resume_torrent(Session& session, Hash const& hash) {
   auto const& handle = session.impl().handle(hash);
+  // A start during a recheck of a stopped torrent wins over the stop the
+  // recheck asked for once it is done.
+  handle.unset_flags(lt::torrent_flags::stop_when_ready);
   handle.set_flags(lt::torrent_flags::auto_managed);
   handle.resume();
 }
@@ -177,16 +180,21 @@ void reannounce_torrent(Session& session, Hash const& hash) {
 
 void recheck_torrent(Session& session, Hash const& hash) {
   auto const& handle = session.impl().handle(hash);
-  if (!(handle.flags() & lt::torrent_flags::paused)) {
-    handle.force_recheck();
-    return;
-  }
-  // libtorrent checks a paused torrent only once it runs: run it for the
-  // check alone, as qBittorrent does; stop_when_ready pauses it again
-  // (and takes it off the queue) as soon as the check is done. The flag
-  // goes on once the torrent is checking: set on a torrent in a
-  // downloading or seeding state, it would stop it at once and be spent.
+  // Without metadata there is nothing to check (force_recheck would do
+  // nothing, and the stop below would fire at once).
+  if (!handle.torrent_file()) return;
+  auto const flags = handle.flags();
+  // Stopped by the user: paused and off the queue. (A torrent the queue
+  // paused is auto-managed, and the queue runs its check.)
+  bool const stopped =
+      (flags & lt::torrent_flags::paused) && !(flags & lt::torrent_flags::auto_managed);
   handle.force_recheck();
+  if (!stopped) return;
+  // libtorrent checks a paused torrent only once it runs: run it for the
+  // check alone; stop_when_ready pauses it again as soon as the check is
+  // done. The flag goes on once the torrent is checking: set on a torrent
+  // in a downloading or seeding state, it would stop it at once and be
+  // spent.
   handle.set_flags(lt::torrent_flags::stop_when_ready);
   handle.resume();
 }

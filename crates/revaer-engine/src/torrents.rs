@@ -77,6 +77,14 @@ impl TorrentRecord {
     /// single-file torrent (wherever it lies), else the top folder, or the
     /// save path itself when the files lie in it without one.
     pub(crate) fn content_path(&self) -> PathBuf {
+        self.paths().0
+    }
+
+    /// The content path, and the top folder all files share (qBittorrent's
+    /// `root_path`: none for files straight in the save path, nor before
+    /// metadata).
+    pub(crate) fn paths(&self) -> (PathBuf, Option<PathBuf>) {
+        let save = &self.meta.save_path;
         let Some(layout) = self.layout.as_ref() else {
             // Before metadata the name is a magnet's `dn`: only its last
             // component counts, so it cannot point outside the save path.
@@ -84,25 +92,26 @@ impl TorrentRecord {
             let top = Path::new(&name)
                 .file_name()
                 .map_or_else(|| self.id().to_hex(), |n| n.to_string_lossy().into_owned());
-            return self.meta.save_path.join(top);
+            return (save.join(top), None);
         };
         let mut files = layout.iter().filter(|slot| !slot.pad).map(|slot| slot.path.as_str());
-        let Some(first) = files.next() else { return self.meta.save_path.clone() };
+        let Some(first) = files.next() else { return (save.clone(), None) };
         let mut rest = files.peekable();
-        if rest.peek().is_none() {
-            return self.meta.save_path.join(first);
-        }
-        match first.split_once('/') {
+        let single = rest.peek().is_none();
+        let root = match first.split_once('/') {
             Some((top, _))
                 if rest.all(|path| path.split_once('/').is_some_and(|(t, _)| t == top)) =>
             {
-                self.meta.save_path.join(top)
+                Some(save.join(top))
             }
-            _ => self.meta.save_path.clone(),
-        }
+            _ => None,
+        };
+        let content = if single { save.join(first) } else { root.clone().unwrap_or(save.clone()) };
+        (content, root)
     }
 
     pub(crate) fn summary(&self) -> TorrentSummary {
+        let (content_path, root_path) = self.paths();
         let status = self.status.as_ref();
         let get = |field: fn(&StatusRecord) -> i64| status.map_or(0, |s| field(s).max(0) as u64);
         let bytes_done = get(|s| s.total_wanted_done);
@@ -157,7 +166,8 @@ impl TorrentRecord {
             sequential: self.meta.sequential,
             download_limit: self.meta.download_limit,
             upload_limit: self.meta.upload_limit,
-            content_path: self.content_path(),
+            content_path,
+            root_path,
         }
     }
 
@@ -280,19 +290,20 @@ mod tests {
     }
 
     #[test]
-    fn the_content_path_follows_the_layout() {
+    fn the_content_and_root_paths_follow_the_layout() {
         let meta = TorrentMeta::new(InfoHash::from_bytes([1; 20]), "n".into(), "/d".into());
         let slot = |path: &str, pad| FileSlot { path: path.into(), size: 1, pad };
-        let at =
-            |layout: Vec<FileSlot>| TorrentRecord::new(meta.clone(), Some(layout)).content_path();
+        let at = |layout: Vec<FileSlot>| TorrentRecord::new(meta.clone(), Some(layout)).paths();
+        let some = |path: &str| Some(PathBuf::from(path));
         assert_eq!(
             at(vec![slot("n/a", false), slot("n/.pad/1", true), slot("n/b", false)]),
-            PathBuf::from("/d/n")
+            ("/d/n".into(), some("/d/n"))
         );
-        assert_eq!(at(vec![slot("f.mkv", false)]), PathBuf::from("/d/f.mkv"));
-        assert_eq!(at(vec![slot("f/f.mkv", false)]), PathBuf::from("/d/f/f.mkv"), "the file");
-        assert_eq!(at(vec![slot("a", false), slot("b", false)]), PathBuf::from("/d"));
-        assert_eq!(at(vec![slot("x/a", false), slot("y/b", false)]), PathBuf::from("/d"));
+        assert_eq!(at(vec![slot("f.mkv", false)]), ("/d/f.mkv".into(), None));
+        assert_eq!(at(vec![slot("f/f.mkv", false)]), ("/d/f/f.mkv".into(), some("/d/f")));
+        assert_eq!(at(vec![slot("a", false), slot("b", false)]), ("/d".into(), None));
+        assert_eq!(at(vec![slot("x/a", false), slot("y/b", false)]), ("/d".into(), None));
+        assert_eq!(TorrentRecord::new(meta.clone(), None).paths(), ("/d/n".into(), None));
     }
 
     #[test]

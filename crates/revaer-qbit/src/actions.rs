@@ -71,33 +71,30 @@ impl FromRequest<QbitState> for AddForm {
     }
 }
 
-/// `contentLayout` (`Original`, `Subfolder`, `NoSubfolder`), else the
-/// legacy `root_folder` (`true`: a subfolder, `false`: none).
+/// `contentLayout` (`Original`, `Subfolder`, `NoSubfolder`; anything
+/// else the default). The legacy `root_folder` is ignored, as qBittorrent
+/// 5.0 ignores it (autobrr sends it beside `contentLayout`).
 fn content_layout(params: &Params) -> ContentLayout {
-    let named = params.get("contentLayout").and_then(|layout| {
-        [
-            ("original", ContentLayout::Original),
-            ("subfolder", ContentLayout::Subfolder),
-            ("nosubfolder", ContentLayout::NoSubfolder),
-        ]
-        .into_iter()
-        .find(|(name, _)| layout.trim().eq_ignore_ascii_case(name))
-        .map(|(_, layout)| layout)
-    });
-    named
-        .or_else(|| {
-            params.flag("root_folder").map(|root| {
-                if root { ContentLayout::Subfolder } else { ContentLayout::NoSubfolder }
-            })
+    params
+        .get("contentLayout")
+        .and_then(|layout| {
+            [
+                ("original", ContentLayout::Original),
+                ("subfolder", ContentLayout::Subfolder),
+                ("nosubfolder", ContentLayout::NoSubfolder),
+            ]
+            .into_iter()
+            .find(|(name, _)| layout.trim().eq_ignore_ascii_case(name))
+            .map(|(_, layout)| layout)
         })
         .unwrap_or_default()
 }
 
 /// The add options of a request: save path, category, tags, stopped
 /// (`stopped` or 4.x's `paused`), sequential, first and last pieces, rate
-/// caps, share limits, content layout (`contentLayout`, or before 4.3.2
-/// `root_folder`) and `skip_checking` (`seedMode` from WebAPI 2.16). A
-/// value that does not parse counts as not given.
+/// caps, share limits, content layout (`contentLayout`) and
+/// `skip_checking` (`seedMode` from WebAPI 2.16). A value that does not
+/// parse counts as not given.
 fn options(params: &Params) -> AddTorrentOptions {
     let tags = params
         .get("tags")

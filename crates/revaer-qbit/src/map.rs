@@ -257,7 +257,11 @@ impl TorrentInfo {
             force_start: torrent.force_start,
             save_path,
             download_path: String::new(),
-            root_path: content_path.clone(),
+            root_path: torrent
+                .root_path
+                .as_ref()
+                .map(|root| root.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             content_path,
             added_on,
             completion_on: unix(torrent.completed_at),
@@ -330,6 +334,7 @@ pub(crate) fn test_summary(state: TorrentState, done: u64, down: u64, up: u64) -
         download_limit: revaer_domain::RateLimit::UNLIMITED,
         upload_limit: revaer_domain::RateLimit::UNLIMITED,
         content_path: "/d/x".into(),
+        root_path: None,
     }
 }
 

@@ -87,14 +87,21 @@ pub fn patch(profile: &EngineProfile, prefs: &Map<String, Value>) -> Map<String,
         put(ours, json!(now), wanted.map(|cap| json!(cap)));
     }
     let queueing = bool_of(prefs, "queueing_enabled");
-    for (ours, theirs, now) in [
-        ("active_downloads", "max_active_downloads", profile.active_downloads),
-        ("active_seeds", "max_active_uploads", profile.active_seeds),
-        ("active_limit", "max_active_torrents", profile.active_limit),
+    // Queueing is on when a queue size is set: turned on with none given
+    // (app/preferences shows -1 while it is off), qBittorrent's defaults.
+    let off = profile.active_downloads.is_none()
+        && profile.active_seeds.is_none()
+        && profile.active_limit.is_none();
+    for (ours, theirs, now, default) in [
+        ("active_downloads", "max_active_downloads", profile.active_downloads, 3),
+        ("active_seeds", "max_active_uploads", profile.active_seeds, 3),
+        ("active_limit", "max_active_torrents", profile.active_limit, 5),
     ] {
+        let given = prefs.get(theirs).and_then(|v| optional(v, false));
         let wanted = match queueing {
             Some(false) => Some(None),
-            _ => prefs.get(theirs).and_then(|v| optional(v, false)),
+            Some(true) if off => Some(Some(given.flatten().unwrap_or(default))),
+            _ => given,
         };
         put(ours, json!(now), wanted.map(|count| json!(count)));
     }
@@ -214,5 +221,26 @@ mod tests {
         let mut queued = profile.clone();
         (queued.active_downloads, queued.active_seeds, queued.active_limit) = (Some(3), None, None);
         assert_eq!(Value::Object(patch(&queued, &off)), json!({"active_downloads": null}));
+    }
+
+    #[test]
+    fn queueing_turned_on_alone_takes_qbittorrents_default_sizes() {
+        let mut profile = EngineProfile::default();
+        (profile.active_downloads, profile.active_seeds, profile.active_limit) = (None, None, None);
+        let sizes = json!({"active_downloads": 3, "active_seeds": 3, "active_limit": 5});
+        // autobrr sends the flag alone; VueTorrent the sizes shown while off.
+        for on in [
+            json!({"queueing_enabled": true}),
+            json!({"queueing_enabled": true, "max_active_downloads": -1,
+                   "max_active_uploads": -1, "max_active_torrents": -1}),
+        ] {
+            assert_eq!(Value::Object(patch(&profile, &prefs(on))), sizes);
+        }
+        let mine = prefs(json!({"queueing_enabled": true, "max_active_torrents": 8}));
+        assert_eq!(Value::Object(patch(&profile, &mine))["active_limit"], 8);
+        // Already on: the flag alone changes nothing.
+        let mut queued = profile;
+        queued.active_downloads = Some(2);
+        assert!(patch(&queued, &prefs(json!({"queueing_enabled": true}))).is_empty());
     }
 }

@@ -91,13 +91,31 @@ async fn an_injected_torrent_seeds_data_without_its_folder_at_once_and_after_a_r
     names.sort_unstable();
     assert_eq!(names, ["film.mkv", "film.nfo"], "no top folder: {files}");
 
-    // The recheck path: stop, recheck, poll until stopped and complete, start.
-    for (call, body) in [("stop", format!("hashes={hash}")), ("recheck", format!("hashes={hash}"))]
-    {
-        let reply =
-            facade.with(&sid, Method::POST, &format!("/api/v2/torrents/{call}"), &body).await;
-        assert_eq!(reply.status, StatusCode::OK, "{call}: {}", reply.text);
-    }
+    // The recheck path: stop, recheck, poll until stopped and complete,
+    // start. So that the poll sees a check that ran (and not the row from
+    // before it), the first recheck finds a spoilt file and the second the
+    // file mended.
+    let call = |call: &'static str| {
+        let body = format!("hashes={hash}");
+        let facade = &facade;
+        let sid = &sid;
+        async move {
+            let reply =
+                facade.with(sid, Method::POST, &format!("/api/v2/torrents/{call}"), &body).await;
+            assert_eq!(reply.status, StatusCode::OK, "{call}: {}", reply.text);
+        }
+    };
+    call("stop").await;
+    poll(&facade, &sid, &hash, "stopped", |row| row["state"] == "stoppedUP").await;
+    let (film, bytes) = seeder.files.iter().find(|(path, _)| path == "film.mkv").expect("film");
+    std::fs::write(flat.join(film), vec![0_u8; bytes.len()]).expect("spoil the film");
+    call("recheck").await;
+    let spoilt = |row: &serde_json::Value| {
+        row["state"] == "stoppedDL" && row["progress"].as_f64().is_some_and(|p| p < 1.0)
+    };
+    poll(&facade, &sid, &hash, "the recheck of a spoilt file", spoilt).await;
+    std::fs::write(flat.join(film), bytes).expect("mend the film");
+    call("recheck").await;
     let checked = |row: &serde_json::Value| row["state"] == "stoppedUP" && row["progress"] == 1.0;
     poll(&facade, &sid, &hash, "the recheck", checked).await;
     let start =

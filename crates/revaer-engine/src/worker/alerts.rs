@@ -219,13 +219,17 @@ impl Worker<'_> {
         let content_layout = record.meta.content_layout;
         let (layout, renames) =
             arrange(files.into_iter().map(FileSlot::from).collect(), content_layout);
-        if !renames.is_empty() {
-            ffi::torrent::ffi::rename_torrent_files(
+        if !renames.is_empty()
+            && let Err(err) = ffi::torrent::ffi::rename_torrent_files(
                 self.session.pin_mut(),
                 id.as_bytes(),
                 &renames,
             )
-            .map_err(EngineError::native("lay out the files"))?;
+        {
+            // Reported, and the rest (a pending selection above all) still
+            // applied: the files then lie where the metainfo names them.
+            let message = EngineError::native("lay out the files")(err).to_string();
+            self.emit(EngineEvent::TorrentError(event::TorrentError { torrent: id, message }));
         }
         let priorities = match priorities_with(&layout, &selection) {
             Ok(priorities) => priorities,
