@@ -253,6 +253,12 @@ impl Engine {
         self.inner.shared.list()
     }
 
+    /// Every torrent's summary, in no order: [`Engine::list`] without its
+    /// sort, for callers that key them by id.
+    pub fn list_unordered(&self) -> Vec<Arc<TorrentSummary>> {
+        self.inner.shared.list_unordered()
+    }
+
     /// One torrent's summary from the snapshot.
     pub fn summary(&self, id: InfoHash) -> Option<Arc<TorrentSummary>> {
         self.inner.shared.get(id)

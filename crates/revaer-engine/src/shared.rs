@@ -54,6 +54,11 @@ impl Shared {
         list
     }
 
+    pub(crate) fn list_unordered(&self) -> Vec<Arc<TorrentSummary>> {
+        let map = self.summaries.read().unwrap_or_else(PoisonError::into_inner);
+        map.values().cloned().collect()
+    }
+
     pub(crate) fn get(&self, id: InfoHash) -> Option<Arc<TorrentSummary>> {
         self.summaries.read().unwrap_or_else(PoisonError::into_inner).get(&id).cloned()
     }

@@ -10,7 +10,8 @@
 //! `torrents/info?category=tv`, `torrents/info?limit=100`,
 //! `sync/maindata` in full (`rid=0`), incrementally with nothing changed,
 //! and incrementally after 100 torrents changed category (the change made
-//! untimed before each sample). Prints one JSON line of p50/p99 in ms.
+//! untimed before each sample). Prints one JSON line of p50/p99 in ms
+//! and the size of a full `sync/maindata` reply.
 #![allow(clippy::print_stdout, clippy::expect_used, clippy::too_many_lines)]
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -162,7 +163,9 @@ async fn main() -> Result<(), BoxError> {
             let category = time(50, || client.get("/api/v2/torrents/info?category=tv").map(drop))?;
             let limited = time(50, || client.get("/api/v2/torrents/info?limit=100").map(drop))?;
             let full = time(20, || client.get("/api/v2/sync/maindata?rid=0").map(drop))?;
-            let mut rid = Client::rid(&client.get("/api/v2/sync/maindata?rid=0")?)?;
+            let whole = client.get("/api/v2/sync/maindata?rid=0")?;
+            let full_bytes = whole.len();
+            let mut rid = Client::rid(&whole)?;
             let quiet = time(50, || {
                 rid = Client::rid(&client.get(&format!("/api/v2/sync/maindata?rid={rid}"))?)?;
                 Ok(())
@@ -193,6 +196,7 @@ async fn main() -> Result<(), BoxError> {
                 "info_category_p50_ms": category.0, "info_category_p99_ms": category.1,
                 "info_limit100_p50_ms": limited.0, "info_limit100_p99_ms": limited.1,
                 "maindata_full_p50_ms": full.0, "maindata_full_p99_ms": full.1,
+                "maindata_full_bytes": full_bytes,
                 "maindata_quiet_p50_ms": quiet.0, "maindata_quiet_p99_ms": quiet.1,
                 "maindata_100_changed_p50_ms": changed.0, "maindata_100_changed_p99_ms": changed.1,
             }))

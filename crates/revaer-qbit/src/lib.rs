@@ -41,6 +41,7 @@ pub mod prefs;
 pub mod queue;
 pub mod reply;
 pub mod rid;
+pub mod rows;
 pub mod session;
 pub mod share;
 pub mod state;

@@ -1,11 +1,8 @@
 //! Revaer's torrents as qBittorrent's clients read them: `torrents/info`
 //! rows and qBittorrent 5.0's state strings.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-
 use chrono::{DateTime, Utc};
-use revaer_domain::{InfoHash, TorrentState, TorrentSummary};
+use revaer_domain::{TorrentState, TorrentSummary};
 use revaer_engine::Engine;
 use revaer_engine::config::SharePolicy;
 use serde::Serialize;
@@ -55,7 +52,7 @@ fn unix(at: Option<DateTime<Utc>>) -> i64 {
 /// One row of `torrents/info`, with every field qBittorrent 5.0 sends
 /// (those Revaer does not track carry qBittorrent's "none" values). The
 /// `hash` is not serialised with the rest: `sync/maindata` keys rows by
-/// it, and `torrents/info` adds it ([`InfoRow`]).
+/// it, and `torrents/info` adds it (see [`crate::rows`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[allow(clippy::struct_excessive_bools, reason = "qBittorrent's wire format")]
 pub struct TorrentInfo {
@@ -121,22 +118,6 @@ pub struct TorrentInfo {
     pub has_metadata: bool,
 }
 
-/// A `torrents/info` row: the hash, then every other field.
-#[derive(Debug, Clone, Serialize)]
-pub struct InfoRow {
-    /// The lowercase info-hash.
-    pub hash: String,
-    /// The rest.
-    #[serde(flatten)]
-    pub info: Arc<TorrentInfo>,
-}
-
-/// Rows already built, by torrent: a row is built again only when the
-/// engine published a new summary of its torrent, so that listing (and
-/// syncing) thousands of unchanged torrents costs a lookup each.
-#[derive(Debug, Default)]
-pub struct RowCache(Mutex<Rows>);
-
 /// What rows show of the session's settings: the share limits in force
 /// and whether queueing is on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -160,53 +141,6 @@ pub fn queueing(session: &revaer_engine::SessionConfig) -> bool {
     session.active_downloads.is_some()
         || session.active_seeds.is_some()
         || session.active_limit.is_some()
-}
-
-/// The rows, and the policy they were built under (a row shows the limits
-/// in force and the queue, so a new policy means new rows).
-#[derive(Debug, Default)]
-struct Rows {
-    by_id: HashMap<InfoHash, Cached>,
-    policy: RowPolicy,
-}
-
-/// The summary a row was built from, and the row.
-type Cached = (Arc<TorrentSummary>, Arc<TorrentInfo>);
-
-impl RowCache {
-    /// The rows of `list`, in its order.
-    pub fn rows(&self, engine: &Engine, list: &[Arc<TorrentSummary>]) -> Vec<Arc<TorrentInfo>> {
-        let policy = RowPolicy::of(engine);
-        let mut rows = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if rows.policy != policy {
-            rows.by_id.clear();
-            rows.policy = policy;
-        }
-        let Rows { by_id: cache, policy } = &mut *rows;
-        // Torrents that went: forgotten once they are a good part.
-        if cache.len() > list.len().saturating_mul(2).max(1024) {
-            let live: HashSet<InfoHash> = list.iter().map(|t| t.id).collect();
-            cache.retain(|id, _| live.contains(id));
-        }
-        list.iter()
-            .map(|summary| match cache.get_mut(&summary.id) {
-                Some((seen, row)) if Arc::ptr_eq(seen, summary) => Arc::clone(row),
-                // Published again, unchanged (the engine republishes on its
-                // status cadence): the same row.
-                Some((seen, row)) if **seen == **summary => {
-                    *seen = Arc::clone(summary);
-                    Arc::clone(row)
-                }
-                _ => {
-                    let trackers = engine.facets(summary.id).map_or(0, |f| f.tracker_hosts.len());
-                    let trackers = u32::try_from(trackers).unwrap_or(u32::MAX);
-                    let row = Arc::new(TorrentInfo::of(summary, trackers, policy));
-                    cache.insert(summary.id, (Arc::clone(summary), Arc::clone(&row)));
-                    row
-                }
-            })
-            .collect()
-    }
 }
 
 impl TorrentInfo {
@@ -304,7 +238,7 @@ impl TorrentInfo {
 #[cfg(test)]
 pub(crate) fn test_summary(state: TorrentState, done: u64, down: u64, up: u64) -> TorrentSummary {
     TorrentSummary {
-        id: InfoHash::from_bytes([0xab; 20]),
+        id: revaer_domain::InfoHash::from_bytes([0xab; 20]),
         name: "x".into(),
         state,
         progress: 0.0,

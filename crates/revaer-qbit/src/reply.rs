@@ -40,6 +40,19 @@ impl IntoResponse for Text {
     }
 }
 
+/// `value` as JSON, written into one buffer of `capacity` bytes (a large
+/// reply is then never copied to grow it).
+pub fn json_sized<T: serde::Serialize>(value: &T, capacity: usize) -> Response {
+    let mut body = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "a qBittorrent API reply did not serialise");
+            Text::status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+        }
+    }
+}
+
 /// A handler's failure: an error status and its text.
 pub type Failure = Text;
 

@@ -8,7 +8,7 @@ use tokio::sync::broadcast;
 
 use revaer_service::Service;
 
-use crate::map::RowCache;
+use crate::rows::RowCache;
 use crate::session::Sessions;
 use crate::sync::SyncStates;
 

@@ -16,19 +16,19 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::State;
-use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use revaer_domain::InfoHash;
 
-use crate::map::TorrentInfo;
 use crate::params::Params;
 use crate::reply::{Reply, service_error};
 #[cfg(test)]
 use crate::rid::next_rid;
-use crate::rid::{RidStates, changed, fields};
+use crate::rid::{RidStates, changed};
+use crate::rows::BuiltRow;
 use crate::state::QbitState;
 
 /// Who a sync state belongs to: a session id, or a key used without one.
@@ -38,7 +38,7 @@ pub struct Client(pub String);
 /// Everything a client is sent, at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    torrents: HashMap<InfoHash, Arc<TorrentInfo>>,
+    torrents: HashMap<InfoHash, Arc<BuiltRow>>,
     categories: BTreeMap<String, Value>,
     tags: Vec<String>,
     server: Map<String, Value>,
@@ -57,7 +57,7 @@ pub struct MainData {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     full_update: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    torrents: Option<BTreeMap<String, Row>>,
+    torrents: Option<Torrents>,
     #[serde(skip_serializing_if = "Option::is_none")]
     torrents_removed: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,9 +106,31 @@ impl IsEmpty for Map<String, Value> {
 #[serde(untagged)]
 pub enum Row {
     /// Every field.
-    Whole(Arc<TorrentInfo>),
+    Whole(Arc<BuiltRow>),
     /// The fields that changed.
     Changed(Map<String, Value>),
+}
+
+/// The torrents of a reply, by hash (a JSON object; its keys in no order,
+/// as qBittorrent's).
+#[derive(Debug, Clone, Default)]
+pub struct Torrents(Vec<(Arc<BuiltRow>, Row)>);
+
+impl Serialize for Torrents {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (row, sent) in &self.0 {
+            map.serialize_entry(&row.hash, sent)?;
+        }
+        map.end()
+    }
+}
+
+impl IsEmpty for Torrents {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// What takes a client from `old` to `new` (everything when `old` is
@@ -117,20 +139,21 @@ pub fn delta(old: Option<&Snapshot>, new: &Snapshot, rid: u64) -> MainData {
     let empty = Snapshot::default();
     let full = old.is_none();
     let base = old.unwrap_or(&empty);
-    let mut torrents = BTreeMap::new();
+    let mut torrents = Vec::new();
     for (id, row) in &new.torrents {
         match base.torrents.get(id) {
             // The same row (most often the very same, from the row cache).
-            Some(before) if Arc::ptr_eq(before, row) || before == row => {}
+            Some(before) if Arc::ptr_eq(before, row) => {}
             Some(before) => {
-                let fields = changed(&fields(before), fields(row));
-                torrents.insert(row.hash.clone(), Row::Changed(fields));
+                let fields = crate::rows::changed(before, row);
+                if !fields.is_empty() {
+                    torrents.push((Arc::clone(row), Row::Changed(fields)));
+                }
             }
-            None => {
-                torrents.insert(row.hash.clone(), Row::Whole(Arc::clone(row)));
-            }
+            None => torrents.push((Arc::clone(row), Row::Whole(Arc::clone(row)))),
         }
     }
+    let torrents = Torrents(torrents);
     let mut removed: Vec<String> = base
         .torrents
         .iter()
@@ -178,9 +201,9 @@ impl SyncStates {
 /// Everything a client is sent, now.
 async fn snapshot(state: &QbitState) -> Reply<Snapshot> {
     let engine = state.service.engine();
-    let list = engine.list();
-    let rows = state.rows.rows(engine, &list);
-    let torrents = list.iter().map(|torrent| torrent.id).zip(rows).collect();
+    // Keyed by id: the order of the engine's list does not matter here.
+    let list = engine.list_unordered();
+    let torrents = state.rows.by_id(engine, &list);
     let settings = state.settings.current(&state.service).await.map_err(service_error)?;
     let categories = settings
         .settings
@@ -248,10 +271,26 @@ pub async fn maindata(
     State(state): State<QbitState>,
     Extension(client): Extension<Client>,
     params: Params,
-) -> Reply<Json<MainData>> {
+) -> Reply<axum::response::Response> {
     let rid = params.int("rid").and_then(|rid| u64::try_from(rid).ok()).unwrap_or(0);
     let now = snapshot(&state).await?;
-    Ok(Json(state.syncs.reply(&client, rid, now)))
+    let data = state.syncs.reply(&client, rid, now);
+    Ok(crate::reply::json_sized(&data, data.size_hint()))
+}
+
+impl MainData {
+    /// About how many bytes the reply's JSON takes (its rows sent whole
+    /// above all), so that its buffer is allocated once.
+    fn size_hint(&self) -> usize {
+        let rows = self.torrents.as_ref().map_or(0, |torrents| {
+            let row = |sent: &Row| match sent {
+                Row::Whole(row) => row.json().len() + 48,
+                Row::Changed(fields) => fields.len() * 32 + 48,
+            };
+            torrents.0.iter().map(|(_, sent)| row(sent)).sum()
+        });
+        rows + 4096
+    }
 }
 
 #[cfg(test)]
@@ -263,7 +302,8 @@ mod tests {
             let mut summary =
                 crate::map::test_summary(revaer_domain::TorrentState::Paused, 0, 0, 0);
             summary.name = name.into();
-            let mut info = TorrentInfo::of(&summary, 0, &crate::map::RowPolicy::default());
+            let mut info =
+                crate::map::TorrentInfo::of(&summary, 0, &crate::map::RowPolicy::default());
             info.hash = hash.into();
             let mut id = [0_u8; 20];
             id[0] = hash.as_bytes()[0];
@@ -273,7 +313,7 @@ mod tests {
             torrents: torrents
                 .iter()
                 .map(|(h, n)| row(h, n))
-                .map(|(h, r)| (h, Arc::new(r)))
+                .map(|(h, r)| (h, Arc::new(BuiltRow::new(r))))
                 .collect(),
             ..Snapshot::default()
         }

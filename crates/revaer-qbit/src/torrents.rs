@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse as _, Response};
 use revaer_domain::{FilePriority, TorrentState, TorrentSummary, TrackerStatus};
 use serde::Serialize;
 
-use crate::map::{ETA_UNKNOWN, InfoRow, TorrentInfo, complete};
+use crate::map::{ETA_UNKNOWN, TorrentInfo, complete};
 use crate::params::{Hashes, Params};
 use crate::reply::{Reply, service_error};
+use crate::rows::{BuiltRow, info_body};
 use crate::state::QbitState;
 
 /// Whether `torrent` passes `torrents/info`'s `filter` (qBittorrent 5.0's
@@ -41,7 +44,7 @@ fn passes(filter: &str, torrent: &TorrentSummary) -> bool {
 /// `torrents/info`: `filter`, `category` (`""`: none), `tag` (`""`:
 /// none), `hashes`, `sort`, `reverse`, `limit`, `offset` (negative: from
 /// the end).
-pub async fn info(State(state): State<QbitState>, params: Params) -> Json<Vec<InfoRow>> {
+pub async fn info(State(state): State<QbitState>, params: Params) -> Response {
     let engine = state.service.engine();
     let wanted = match params.hashes("hashes") {
         Hashes::Some(ids) if params.get("hashes").is_some() => {
@@ -81,21 +84,15 @@ pub async fn info(State(state): State<QbitState>, params: Params) -> Json<Vec<In
     let limit = params.int("limit").filter(|l| *l > 0).unwrap_or(len);
     let start = usize::try_from(start).unwrap_or(0);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    Json(
-        rows.into_iter()
-            .skip(start)
-            .take(limit)
-            .map(|info| InfoRow { hash: info.hash.clone(), info })
-            .collect(),
-    )
+    let end = start.saturating_add(limit).min(rows.len());
+    let body = info_body(rows.get(start..end).unwrap_or_default());
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Sorts by a `torrents/info` field name (unknown names leave the order).
-fn sort(rows: &mut [std::sync::Arc<TorrentInfo>], key: &str) {
+fn sort(rows: &mut [std::sync::Arc<BuiltRow>], key: &str) {
     let by_f64 = |f: fn(&TorrentInfo) -> f64| {
-        move |a: &std::sync::Arc<TorrentInfo>, b: &std::sync::Arc<TorrentInfo>| {
-            f(a).total_cmp(&f(b))
-        }
+        move |a: &std::sync::Arc<BuiltRow>, b: &std::sync::Arc<BuiltRow>| f(a).total_cmp(&f(b))
     };
     match key {
         "name" => rows.sort_by_cached_key(|row| row.name.to_lowercase()),
