@@ -279,16 +279,18 @@ pub struct TrackerRow {
     msg: String,
 }
 
-fn pseudo(url: &str, on: bool) -> TrackerRow {
+/// A DHT, PeX or LSD row: working when the session has it on, disabled
+/// (status 0) when not, or for a private torrent, which uses none of them.
+fn pseudo(url: &str, on: bool, private: bool) -> TrackerRow {
     TrackerRow {
         url: url.to_owned(),
-        status: if on { 2 } else { 0 },
+        status: if on && !private { 2 } else { 0 },
         tier: -1,
         num_peers: 0,
         num_seeds: 0,
         num_leeches: 0,
         num_downloaded: 0,
-        msg: String::new(),
+        msg: if private { "This torrent is private".to_owned() } else { String::new() },
     }
 }
 
@@ -301,10 +303,11 @@ pub async fn trackers(
 ) -> Reply<Json<Vec<TrackerRow>>> {
     let detail = detail(&state, &params).await?;
     let session = state.service.engine().settings();
+    let private = detail.summary.private;
     let mut rows = vec![
-        pseudo("** [DHT] **", session.dht),
-        pseudo("** [PeX] **", session.pex),
-        pseudo("** [LSD] **", session.lsd),
+        pseudo("** [DHT] **", session.dht, private),
+        pseudo("** [PeX] **", session.pex, private),
+        pseudo("** [LSD] **", session.lsd, private),
     ];
     let count = |n: Option<u32>| n.map_or(-1, i64::from);
     rows.extend(detail.trackers.iter().map(|tracker| TrackerRow {

@@ -511,15 +511,20 @@ impl Worker<'_> {
         let error = record.status.as_ref().map(|s| s.error.clone()).filter(|e| !e.is_empty());
         let files = match &layout {
             Some(layout) => {
+                // The priorities asked for: libtorrent shows new ones only
+                // once its disk thread has taken them.
+                let asked = (record.meta.file_priorities.len() == layout.len())
+                    .then(|| record.meta.file_priorities.clone());
                 let records =
                     ffi::torrent::ffi::torrent_files(self.session.pin_mut(), id.as_bytes())
                         .map_err(EngineError::native("read files"))?;
                 visible_files(layout, |index| {
                     records.get(index).map_or((0, FilePriority::Normal), |record| {
-                        (
-                            record.bytes_done.max(0) as u64,
-                            FilePriority::from_libtorrent(record.priority),
-                        )
+                        let level = asked
+                            .as_ref()
+                            .and_then(|asked| asked.get(index).copied())
+                            .unwrap_or(record.priority);
+                        (record.bytes_done.max(0) as u64, FilePriority::from_libtorrent(level))
                     })
                 })
             }

@@ -157,6 +157,11 @@ pub struct Seeder {
 impl Seeder {
     /// Seeds a folder `name` with `files` (path, size), once checked.
     pub async fn start(name: &str, files: &[(&str, usize)]) -> Self {
+        Self::start_with(name, files, vec![]).await
+    }
+
+    /// [`Seeder::start`] with a `.torrent` that names `trackers`.
+    pub async fn start_with(name: &str, files: &[(&str, usize)], trackers: Vec<String>) -> Self {
         use rand::RngCore as _;
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("data").join(name);
@@ -172,7 +177,7 @@ impl Seeder {
         let options = revaer_engine::metainfo::CreateOptions {
             piece_size: Some(16 * 1024),
             v1_only: false,
-            trackers: vec![],
+            trackers,
         };
         let metainfo = revaer_engine::metainfo::create(&root, &options).expect("torrent");
         let id = revaer_engine::metainfo::Metainfo::parse(&metainfo).expect("parse").id;
@@ -226,4 +231,56 @@ pub fn multipart(part: &str, bytes: &[u8], fields: &[(&str, &str)]) -> (Vec<u8>,
     }
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (body, format!("multipart/form-data; boundary={boundary}"))
+}
+
+/// A free TCP port on loopback (for a tracker whose URL must be known
+/// before it starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|probe| probe.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A real tracker on loopback: Debian's `opentracker` (HTTP), serving only
+/// the info-hashes it was started with; killed when dropped.
+pub struct Tracker {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Tracker {
+    /// Starts opentracker on `port` for `hashes` and waits until it
+    /// accepts connections.
+    pub async fn start(port: u16, hashes: &[revaer_domain::InfoHash]) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Run as root, opentracker chroots here and drops to `nobody`.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let list: String = hashes.iter().map(|id| id.to_hex() + "\n").collect();
+        std::fs::write(dir.path().join("whitelist.txt"), list).expect("whitelist");
+        let child = std::process::Command::new("opentracker")
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-w", "whitelist.txt", "-d"])
+            .arg(dir.path())
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("opentracker runs (scripts/dev.sh test installs it)");
+        let wait = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        });
+        wait.await.expect("opentracker listens");
+        Self { child, _dir: dir }
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        drop(self.child.kill());
+        drop(self.child.wait());
+    }
 }
