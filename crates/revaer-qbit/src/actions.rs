@@ -144,7 +144,10 @@ pub async fn add(
     Extension(caller): Extension<Caller>,
     form: AddForm,
 ) -> Text {
-    let options = options(&form.params);
+    let mut options = options(&form.params);
+    if form.params.flag("autoTMM") == Some(true) {
+        options.save_path = automatic_save_path(&state, options.labels.category.as_deref()).await;
+    }
     let links = form.params.get("urls").unwrap_or_default();
     let mut sources: Vec<TorrentSource> = links
         .lines()
@@ -163,6 +166,24 @@ pub async fn add(
         }
     }
     if added > 0 { Text::ok() } else { Text::body("Fails.") }
+}
+
+/// Where qBittorrent's automatic management puts a torrent of `category`
+/// (whatever `savepath` says): the category's save path (a relative one
+/// under the download folder), else a folder named after the category in
+/// the download folder; without a category, the download folder.
+async fn automatic_save_path(
+    state: &QbitState,
+    category: Option<&str>,
+) -> Option<std::path::PathBuf> {
+    let name = category?;
+    let settings = state.settings.current(&state.service).await.ok()?;
+    let own = settings.settings.categories.0.get(name)?.save_path.clone();
+    let base = state.service.engine().settings().download_dir;
+    Some(match own.filter(|path| !path.trim().is_empty()) {
+        Some(path) => base.join(path),
+        None => base.join(name),
+    })
 }
 
 /// The torrents `hashes` names that exist.

@@ -86,6 +86,7 @@ pub fn router(state: QbitState) -> Router {
         .route("/api/v2/torrents/downloadLimit", read(organise::download_limit))
         .route("/api/v2/torrents/uploadLimit", read(organise::upload_limit))
         .route("/api/v2/log/main", read(log::main))
+        .route("/api/v2/log/peers", read(log::peers))
         .route("/api/v2/sync/maindata", read(sync::maindata))
         .route("/api/v2/sync/torrentPeers", read(swarm::torrent_peers))
         .route("/api/v2/torrents/pieceStates", read(swarm::piece_states))

@@ -138,3 +138,18 @@ pub async fn main(State(state): State<QbitState>, params: Params) -> Reply<Json<
         .collect();
     Ok(Json(lines))
 }
+/// One line of `log/peers`: a peer qBittorrent blocked.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerLogLine {
+    id: u64,
+    ip: String,
+    timestamp: i64,
+    blocked: bool,
+    reason: String,
+}
+
+/// `log/peers`: the peers blocked (by an IP filter or a ban). Revaer
+/// blocks none, so the list is empty, whatever `last_known_id` says.
+pub async fn peers() -> Json<Vec<PeerLogLine>> {
+    Json(Vec::new())
+}

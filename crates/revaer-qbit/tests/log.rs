@@ -53,3 +53,19 @@ async fn events_become_log_lines_after_the_last_known_id() {
     assert_eq!(warnings[0]["type"], 4);
     facade.stop().await;
 }
+
+#[tokio::test]
+async fn the_peer_log_is_empty_as_revaer_blocks_no_peers() {
+    let facade = Facade::start().await;
+    let anonymous = facade.send(Method::GET, "/api/v2/log/peers", &[], "").await;
+    assert_eq!(anonymous.status, axum::http::StatusCode::FORBIDDEN);
+    let sid = facade.login(&facade.key(Scopes::of(&[Scope::Read])).await).await;
+    for (method, path) in
+        [(Method::GET, "/api/v2/log/peers?last_known_id=-1"), (Method::POST, "/api/v2/log/peers")]
+    {
+        let reply = facade.with(&sid, method, path, "").await;
+        assert_eq!(reply.status, axum::http::StatusCode::OK);
+        assert_eq!(reply.json(), serde_json::json!([]));
+    }
+    facade.stop().await;
+}

@@ -124,3 +124,40 @@ async fn tags_and_caps_change_on_the_torrents() {
     assert_eq!(settings.settings.engine_profile.upload_limit_bps, Some(1_048_576));
     facade.stop().await;
 }
+
+#[tokio::test]
+async fn automatic_management_puts_a_torrent_where_its_category_says() {
+    let facade = Facade::start().await;
+    let sid = facade.login(&facade.key(Scopes::of(&[Scope::Control])).await).await;
+    let tv = facade.dir.path().join("library/tv");
+    let form = format!("category=tv&savePath={}", tv.display());
+    let made = facade.with(&sid, Method::POST, "/api/v2/torrents/createCategory", &form).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.text);
+    let made =
+        facade.with(&sid, Method::POST, "/api/v2/torrents/createCategory", "category=anime").await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.text);
+    let elsewhere = facade.dir.path().join("elsewhere");
+    let downloads = facade.engine.settings().download_dir;
+    for (hash, form, want) in [
+        // Automatic: the category's path, whatever savepath says.
+        ("1", format!("category=tv&autoTMM=true&savepath={}", elsewhere.display()), tv.clone()),
+        // A category without one: a folder named after it.
+        ("2", "category=anime&autoTMM=true".to_owned(), downloads.join("anime")),
+        // Manual (qBittorrent's default): savepath, else the download folder.
+        (
+            "3",
+            format!("category=tv&autoTMM=false&savepath={}", elsewhere.display()),
+            elsewhere.clone(),
+        ),
+        ("4", "category=tv".to_owned(), downloads.clone()),
+    ] {
+        let hash = hash.repeat(40);
+        let body = format!("urls=magnet:?xt=urn:btih:{hash}&stopped=true&{form}");
+        let added = facade.with(&sid, Method::POST, "/api/v2/torrents/add", &body).await;
+        assert_eq!(added.text, "Ok.", "{form}");
+        let path = format!("/api/v2/torrents/info?hashes={hash}");
+        let row = facade.with(&sid, Method::GET, &path, "").await.json()[0].clone();
+        assert_eq!(row["save_path"], want.display().to_string(), "{form}");
+    }
+    facade.stop().await;
+}
