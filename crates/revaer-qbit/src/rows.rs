@@ -85,32 +85,35 @@ struct Rows {
 type Cached = (Arc<TorrentSummary>, Arc<BuiltRow>);
 
 impl RowCache {
-    /// The rows of `list`, in its order.
+    /// The rows of `list` (any part of the torrents), in its order.
     pub fn rows(&self, engine: &Engine, list: &[Arc<TorrentSummary>]) -> Vec<Arc<BuiltRow>> {
         let mut rows = Vec::with_capacity(list.len());
-        self.each(engine, list, |_, row| rows.push(row));
+        self.each(engine, list, false, |_, row| rows.push(row));
         rows
     }
 
-    /// The rows of `list`, by torrent.
+    /// The rows of every torrent, `all` of them, by torrent; the rows of
+    /// torrents gone are forgotten once they are a good part.
     pub fn by_id(
         &self,
         engine: &Engine,
-        list: &[Arc<TorrentSummary>],
+        all: &[Arc<TorrentSummary>],
     ) -> HashMap<InfoHash, Arc<BuiltRow>> {
-        let mut rows = HashMap::with_capacity(list.len());
-        self.each(engine, list, |id, row| {
+        let mut rows = HashMap::with_capacity(all.len());
+        self.each(engine, all, true, |id, row| {
             rows.insert(id, row);
         });
         rows
     }
 
     /// Calls `f` with each torrent of `list` and its row, built when the
-    /// cache has none for its summary.
+    /// cache has none for its summary. With `complete`, `list` is every
+    /// torrent, and rows of the others may go.
     fn each(
         &self,
         engine: &Engine,
         list: &[Arc<TorrentSummary>],
+        complete: bool,
         mut f: impl FnMut(InfoHash, Arc<BuiltRow>),
     ) {
         let policy = RowPolicy::of(engine);
@@ -120,8 +123,9 @@ impl RowCache {
             rows.policy = policy;
         }
         let Rows { by_id: cache, policy } = &mut *rows;
-        // Torrents that went: forgotten once they are a good part.
-        if cache.len() > list.len().saturating_mul(2).max(1024) {
+        // Torrents that went: forgotten once they are a good part (a
+        // filtered list says nothing of the torrents it leaves out).
+        if complete && cache.len() > list.len().saturating_mul(2).max(1024) {
             let live: HashSet<InfoHash> = list.iter().map(|t| t.id).collect();
             cache.retain(|id, _| live.contains(id));
         }
