@@ -10,9 +10,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use common::{Facade, Seeder, Tracker, free_port, multipart};
+use axum::http::{Method, StatusCode};
+use common::{Facade, Seeder, Tracker, free_port};
 use revaer_domain::{Scope, Scopes, TrackerStatus};
 
 /// A seeder of a torrent naming a real tracker on loopback, announced to
@@ -58,15 +57,7 @@ async fn autobrrs_reannounce_loop_ends_on_a_working_tracker_and_the_torrent_arri
         ("upLimit", "10485760"),
         ("dlLimit", "10485760"),
     ];
-    let (body, kind) = multipart("file", &seeder.metainfo, &fields);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v2/torrents/add")
-        .header("cookie", format!("SID={sid}"))
-        .header("content-type", kind)
-        .body(Body::from(body))
-        .expect("request");
-    let added = facade.raw(request).await;
+    let added = facade.upload(&format!("SID={sid}"), "file", &seeder.metainfo, &fields).await;
     assert_eq!((added.status, added.text.as_str()), (StatusCode::OK, "Ok."));
 
     // The loop: trackers until one works (status 2), re-announcing

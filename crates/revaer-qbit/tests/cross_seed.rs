@@ -11,9 +11,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use common::{Facade, Seeder, multipart};
+use axum::http::{Method, StatusCode};
+use common::{Facade, Seeder};
 use revaer_domain::{Scope, Scopes};
 
 async fn row(facade: &Facade, sid: &str, hash: &str) -> serde_json::Value {
@@ -64,15 +63,10 @@ async fn an_injected_torrent_seeds_data_without_its_folder_at_once_and_after_a_r
         ("paused", "false"),
         ("foo", "bar"),
     ];
-    let (body, kind) = multipart("torrents", &seeder.metainfo, &fields);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v2/torrents/add")
-        .header("cookie", format!("SID={sid}"))
-        .header("content-type", kind)
-        .body(Body::from(body))
-        .expect("request");
-    assert_eq!(facade.raw(request).await.status, StatusCode::OK);
+    assert_eq!(
+        facade.upload(&format!("SID={sid}"), "torrents", &seeder.metainfo, &fields).await.status,
+        StatusCode::OK
+    );
 
     let seeding = |row: &serde_json::Value| {
         row["progress"] == 1.0

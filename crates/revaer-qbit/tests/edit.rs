@@ -6,9 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use common::{Facade, Seeder, multipart};
+use axum::http::{Method, StatusCode};
+use common::{Facade, Seeder};
 use revaer_domain::{Scope, Scopes};
 
 async fn post(facade: &Facade, sid: &str, path: &str, form: &str) -> (StatusCode, String) {
@@ -27,15 +26,13 @@ async fn files_order_location_and_peers_are_edited() {
     let facade = Facade::start().await;
     let sid = facade.login(&facade.key(Scopes::of(&[Scope::Control])).await).await;
     let hash = seeder.id.to_hex();
-    let (body, kind) = multipart("torrents", &seeder.metainfo, &[("stopped", "true")]);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v2/torrents/add")
-        .header("cookie", format!("SID={sid}"))
-        .header("content-type", kind)
-        .body(Body::from(body))
-        .expect("request");
-    assert_eq!(facade.raw(request).await.text, "Ok.");
+    assert_eq!(
+        facade
+            .upload(&format!("SID={sid}"), "torrents", &seeder.metainfo, &[("stopped", "true")])
+            .await
+            .text,
+        "Ok."
+    );
 
     let ok = (StatusCode::OK, String::new());
     assert_eq!(post(&facade, &sid, "filePrio", &format!("hash={hash}&id=0&priority=0")).await, ok);

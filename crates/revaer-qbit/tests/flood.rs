@@ -10,9 +10,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use common::{Facade, Reply, Seeder, multipart};
+use axum::http::{Method, StatusCode};
+use common::{Facade, Reply, Seeder};
 use revaer_domain::{Scope, Scopes};
 use serde_json::Value;
 
@@ -88,15 +87,10 @@ async fn floods_poll_follows_a_torrent_from_add_to_done() {
     }
 
     let fields = [("stopped", "false"), ("contentLayout", "undefined"), ("tags", "music")];
-    let (body, kind) = multipart("torrents", &seeder.metainfo, &fields);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v2/torrents/add")
-        .header("cookie", set_cookie)
-        .header("content-type", kind)
-        .body(Body::from(body))
-        .expect("request");
-    assert_eq!(facade.raw(request).await.status, StatusCode::OK);
+    assert_eq!(
+        facade.upload(set_cookie, "torrents", &seeder.metainfo, &fields).await.status,
+        StatusCode::OK
+    );
     facade.engine.connect_peer(seeder.id, seeder.peer()).await.expect("connect");
 
     let mut known = std::collections::HashSet::new();

@@ -9,7 +9,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{Facade, Seeder, multipart};
+use common::{Facade, Seeder};
 use revaer_domain::{Scope, Scopes};
 use serde_json::{Map, Value, json};
 
@@ -46,16 +46,18 @@ async fn every_read_keeps_its_shape() {
     let made =
         facade.with(&sid, Method::POST, "/api/v2/torrents/createCategory", "category=tv").await;
     assert_eq!(made.status, StatusCode::OK);
-    let (body, kind) =
-        multipart("torrents", &seeder.metainfo, &[("category", "tv"), ("tags", "a,b")]);
-    let request = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri("/api/v2/torrents/add")
-        .header("cookie", format!("SID={sid}"))
-        .header("content-type", kind)
-        .body(axum::body::Body::from(body))
-        .expect("request");
-    assert_eq!(facade.raw(request).await.text, "Ok.");
+    assert_eq!(
+        facade
+            .upload(
+                &format!("SID={sid}"),
+                "torrents",
+                &seeder.metainfo,
+                &[("category", "tv"), ("tags", "a,b")]
+            )
+            .await
+            .text,
+        "Ok."
+    );
     facade.engine.connect_peer(seeder.id, seeder.peer()).await.expect("connect");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while facade.engine.summary(seeder.id).is_none_or(|t| t.progress < 1.0) {

@@ -6,9 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use common::{Facade, Seeder, multipart};
+use axum::http::{Method, StatusCode};
+use common::{Facade, Seeder};
 use revaer_domain::{Scope, Scopes};
 
 async fn row(facade: &Facade, sid: &str, hash: &str) -> serde_json::Value {
@@ -41,15 +40,10 @@ async fn a_seeding_time_limit_stops_the_torrent_as_stopped_up() {
     let sid = facade.login(&facade.key(Scopes::of(&[Scope::Control])).await).await;
     let hash = seeder.id.to_hex();
     let fields = [("ratioLimit", "-1"), ("seedingTimeLimit", "junk")];
-    let (body, kind) = multipart("torrents", &seeder.metainfo, &fields);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v2/torrents/add")
-        .header("cookie", format!("SID={sid}"))
-        .header("content-type", kind)
-        .body(Body::from(body))
-        .expect("request");
-    assert_eq!(facade.raw(request).await.text, "Ok.");
+    assert_eq!(
+        facade.upload(&format!("SID={sid}"), "torrents", &seeder.metainfo, &fields).await.text,
+        "Ok."
+    );
     let added = row(&facade, &sid, &hash).await;
     assert_eq!(added["ratio_limit"], -1.0, "no ratio limit for this one: {added}");
     assert_eq!(added["seeding_time_limit"], -2, "junk defers to the global limit");

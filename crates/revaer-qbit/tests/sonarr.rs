@@ -8,9 +8,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use common::{Facade, Seeder, multipart};
+use axum::http::{Method, StatusCode};
+use common::{Facade, Seeder};
 use revaer_domain::{Scope, Scopes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,15 +92,10 @@ async fn sonarrs_sequence_fetches_imports_and_removes_a_torrent() {
 /// The add: a multipart `torrents` part, as Sonarr sends it.
 async fn add_as_sonarr(facade: &Facade, sid: &str, metainfo: &[u8]) {
     let fields = [("category", "tv-sonarr"), ("stopped", "false")];
-    let (body, kind) = multipart("torrents", metainfo, &fields);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v2/torrents/add")
-        .header("cookie", format!("SID={sid}"))
-        .header("content-type", kind)
-        .body(Body::from(body))
-        .expect("request");
-    assert_eq!(facade.raw(request).await.text, "Ok.");
+    assert_eq!(
+        facade.upload(&format!("SID={sid}"), "torrents", metainfo, &fields).await.text,
+        "Ok."
+    );
 }
 
 /// The queue poll: info by category until the torrent is complete.

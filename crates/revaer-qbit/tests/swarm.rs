@@ -6,9 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use common::{Facade, Seeder, multipart};
+use axum::http::{Method, StatusCode};
+use common::{Facade, Seeder};
 use revaer_domain::{Scope, Scopes};
 use serde_json::Value;
 
@@ -24,15 +23,10 @@ async fn get(facade: &Facade, sid: &str, path: &str) -> Value {
 }
 
 async fn add(facade: &Facade, sid: &str, metainfo: &[u8], fields: &[(&str, &str)]) {
-    let (body, kind) = multipart("torrents", metainfo, fields);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v2/torrents/add")
-        .header("cookie", format!("SID={sid}"))
-        .header("content-type", kind)
-        .body(Body::from(body))
-        .expect("request");
-    assert_eq!(facade.raw(request).await.text, "Ok.");
+    assert_eq!(
+        facade.upload(&format!("SID={sid}"), "torrents", metainfo, fields).await.text,
+        "Ok."
+    );
 }
 
 fn trackers(list: &Value) -> Vec<(String, i64)> {

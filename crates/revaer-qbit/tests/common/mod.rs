@@ -132,6 +132,27 @@ impl Facade {
         reply.sid().expect("a session cookie")
     }
 
+    /// `torrents/add` as a multipart form: `fields` and the `.torrent`
+    /// `metainfo` in a file part named `part`, with the `Cookie` header
+    /// `cookie`.
+    pub async fn upload(
+        &self,
+        cookie: &str,
+        part: &str,
+        metainfo: &[u8],
+        fields: &[(&str, &str)],
+    ) -> Reply {
+        let (body, kind) = multipart(part, metainfo, fields);
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v2/torrents/add")
+            .header("cookie", cookie)
+            .header("content-type", kind)
+            .body(Body::from(body))
+            .expect("request");
+        self.raw(request).await
+    }
+
     /// `method path` with the session `sid` and a form `body`.
     pub async fn with(&self, sid: &str, method: Method, path: &str, body: &str) -> Reply {
         let cookie = format!("SID={sid}");
